@@ -1,0 +1,97 @@
+"""``grid``: every combination of a discretised space, via scikit-learn's ``ParameterGrid``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from tunebench.space import Choice, Float, Int, Param, Space
+from tunebench.strategy import Strategy, Suggestion
+
+
+def grid_values(param: Param, points: int) -> list:
+    """The values a grid takes for one parameter: all choices, ``points`` spaced numbers.
+
+    >>> grid_values(Float(1e-3, 1e-1, log=True), 3)
+    [0.001, 0.01, 0.1]
+    >>> grid_values(Int(0, 3), 5), grid_values(Int(1, 99), 3)
+    ([0, 1, 2, 3], [1, 50, 99])
+    """
+    if isinstance(param, Choice):
+        return list(param.options)
+    if isinstance(param, Float):
+        if param.log:
+            values = np.geomspace(param.low, param.high, points)
+        else:
+            values = np.linspace(param.low, param.high, points)
+        # Rounded to 12 significant digits so that geomspace's 0.010000000000000002 reads 0.01.
+        return [float(f"{v:.12g}") for v in values]
+    assert isinstance(param, Int)
+    if param.high - param.low + 1 <= points:
+        return list(range(param.low, param.high + 1))
+    spaced = np.geomspace if param.log else np.linspace
+    return sorted({round(v) for v in spaced(param.low, param.high, points)})
+
+
+class GridSearch(Strategy):
+    """Grid search over every combination (scikit-learn ``ParameterGrid``).
+
+    ``Choice`` params take all their options; ``Int`` params all their values when there are
+    at most ``resolution`` of them; ``Float`` params (and wider ``Int`` ones) ``resolution``
+    evenly spaced values (geometrically spaced for ``log``). Once every point is tried the
+    strategy is ``done``.
+
+    Options:
+        resolution: int or dict name -> int, default 5. Values per numeric parameter.
+        shuffle: bool, default True. Visit the grid in a seeded random order, so that a budget
+            smaller than the grid still covers every parameter's range; False keeps
+            ``ParameterGrid``'s order.
+
+    >>> from tunebench import Int
+    >>> g = GridSearch(Space(a=Int(0, 1), b=Choice(["x", "y"])), seed=0, shuffle=False)
+    >>> [g.ask().params for _ in range(4)][:2], g.size, g.done
+    ([{'a': 0, 'b': 'x'}, {'a': 0, 'b': 'y'}], 4, True)
+    """
+
+    name = "grid"
+    description = "grid search over a discretised space (scikit-learn ParameterGrid)"
+    learns = False
+
+    def __init__(
+        self,
+        space: Space,
+        seed: int | None = None,
+        *,
+        resolution: int | Mapping[str, int] = 5,
+        shuffle: bool = True,
+    ) -> None:
+        from sklearn.model_selection import ParameterGrid
+
+        super().__init__(space, seed)
+        per_param = dict(resolution) if isinstance(resolution, Mapping) else {}
+        unknown = set(per_param) - set(space)
+        if unknown:
+            raise ValueError(f"grid resolution names unknown parameters {sorted(unknown)}")
+        default = 5 if isinstance(resolution, Mapping) else resolution
+        grid = {}
+        for name, param in space.items():
+            points = per_param.get(name, default)
+            if isinstance(points, bool) or not isinstance(points, int) or points < 2:
+                raise ValueError(
+                    f"grid resolution for {name!r} must be an integer >= 2, got {points!r}"
+                )
+            grid[name] = grid_values(param, points)
+        self._grid = ParameterGrid(grid)
+        self.size = len(self._grid)
+        self._order = self.rng.permutation(self.size) if shuffle else np.arange(self.size)
+        self._position = 0
+
+    def _propose(self) -> Suggestion:
+        point = self._grid[int(self._order[self._position])]
+        self._position += 1
+        return self._suggest({name: point[name] for name in self.space})
+
+    @property
+    def done(self) -> bool:
+        return self._position >= self.size

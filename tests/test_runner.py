@@ -1,0 +1,194 @@
+"""tune() end to end: real strategies, real SQLite files, real Keras training."""
+
+import math
+import sqlite3
+
+import numpy as np
+import pytest
+from scipy.stats import reciprocal
+
+from tunebench import Budget, Float, Int, KerasObjective, Space, load_study, tune
+from tunebench.models import build_mlp
+from tunebench.store import StudyMismatchError
+
+
+def sphere(x, y):
+    return (x - 0.3) ** 2 + (y - 0.7) ** 2
+
+
+SPACE = Space(x=Float(0, 1), y=Float(0, 1))
+
+
+def test_the_book_flow_on_a_subsample(small_housing, tmp_path):
+    import keras
+
+    def build_model(n_hidden=1, n_neurons=30, learning_rate=3e-3, input_shape=(8,)):
+        assert type(n_neurons) is int and type(n_hidden) is int
+        assert type(learning_rate) is float
+        model = keras.Sequential([keras.Input(shape=input_shape)])
+        for _ in range(n_hidden):
+            model.add(keras.layers.Dense(n_neurons, activation="relu"))
+        model.add(keras.layers.Dense(1))
+        model.compile(loss="mse", optimizer=keras.optimizers.SGD(learning_rate=learning_rate))
+        return model
+
+    space = Space.from_dict(
+        {
+            "n_hidden": [0, 1, 2, 3],
+            "n_neurons": np.arange(1, 100),
+            "learning_rate": reciprocal(3e-4, 3e-2),
+        }
+    )
+    storage = tmp_path / "runs.db"
+    study = tune(
+        KerasObjective(build_model, small_housing, max_epochs=8, patience=3),
+        space,
+        strategy="random",
+        budget=Budget(epochs=30),
+        seed=0,
+        storage=storage,
+        progress=False,
+    )
+    assert study.stop_reason == "epochs"
+    assert study.epochs_spent <= 30
+    assert len(study.trials) >= 4 and all(t.status == "ok" for t in study.trials)
+    assert study.best_loss == min(t.loss for t in study.trials)
+    assert study.best_params == study.best_trial.params
+    assert study.trials[-1].epochs <= 8
+    frame = study.to_dataframe()
+    assert {"param_n_hidden", "param_n_neurons", "param_learning_rate", "loss", "test_loss"} <= set(
+        frame.columns
+    )
+    assert len(frame) == len(study.trials)
+    # Everything is in the store.
+    again = load_study(storage)
+    assert [t.loss for t in again.trials] == [t.loss for t in study.trials]
+    assert again.trials[0].curve == study.trials[0].curve
+
+
+def test_same_seed_same_suggestions_different_seed_different():
+    runs = [
+        tune(sphere, SPACE, "random", Budget(trials=10), seed=s, progress=False) for s in (1, 1, 2)
+    ]
+    params = [[t.params for t in study.trials] for study in runs]
+    assert params[0] == params[1] != params[2]
+
+
+def test_budget_limits_and_stop_reasons():
+    assert tune(sphere, SPACE, "random", Budget(trials=7), progress=False).stop_reason == "trials"
+    by_epochs = tune(sphere, SPACE, "random", Budget(epochs=9), progress=False)
+    assert by_epochs.stop_reason == "epochs" and by_epochs.epochs_spent == 9
+    grid = tune(
+        sphere,
+        SPACE,
+        "grid",
+        Budget(trials=1000),
+        progress=False,
+        strategy_options={"resolution": 3},
+    )
+    assert grid.stop_reason == "strategy_done" and len(grid.trials) == 9
+    assert grid.best_params == {"x": 0.5, "y": 0.5}
+
+
+def test_seconds_budget():
+    import time
+
+    def slow(x, y):
+        time.sleep(0.05)
+        return sphere(x, y)
+
+    study = tune(slow, SPACE, "random", Budget(seconds=0.3), progress=False)
+    assert study.stop_reason == "seconds" and 3 <= len(study.trials) <= 8
+
+
+def test_failing_trials_are_recorded_and_the_search_goes_on(tmp_path):
+    def flaky(x, y):
+        if x < 0.5:
+            raise ValueError(f"x too small: {x:.3f}")
+        if y < 0.3:
+            return float("nan")
+        return sphere(x, y)
+
+    study = tune(
+        flaky, SPACE, "random", Budget(trials=30), seed=0, progress=False, storage=tmp_path / "s.db"
+    )
+    statuses = {t.status for t in study.trials}
+    assert statuses == {"ok", "failed", "diverged"}
+    failed = [t for t in study.trials if t.status == "failed"]
+    assert all("x too small" in t.error for t in failed)
+    assert all(t.loss == math.inf for t in failed)
+    assert study.best_trial.status == "ok"
+    assert len(study.trials) == 30
+
+
+def test_a_study_that_only_fails_stops():
+    def broken(x, y):
+        raise RuntimeError("no GPU")
+
+    study = tune(broken, SPACE, "random", Budget(epochs=10_000), progress=False)
+    assert study.stop_reason == "failures" and study.best_trial is None
+    assert "no GPU" in study.summary() or "failed" in study.summary()
+
+
+def test_rerun_resumes_and_refuses_a_different_study(tmp_path):
+    storage = tmp_path / "runs.db"
+    first = tune(sphere, SPACE, "random", Budget(trials=5), seed=4, storage=storage, progress=False)
+    more = tune(sphere, SPACE, "random", Budget(trials=12), seed=4, storage=storage, progress=False)
+    fresh = tune(sphere, SPACE, "random", Budget(trials=12), seed=4, progress=False)
+    assert [t.params for t in more.trials[:5]] == [t.params for t in first.trials]
+    assert [t.params for t in more.trials] == [t.params for t in fresh.trials]
+    with pytest.raises(StudyMismatchError, match="seed: stored 4, asked 5"):
+        tune(
+            sphere,
+            SPACE,
+            "random",
+            Budget(trials=5),
+            seed=5,
+            study_name="random-seed4",
+            storage=storage,
+            progress=False,
+        )
+    with pytest.raises(StudyMismatchError, match="space"):
+        tune(
+            sphere,
+            Space(x=Float(0, 2), y=Float(0, 1)),
+            "random",
+            Budget(trials=5),
+            seed=4,
+            storage=storage,
+            progress=False,
+        )
+
+
+def test_the_store_holds_no_pickles(tmp_path):
+    storage = tmp_path / "runs.db"
+    tune(sphere, SPACE, "random", Budget(trials=3), storage=storage, progress=False)
+    with sqlite3.connect(storage) as db:
+        for params, curve, meta in db.execute("SELECT params, curve, meta FROM trials"):
+            assert params.startswith("{") and curve.startswith("[") and meta.startswith("{")
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_bad_arguments_are_explained():
+    with pytest.raises(ValueError, match="budget=Budget"):
+        tune(sphere, SPACE, "random")
+    with pytest.raises(ValueError, match="did you mean 'random'"):
+        tune(sphere, SPACE, "randon", Budget(trials=1))
+    with pytest.raises(TypeError, match="seed must be an int"):
+        tune(sphere, SPACE, "random", Budget(trials=1), seed=1.5)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        tune(sphere, SPACE, "random", Budget(trials=1), storage="/no/such/dir/x.db")
+
+
+def test_keras_trials_use_int_params(small_housing):
+    space = Space(n_hidden=Int(1, 2), n_neurons=Int(1, 99), learning_rate=Float(1e-3, 1e-2))
+    study = tune(
+        KerasObjective(build_mlp, small_housing, max_epochs=2),
+        space,
+        "grid",
+        Budget(epochs=6),
+        seed=0,
+        progress=False,
+        strategy_options={"resolution": 2},
+    )
+    assert len(study.trials) == 3 and all(t.status == "ok" for t in study.trials)

@@ -1,0 +1,48 @@
+"""tunebench: one objective, many hyperparameter search strategies, one fair benchmark.
+
+>>> from tunebench import tune, Space, Float, Budget
+>>> study = tune(lambda x: (x - 0.3) ** 2, Space(x=Float(0, 1)), strategy="random",
+...              budget=Budget(trials=20), seed=0, progress=False)
+>>> round(study.best_params["x"], 1), study.stop_reason
+(0.3, 'trials')
+"""
+
+from .budget import Budget, Ledger
+from .objective import FunctionObjective, KerasObjective, Objective
+from .runner import tune
+from .space import Choice, Float, Int, Space
+from .store import Store, load_study
+from .strategy import (
+    Result,
+    Strategy,
+    Suggestion,
+    available_strategies,
+    get_strategy,
+    register,
+)
+from .study import Study, Trial
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Budget",
+    "Choice",
+    "Float",
+    "FunctionObjective",
+    "Int",
+    "KerasObjective",
+    "Ledger",
+    "Objective",
+    "Result",
+    "Space",
+    "Store",
+    "Strategy",
+    "Study",
+    "Suggestion",
+    "Trial",
+    "available_strategies",
+    "get_strategy",
+    "load_study",
+    "register",
+    "tune",
+]

@@ -1,0 +1,332 @@
+"""Objectives: what a trial evaluates. ``FunctionObjective`` wraps a Python function,
+``KerasObjective`` builds, trains and scores a Keras model on a ``Task``.
+
+An objective's ``max_epochs`` tells the runner how the budget is counted: an ``int`` means
+trials are charged the epochs they train (at most that many each); ``None`` means one
+evaluation costs one unit.
+
+>>> objective = FunctionObjective(lambda x: (x - 1) ** 2)
+>>> objective.evaluate(Suggestion(id=0, params={"x": 3.0})).loss
+4.0
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import math
+import random
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from .strategy import Result, Suggestion
+from .tasks import Task
+
+__all__ = ["FIT_PARAMS", "FunctionObjective", "KerasObjective", "Objective"]
+
+#: Names in a suggestion's params that go to training rather than to ``build_model``.
+FIT_PARAMS = frozenset({"batch_size"})
+
+
+@runtime_checkable
+class Objective(Protocol):
+    """Anything with ``evaluate(suggestion, state=None) -> Result`` and ``max_epochs``."""
+
+    max_epochs: int | None
+
+    def evaluate(self, suggestion: Suggestion, state: dict[str, Any] | None = None) -> Result: ...
+
+
+def describe_error(exc: BaseException) -> str:
+    """``Type: message`` followed by the traceback, as stored with a failed trial."""
+    head = f"{type(exc).__name__}: {exc}"
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-8))
+    return f"{head}\n{tb}"
+
+
+def _parameters(fn: Callable) -> dict[str, inspect.Parameter]:
+    try:
+        return dict(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):  # some builtins have no signature
+        return {}
+
+
+def _names_parameter(fn: Callable, name: str) -> bool:
+    """Whether ``fn`` has a parameter called ``name`` (not merely ``**kwargs``)."""
+    return name in _parameters(fn)
+
+
+def _accepts(fn: Callable, name: str) -> bool:
+    """Whether ``fn`` can be called with the keyword ``name``."""
+    parameters = _parameters(fn)
+    return name in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+
+
+class FunctionObjective:
+    """Wrap ``fn(**params) -> float`` (the loss to minimise) as an objective.
+
+    If ``fn`` also takes ``epochs`` it is treated as a fidelity objective: it receives the
+    suggestion's ``epochs`` and each call is charged the new epochs (``max_epochs`` is then the
+    per-trial limit, default 100). Otherwise one call costs one unit of budget.
+
+    >>> FunctionObjective(lambda epochs, x: x / epochs).max_epochs
+    100
+    """
+
+    def __init__(self, fn: Callable[..., float], *, max_epochs: int | None = None) -> None:
+        if not callable(fn):
+            raise TypeError(f"FunctionObjective needs a callable, got {fn!r}")
+        self.fn = fn
+        self.takes_epochs = _names_parameter(fn, "epochs")
+        if self.takes_epochs and max_epochs is None:
+            max_epochs = 100
+        self.max_epochs = max_epochs
+
+    def evaluate(self, suggestion: Suggestion, state: dict[str, Any] | None = None) -> Result:
+        start = time.perf_counter()
+        kwargs = dict(suggestion.params)
+        cost = 1
+        if self.takes_epochs:
+            epochs = suggestion.epochs if suggestion.epochs is not None else self.max_epochs
+            kwargs["epochs"] = epochs
+            cost = epochs - suggestion.initial_epoch
+        try:
+            value = self.fn(**kwargs)
+        except Exception as exc:
+            return Result.failure(describe_error(exc), seconds=time.perf_counter() - start)
+        if isinstance(value, Result):
+            return value
+        try:
+            loss = float(value)
+        except (TypeError, ValueError):
+            return Result.failure(
+                f"TypeError: the objective must return a number, got {value!r}",
+                seconds=time.perf_counter() - start,
+            )
+        return Result(loss=loss, epochs_run=cost, seconds=time.perf_counter() - start)
+
+    def describe(self) -> dict[str, Any]:
+        name = getattr(self.fn, "__qualname__", type(self.fn).__name__)
+        return {"type": "function", "fn": name, "max_epochs": self.max_epochs}
+
+
+@contextlib.contextmanager
+def _seeded_keras(seed: int | None) -> Iterator[None]:
+    """Seed Keras / TensorFlow for one trial, leaving Python's and numpy's global state as found.
+
+    Keras draws initial weights and shuffles from its global seed, so a trial can only be made
+    reproducible through it; the Python and numpy states it also touches are put back.
+    """
+    if seed is None:
+        yield
+        return
+    import keras
+
+    py_state, np_state = random.getstate(), np.random.get_state()
+    keras.utils.set_random_seed(int(seed) % (2**31))
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+
+
+class _EpochMonitor:
+    """Early stopping on validation loss with best-weights restore, and a NaN stop."""
+
+    def __init__(self, patience: int, min_delta: float) -> None:
+        self.patience = patience
+        self.min_delta = min_delta
+        self.curve: list[float] = []
+        self.best = math.inf
+        self.best_weights: list[np.ndarray] | None = None
+        self.diverged = False
+        self._wait = 0
+
+    def update(self, model: Any, train_loss: float, val_loss: float) -> bool:
+        """Record one epoch; return True when training should stop."""
+        self.curve.append(val_loss)
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            self.diverged = True
+            return True
+        if val_loss < self.best - self.min_delta:
+            self.best = val_loss
+            self.best_weights = model.get_weights()
+            self._wait = 0
+            return False
+        self._wait += 1
+        return self._wait >= self.patience
+
+
+class KerasObjective:
+    """Build a Keras model from the params, train it on a ``Task``, score it.
+
+    ``build_model(**params)`` returns a compiled model — the book's ``build_model`` works
+    unchanged; ``input_shape`` is passed when the builder takes it and the space does not set
+    it. Fit-time names in the params (``batch_size``) go to training, not to the builder.
+    Training runs up to the suggestion's ``epochs`` (at most ``max_epochs``) with early stopping
+    on validation loss (``patience`` epochs, best weights restored) and stops as ``diverged`` on
+    a NaN / inf loss. The result carries the best validation loss (used for selection), the
+    test loss of the restored model (reported only), the per-epoch validation curve, and the
+    weights and optimizer state so that a multi-fidelity strategy can continue the trial.
+
+    >>> from tunebench.models import build_mlp
+    >>> from tunebench.tasks import synthetic_regression
+    >>> objective = KerasObjective(build_mlp, synthetic_regression(), max_epochs=5)
+    >>> result = objective.evaluate(Suggestion(id=0, params={"n_hidden": 1}, seed=0))
+    >>> result.status, result.epochs_run, result.loss < 2
+    ('ok', 5, True)
+    """
+
+    def __init__(
+        self,
+        build_model: Callable[..., Any],
+        task: Task,
+        *,
+        max_epochs: int = 100,
+        patience: int = 10,
+        min_delta: float = 0.0,
+        batch_size: int = 32,
+        verbose: int = 0,
+    ) -> None:
+        if not callable(build_model):
+            raise TypeError(f"build_model must be callable, got {build_model!r}")
+        if not isinstance(task, Task):
+            raise TypeError(f"task must be a tunebench Task, got {type(task).__name__}")
+        for name, value in (("max_epochs", max_epochs), ("patience", patience)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.build_model = build_model
+        self.task = task
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.min_delta = float(min_delta)
+        self.batch_size = batch_size
+        self.verbose = verbose
+        self._takes_input_shape = _accepts(build_model, "input_shape")
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "type": "keras",
+            "build_model": getattr(self.build_model, "__qualname__", repr(self.build_model)),
+            "task": self.task.describe(),
+            "max_epochs": self.max_epochs,
+            "patience": self.patience,
+            "batch_size": self.batch_size,
+        }
+
+    def _split_params(self, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        build = {k: v for k, v in params.items() if k not in FIT_PARAMS}
+        fit = {k: v for k, v in params.items() if k in FIT_PARAMS}
+        if self._takes_input_shape and "input_shape" not in build:
+            build["input_shape"] = self.task.input_shape
+        return build, fit
+
+    def evaluate(self, suggestion: Suggestion, state: dict[str, Any] | None = None) -> Result:
+        start = time.perf_counter()
+        import keras
+
+        keras.backend.clear_session()  # models of earlier trials do not pile up
+        epochs = self.max_epochs if suggestion.epochs is None else suggestion.epochs
+        epochs = min(epochs, self.max_epochs)
+        build_kwargs, fit_kwargs = self._split_params(suggestion.params)
+        batch_size = int(fit_kwargs.get("batch_size", self.batch_size))
+        monitor = _EpochMonitor(self.patience, self.min_delta)
+        try:
+            with _seeded_keras(suggestion.seed):
+                model = self.build_model(**build_kwargs)
+                if getattr(model, "optimizer", None) is None or not getattr(
+                    model, "compiled", True
+                ):
+                    raise TypeError(
+                        "build_model must return a compiled Keras model; call "
+                        "model.compile(loss=..., optimizer=...) before returning it"
+                    )
+                if state is not None:
+                    _load_state(model, state)
+                self._train(model, monitor, suggestion.initial_epoch, epochs, batch_size)
+        except Exception as exc:
+            return Result.failure(
+                describe_error(exc),
+                seconds=time.perf_counter() - start,
+                epochs_run=len(monitor.curve),
+            )
+        if monitor.best_weights is not None:
+            model.set_weights(monitor.best_weights)
+        seconds = time.perf_counter() - start
+        if monitor.diverged or monitor.best_weights is None:
+            return Result(
+                loss=math.inf,
+                status="diverged",
+                epochs_run=len(monitor.curve),
+                seconds=seconds,
+                curve=tuple(monitor.curve),
+                error="the training or validation loss became NaN or infinite",
+            )
+        test_loss = float(
+            model.evaluate(self.task.X_test, self.task.y_test, batch_size=2048, verbose=0)
+        )
+        return Result(
+            loss=monitor.best,
+            epochs_run=len(monitor.curve),
+            seconds=time.perf_counter() - start,
+            test_loss=test_loss,
+            curve=tuple(monitor.curve),
+            state=_save_state(model),
+        )
+
+    def _train(
+        self, model: Any, monitor: _EpochMonitor, initial_epoch: int, epochs: int, batch_size: int
+    ) -> None:
+        import keras
+
+        class _Stop(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+                logs = logs or {}
+                train = float(logs.get("loss", math.nan))
+                val = float(logs.get("val_loss", math.nan))
+                if monitor.update(self.model, train, val):
+                    self.model.stop_training = True
+
+        task = self.task
+        model.fit(
+            task.X_train,
+            task.y_train,
+            batch_size=batch_size,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            validation_data=(task.X_valid, task.y_valid),
+            callbacks=[_Stop()],
+            verbose=self.verbose,
+        )
+
+
+def _save_state(model: Any) -> dict[str, Any]:
+    """Weights and optimizer variables as numpy arrays (no pickles)."""
+    return {
+        "weights": [np.asarray(w) for w in model.get_weights()],
+        "optimizer": [np.asarray(v) for v in model.optimizer.variables],
+    }
+
+
+def _load_state(model: Any, state: dict[str, Any]) -> None:
+    """Continue from ``_save_state``'s output: same architecture, same optimizer."""
+    model.set_weights(state["weights"])
+    optimizer = model.optimizer
+    optimizer.build(model.trainable_variables)
+    saved = state.get("optimizer", [])
+    if len(saved) != len(optimizer.variables):
+        raise ValueError(
+            f"cannot continue: the saved optimizer has {len(saved)} variables, the new one "
+            f"{len(optimizer.variables)}; was the model built with other parameters?"
+        )
+    for variable, value in zip(optimizer.variables, saved, strict=True):
+        variable.assign(value)

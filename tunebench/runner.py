@@ -1,0 +1,353 @@
+"""``tune()``: the ask → evaluate → tell loop, the budget, the store and resume.
+
+The strategy only proposes. The runner asks it, grants each trial the epochs it may train
+(clipping the last one so the budget is never passed), runs the trial through an executor,
+charges the epochs it really trained, writes the trial to the store, and tells the strategy.
+
+Resume: with ``storage=`` a rerun of the same call finds the study in the store, replays
+every stored ask and tell, in their recorded order, into a fresh strategy with the same seed
+(checking that it proposes the same trials), redoes the trials that were running when the
+run stopped, and continues with what is left of the budget.
+
+>>> from tunebench import Space, Float, Budget
+>>> study = tune(lambda x: abs(x - 0.5), Space(x=Float(0, 1)), strategy="grid",
+...              budget=Budget(epochs=100), seed=0, progress=False)
+>>> len(study.trials), study.stop_reason  # a 5-point grid is done after 5 trials
+(5, 'strategy_done')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import socket
+from collections import deque
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .budget import Budget, Ledger
+from .objective import FunctionObjective, Objective, describe_error
+from .progress import make_progress
+from .space import Space
+from .store import Store, StudyRecord
+from .strategy import Result, Strategy, Suggestion, get_strategy
+from .study import Study, Trial
+
+__all__ = ["ResumeMismatchError", "trial_seed", "tune"]
+
+#: Consecutive failed trials after which a study stops (stop_reason "failures").
+MAX_CONSECUTIVE_FAILURES = 25
+
+
+class ResumeMismatchError(RuntimeError):
+    """A resumed strategy proposed something other than what the store recorded."""
+
+
+def trial_seed(study_seed: int, trial_id: int) -> int:
+    """The seed of one trial's own randomness (weights, shuffling), from the study's seed.
+
+    >>> trial_seed(0, 1) == trial_seed(0, 1) != trial_seed(0, 2)
+    True
+    """
+    return int(np.random.SeedSequence([study_seed, trial_id]).generate_state(1)[0])
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def evaluate_safely(
+    objective: Objective, suggestion: Suggestion, state: dict[str, Any] | None
+) -> Result:
+    """Run one trial; an exception in user code becomes a ``failed`` result."""
+    try:
+        result = objective.evaluate(suggestion, state)
+        if not isinstance(result, Result):
+            raise TypeError(f"{type(objective).__name__}.evaluate must return a Result")
+    except Exception as exc:
+        result = Result.failure(describe_error(exc))
+    if result.worker is None:
+        result = dataclasses.replace(result, worker=_worker_name())
+    return result
+
+
+class InlineExecutor:
+    """Runs each trial in the calling process, one at a time."""
+
+    capacity = 1
+
+    def __init__(self) -> None:
+        self._finished: list[tuple[Suggestion, Result]] = []
+
+    @property
+    def running(self) -> int:
+        return len(self._finished)
+
+    def submit(
+        self, objective: Objective, suggestion: Suggestion, state: dict[str, Any] | None
+    ) -> None:
+        self._finished.append((suggestion, evaluate_safely(objective, suggestion, state)))
+
+    def wait(self) -> list[tuple[Suggestion, Result]]:
+        finished, self._finished = self._finished, []
+        return finished
+
+    def close(self) -> None:
+        self._finished.clear()
+
+
+def _same_params(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    if a.keys() != b.keys():
+        return False
+    for key, x in a.items():
+        y = b[key]
+        if isinstance(x, float) and isinstance(y, (int, float)) and not isinstance(y, bool):
+            if not math.isclose(x, y, rel_tol=1e-12, abs_tol=1e-300):
+                return False
+        elif type(x) is not type(y) or x != y:
+            return False
+    return True
+
+
+class _Run:
+    """One session of one study: the loop, with its ledger, store and strategy."""
+
+    def __init__(
+        self,
+        objective: Objective,
+        strategy: Strategy,
+        strategy_name: str,
+        record: StudyRecord,
+        store: Store,
+        budget: Budget,
+        executor: InlineExecutor,
+    ) -> None:
+        self.objective = objective
+        self.strategy = strategy
+        self.strategy_name = strategy_name
+        self.record = record
+        self.store = store
+        self.executor = executor
+        self.unit_cost = objective.max_epochs is None
+        self.keep_state = strategy.multi_fidelity
+        self.best = math.inf
+        self.consecutive_failures = 0
+        self.granted: dict[int, int] = {}
+        self.rerun: deque[Suggestion] = deque()
+        trials = store.trials(record.id)
+        finished = [t for t in trials if t.is_finished]
+        self.ledger = Ledger(
+            budget,
+            epochs_spent=sum(t.epochs_run for t in finished),
+            trials_done=len(finished),
+            seconds_before=record.seconds,
+        )
+        self.seq = 1 + max((t.tell_seq or t.ask_seq for t in trials), default=-1)
+        self._replay(trials)
+
+    # ------------------------------------------------------------------ resume
+
+    def _replay(self, trials: list[Trial]) -> None:
+        events = sorted(
+            [(t.ask_seq, 0, t) for t in trials]
+            + [(t.tell_seq, 1, t) for t in trials if t.is_finished and t.tell_seq is not None]
+        )
+        asked: dict[int, Suggestion] = {}
+        for _, kind, trial in events:
+            if kind == 0:
+                suggestion = self.strategy.ask()
+                if (
+                    suggestion is None
+                    or suggestion.id != trial.id
+                    or not _same_params(suggestion.params, trial.params)
+                ):
+                    proposed = None if suggestion is None else (suggestion.id, suggestion.params)
+                    raise ResumeMismatchError(
+                        f"resuming study {self.record.name!r}: strategy {self.strategy_name!r} "
+                        f"proposed {proposed} where the store holds trial {trial.id} "
+                        f"{trial.params}; the backend did not replay deterministically for "
+                        "this seed, or the store comes from another version. Start a new study "
+                        "(pass another study name)."
+                    )
+                asked[trial.id] = suggestion
+            else:
+                self.strategy.tell(trial.suggestion(), trial.result())
+                if trial.status == "ok":
+                    self.best = min(self.best, trial.loss)
+        for trial in trials:
+            if not trial.is_finished:
+                self.rerun.append(asked[trial.id])
+
+    # ------------------------------------------------------------------ loop
+
+    def _next_suggestion(self) -> Suggestion | None:
+        if self.rerun:
+            return self.rerun.popleft()
+        return self.strategy.ask()
+
+    def _start(self, suggestion: Suggestion) -> bool:
+        """Grant the trial its epochs (clipped to the budget) and submit it."""
+        if self.unit_cost:
+            granted = self.ledger.grant(1)
+            fields: dict[str, Any] = {}
+        else:
+            target = (
+                suggestion.epochs if suggestion.epochs is not None else self.objective.max_epochs
+            )
+            granted = self.ledger.grant(max(int(target) - suggestion.initial_epoch, 0))
+            fields = {"epochs": suggestion.initial_epoch + granted}
+        if granted <= 0:
+            self.rerun.appendleft(suggestion)  # asked, not run: it is redone on resume
+            return False
+        suggestion = dataclasses.replace(
+            suggestion, seed=trial_seed(self.record.seed, suggestion.id), **fields
+        )
+        state = None
+        if suggestion.resume_from is not None:
+            state = self.store.load_state(self.record.id, suggestion.resume_from)
+        self.granted[suggestion.id] = granted
+        self.store.record_start(self.record.id, suggestion, self.seq, _worker_name())
+        self.seq += 1
+        self.executor.submit(self.objective, suggestion, state)
+        return True
+
+    def _finish(self, suggestion: Suggestion, result: Result) -> None:
+        granted = self.granted.pop(suggestion.id)
+        if self.unit_cost:
+            result = dataclasses.replace(result, epochs_run=1)
+        self.ledger.charge(result.epochs_run, granted)
+        self.store.record_result(
+            self.record.id,
+            suggestion,
+            result,
+            tell_seq=self.seq,
+            study_seconds=self.ledger.seconds_spent,
+            keep_state=self.keep_state,
+        )
+        self.seq += 1
+        self.strategy.tell(suggestion, result)
+        if result.status == "ok":
+            self.best = min(self.best, result.loss)
+            self.consecutive_failures = 0
+        elif result.status in ("failed", "diverged"):
+            self.consecutive_failures += 1
+
+    def run(self, progress: Any) -> str:
+        """Run until the budget or the strategy is spent; return the stop reason."""
+        reason: str | None = None
+        progress.update(
+            trials=self.ledger.trials_done, epochs=self.ledger.epochs_spent, best=self.best
+        )
+        while True:
+            while reason is None and self.executor.running < self.executor.capacity:
+                reason = self.ledger.stop_reason()
+                if reason is not None:
+                    break
+                if self.consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
+                    reason = "failures"
+                    break
+                if self.strategy.done and not self.rerun:
+                    reason = "strategy_done"
+                    break
+                suggestion = self._next_suggestion()
+                if suggestion is None or not self._start(suggestion):
+                    break
+            if self.executor.running == 0:
+                return reason or ("strategy_done" if self.strategy.done else "strategy_idle")
+            for suggestion, result in self.executor.wait():
+                self._finish(suggestion, result)
+                progress.update(
+                    trials=self.ledger.trials_done,
+                    epochs=self.ledger.epochs_spent,
+                    best=self.best,
+                )
+
+
+def _draw_seed() -> int:
+    return int(np.random.SeedSequence().generate_state(1)[0])
+
+
+def _as_objective(objective: Objective | Callable[..., float]) -> Objective:
+    if hasattr(objective, "evaluate") and hasattr(objective, "max_epochs"):
+        return objective  # type: ignore[return-value]
+    if callable(objective):
+        return FunctionObjective(objective)
+    raise TypeError(
+        f"objective must be an Objective (e.g. KerasObjective) or a function returning a loss, "
+        f"got {objective!r}"
+    )
+
+
+def tune(
+    objective: Objective | Callable[..., float],
+    space: Space | Mapping[str, Any],
+    strategy: str = "random",
+    budget: Budget | None = None,
+    *,
+    seed: int | None = 0,
+    strategy_options: Mapping[str, Any] | None = None,
+    storage: str | Path | None = None,
+    study_name: str | None = None,
+    progress: bool | None = None,
+) -> Study:
+    """Search ``space`` for the parameters that minimise ``objective`` within ``budget``.
+
+    Args:
+        objective: a ``KerasObjective``, any ``Objective``, or a function ``fn(**params)``
+            returning the loss.
+        space: a ``Space``, or a dict as ``Space.from_dict`` takes it (the book's
+            ``param_distribs``).
+        strategy: a registered name (see ``available_strategies()``).
+        budget: ``Budget(epochs=..., trials=..., seconds=...)``; the search stops on whichever
+            is spent first.
+        seed: seeds the strategy and every trial; the same seed gives the same study.
+            None draws one (stored with the study).
+        strategy_options: keyword options of the strategy (see ``tunebench strategies -v``).
+        storage: a SQLite file; every trial is written as it finishes, and rerunning the same
+            call resumes the study. None keeps the study in memory.
+        study_name: the study's name in the store (default ``"<strategy>-seed<seed>"``).
+        progress: show a live progress line; None shows it only on a terminal.
+    """
+    if budget is None:
+        raise ValueError("tune needs a budget, e.g. budget=Budget(epochs=300) or Budget(trials=20)")
+    if not isinstance(budget, Budget):
+        raise TypeError(f"budget must be a tunebench Budget, got {budget!r}")
+    objective = _as_objective(objective)
+    space = Space.from_dict(space)
+    options = dict(strategy_options or {})
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise TypeError(f"seed must be an int or None, got {seed!r}")
+    if study_name is None:
+        suffix = f"seed{seed}" if seed is not None else os.urandom(4).hex()
+        study_name = f"{strategy}-{suffix}"
+    store = Store(":memory:" if storage is None else storage)
+    try:
+        existing = store.get_study(study_name)
+        if seed is None:  # the stored seed of a study being resumed, or a fresh one kept with it
+            seed = existing.seed if existing is not None else _draw_seed()
+        search = get_strategy(strategy, space, seed=int(seed), **options)
+        record = store.open_study(
+            study_name,
+            strategy=strategy,
+            seed=int(seed),
+            space=space.to_json(),
+            budget=budget.to_json(),
+            options=options,
+            objective=objective.describe() if hasattr(objective, "describe") else {},
+        )
+        executor = InlineExecutor()
+        run = _Run(objective, search, strategy, record, store, budget, executor)
+        reason: str | None = "interrupted"
+        try:
+            with make_progress(progress, study_name, budget) as display:
+                reason = run.run(display)
+        finally:
+            executor.close()
+            store.finish_study(record.id, seconds=run.ledger.seconds_spent, stop_reason=reason)
+        return store.load_study(study_name)
+    finally:
+        store.close()

@@ -1,0 +1,372 @@
+"""The study store: one SQLite file (stdlib ``sqlite3``, WAL mode) for studies and trials.
+
+Every trial is written when it starts (``running``) and again when it finishes, each in its
+own transaction, so a run killed at any point loses no finished trial. The store holds JSON
+and numpy arrays only (``allow_pickle=False``): opening a store that came from elsewhere
+cannot run code.
+
+>>> store = Store(":memory:")
+>>> record = store.open_study("demo", strategy="random", seed=0, space={}, budget={})
+>>> record.name, record.seed, store.study_names()
+('demo', 0, ['demo'])
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .budget import Budget
+from .space import Space
+from .strategy import Result, Suggestion
+from .study import Study, Trial
+
+__all__ = ["Store", "StudyMismatchError", "StudyRecord", "load_study"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS studies (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    strategy TEXT NOT NULL,
+    seed INTEGER,
+    options TEXT NOT NULL,
+    space TEXT NOT NULL,
+    budget TEXT NOT NULL,
+    objective TEXT NOT NULL,
+    created REAL NOT NULL,
+    seconds REAL NOT NULL DEFAULT 0,
+    stop_reason TEXT
+);
+CREATE TABLE IF NOT EXISTS trials (
+    study_id INTEGER NOT NULL REFERENCES studies(id),
+    trial_id INTEGER NOT NULL,
+    ask_seq INTEGER NOT NULL,
+    tell_seq INTEGER,
+    params TEXT NOT NULL,
+    epochs INTEGER,
+    initial_epoch INTEGER NOT NULL DEFAULT 0,
+    resume_from INTEGER,
+    seed INTEGER,
+    meta TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL,
+    loss REAL,
+    test_loss REAL,
+    epochs_run INTEGER NOT NULL DEFAULT 0,
+    seconds REAL NOT NULL DEFAULT 0,
+    curve TEXT NOT NULL DEFAULT '[]',
+    error TEXT,
+    worker TEXT,
+    started REAL,
+    finished REAL,
+    state BLOB,
+    PRIMARY KEY (study_id, trial_id)
+);
+"""
+
+
+class StudyMismatchError(ValueError):
+    """A study of that name exists in the store with another strategy, seed or space."""
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    id: int
+    name: str
+    strategy: str
+    seed: int | None
+    options: dict[str, Any]
+    space: dict[str, Any]
+    budget: dict[str, Any]
+    objective: dict[str, Any]
+    seconds: float
+    stop_reason: str | None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=False, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    return repr(value)
+
+
+def encode_state(state: dict[str, list[np.ndarray]]) -> bytes:
+    """Pack ``{"weights": [arrays], "optimizer": [arrays]}`` as an ``.npz`` (no pickle)."""
+    buffer = io.BytesIO()
+    arrays = {
+        f"{group}/{i:05d}": np.asarray(a)
+        for group, values in state.items()
+        for i, a in enumerate(values)
+    }
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def decode_state(blob: bytes) -> dict[str, list[np.ndarray]]:
+    state: dict[str, list[np.ndarray]] = {}
+    with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+        for key in sorted(data.files):
+            group, _ = key.split("/")
+            state.setdefault(group, []).append(data[key])
+    return state
+
+
+class Store:
+    """A SQLite file of studies and their trials (``":memory:"`` for a throw-away one)."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            parent = Path(self.path).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise FileNotFoundError(
+                    f"cannot create the store {self.path!r}: the folder {str(parent)!r} "
+                    "does not exist"
+                )
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(
+                f"{self.path!r} is not a tunebench store (SQLite said: {exc}); "
+                "give another file name"
+            ) from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ studies
+
+    def study_names(self) -> list[str]:
+        return [row[0] for row in self._db.execute("SELECT name FROM studies ORDER BY id")]
+
+    def get_study(self, name: str) -> StudyRecord | None:
+        row = self._db.execute(
+            "SELECT id, name, strategy, seed, options, space, budget, objective, seconds, "
+            "stop_reason FROM studies WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            return None
+        return StudyRecord(
+            id=row[0],
+            name=row[1],
+            strategy=row[2],
+            seed=row[3],
+            options=json.loads(row[4]),
+            space=json.loads(row[5]),
+            budget=json.loads(row[6]),
+            objective=json.loads(row[7]),
+            seconds=row[8],
+            stop_reason=row[9],
+        )
+
+    def open_study(
+        self,
+        name: str,
+        *,
+        strategy: str,
+        seed: int | None,
+        space: dict[str, Any],
+        budget: dict[str, Any],
+        options: dict[str, Any] | None = None,
+        objective: dict[str, Any] | None = None,
+    ) -> StudyRecord:
+        """The study ``name``, created if new. An existing one must match the strategy,
+        options and space (the seed too, unless ``seed`` is None: then the stored one is used);
+        the budget is taken from this call."""
+        options = options or {}
+        existing = self.get_study(name)
+        if existing is not None:
+            wanted = {"strategy": strategy, "options": json.loads(_dumps(options)), "space": space}
+            if seed is not None:
+                wanted["seed"] = seed
+            found = {key: getattr(existing, key) for key in wanted}
+            if found != wanted:
+                diff = {k: (found[k], wanted[k]) for k in wanted if found[k] != wanted[k]}
+                details = "; ".join(f"{k}: stored {a!r}, asked {b!r}" for k, (a, b) in diff.items())
+                raise StudyMismatchError(
+                    f"the store {self.path!r} already holds a study {name!r} made differently "
+                    f"({details}); pass another study name to start a new one"
+                )
+            self._db.execute(
+                "UPDATE studies SET budget = ?, stop_reason = NULL WHERE id = ?",
+                (_dumps(budget), existing.id),
+            )
+            return self.get_study(name)  # type: ignore[return-value]
+        self._db.execute(
+            "INSERT INTO studies (name, strategy, seed, options, space, budget, objective, "
+            "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                name,
+                strategy,
+                seed,
+                _dumps(options),
+                _dumps(space),
+                _dumps(budget),
+                _dumps(objective or {}),
+                time.time(),
+            ),
+        )
+        return self.get_study(name)  # type: ignore[return-value]
+
+    def finish_study(self, study_id: int, *, seconds: float, stop_reason: str | None) -> None:
+        self._db.execute(
+            "UPDATE studies SET seconds = ?, stop_reason = ? WHERE id = ?",
+            (seconds, stop_reason, study_id),
+        )
+
+    # ------------------------------------------------------------------ trials
+
+    def record_start(
+        self, study_id: int, suggestion: Suggestion, ask_seq: int, worker: str | None
+    ) -> None:
+        """Write (or rewrite, for a redone trial) a trial as ``running``."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO trials (study_id, trial_id, ask_seq, params, epochs, "
+            "initial_epoch, resume_from, seed, meta, status, worker, started) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+            (
+                study_id,
+                suggestion.id,
+                ask_seq,
+                _dumps(suggestion.params),
+                suggestion.epochs,
+                suggestion.initial_epoch,
+                suggestion.resume_from,
+                suggestion.seed,
+                _dumps(suggestion.meta),
+                worker,
+                time.time(),
+            ),
+        )
+
+    def record_result(
+        self,
+        study_id: int,
+        suggestion: Suggestion,
+        result: Result,
+        *,
+        tell_seq: int,
+        study_seconds: float,
+        keep_state: bool = False,
+    ) -> None:
+        """Write a finished trial and the study's running wall time, in one transaction."""
+        state = encode_state(result.state) if keep_state and result.state is not None else None
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "UPDATE trials SET tell_seq = ?, status = ?, loss = ?, test_loss = ?, "
+                "epochs_run = ?, seconds = ?, curve = ?, error = ?, worker = COALESCE(?, worker), "
+                "finished = ?, state = ? WHERE study_id = ? AND trial_id = ?",
+                (
+                    tell_seq,
+                    result.status,
+                    result.loss,
+                    result.test_loss,
+                    result.epochs_run,
+                    result.seconds,
+                    _dumps([v if math.isfinite(v) else None for v in result.curve]),
+                    result.error,
+                    result.worker,
+                    time.time(),
+                    state,
+                    study_id,
+                    suggestion.id,
+                ),
+            )
+            self._db.execute(
+                "UPDATE studies SET seconds = ? WHERE id = ?", (study_seconds, study_id)
+            )
+
+    def load_state(self, study_id: int, trial_id: int) -> dict[str, list[np.ndarray]] | None:
+        row = self._db.execute(
+            "SELECT state FROM trials WHERE study_id = ? AND trial_id = ?", (study_id, trial_id)
+        ).fetchone()
+        return None if row is None or row[0] is None else decode_state(row[0])
+
+    def trials(self, study_id: int) -> list[Trial]:
+        rows = self._db.execute(
+            "SELECT trial_id, params, status, loss, test_loss, epochs, initial_epoch, "
+            "resume_from, epochs_run, seconds, curve, error, worker, seed, started, finished, "
+            "ask_seq, tell_seq, meta FROM trials WHERE study_id = ? ORDER BY trial_id",
+            (study_id,),
+        )
+        return [
+            Trial(
+                id=r[0],
+                params=json.loads(r[1]),
+                status=r[2],
+                loss=math.inf if r[3] is None else r[3],
+                test_loss=r[4],
+                epochs=r[5],
+                initial_epoch=r[6],
+                resume_from=r[7],
+                epochs_run=r[8],
+                seconds=r[9],
+                curve=tuple(math.nan if v is None else v for v in json.loads(r[10])),
+                error=r[11],
+                worker=r[12],
+                seed=r[13],
+                started=r[14],
+                finished=r[15],
+                ask_seq=r[16],
+                tell_seq=r[17],
+                meta=json.loads(r[18]),
+            )
+            for r in rows
+        ]
+
+    def load_study(self, name: str) -> Study:
+        record = self.get_study(name)
+        if record is None:
+            known = ", ".join(self.study_names()) or "none"
+            raise KeyError(f"no study named {name!r} in {self.path!r}; studies there: {known}")
+        return Study(
+            name=record.name,
+            strategy=record.strategy,
+            seed=record.seed,
+            trials=self.trials(record.id),
+            space=Space.from_json(record.space) if record.space else None,
+            budget=Budget.from_json(record.budget) if record.budget else None,
+            stop_reason=record.stop_reason,
+            seconds=record.seconds,
+            options=record.options,
+            objective=record.objective,
+        )
+
+
+def load_study(storage: str | Path, name: str | None = None) -> Study:
+    """Open a study from a store file (the only one, when ``name`` is None)."""
+    if not Path(storage).exists():
+        raise FileNotFoundError(f"no store at {str(storage)!r}")
+    with Store(storage) as store:
+        if name is None:
+            names = store.study_names()
+            if len(names) != 1:
+                raise ValueError(
+                    f"{str(storage)!r} holds {len(names)} studies ({', '.join(names)}); "
+                    "pass name= to choose one"
+                )
+            name = names[0]
+        return store.load_study(name)

@@ -1,0 +1,265 @@
+"""What a strategy proposes (``Suggestion``), what it learns (``Result``), its base class and
+the registry that finds strategies by name.
+
+A strategy only proposes: ``ask()`` returns the next ``Suggestion`` (or None while it waits for
+pending results), ``tell()`` hands back the ``Result``. The runner owns the loop, the budget and
+the store. Strategies are found through the entry-point group ``tunebench.strategies`` — the
+built-ins are declared in tunebench's own ``pyproject.toml`` — or added with ``register``.
+
+>>> from tunebench import Space, Float
+>>> strategy = get_strategy("random", Space(x=Float(0, 1)), seed=0)
+>>> suggestion = strategy.ask()
+>>> suggestion.id, 0 <= suggestion.params["x"] <= 1
+(0, True)
+>>> strategy.tell(suggestion, Result(loss=0.5))
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import math
+import textwrap
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .space import Space
+
+__all__ = [
+    "STATUSES",
+    "Result",
+    "Strategy",
+    "Suggestion",
+    "UnknownStrategyError",
+    "available_strategies",
+    "get_strategy",
+    "register",
+    "strategy_class",
+]
+
+ENTRY_POINT_GROUP = "tunebench.strategies"
+STATUSES = ("ok", "failed", "diverged", "pruned")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One trial to run: the parameters and, for multi-fidelity strategies, how far to train.
+
+    ``epochs`` is the epoch to train up to (None: the objective's own limit);
+    ``initial_epoch`` and ``resume_from`` (the id of an earlier suggestion whose model this one
+    continues) describe a continuation. ``seed`` is set by the runner for the trial's own
+    randomness (weight initialisation, shuffling). ``meta`` is the strategy's private notes.
+    """
+
+    id: int
+    params: dict[str, Any]
+    epochs: int | None = None
+    initial_epoch: int = 0
+    resume_from: int | None = None
+    seed: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def new_epochs(self) -> int | None:
+        """Epochs this trial will train (its cost), or None when the objective decides."""
+        return None if self.epochs is None else self.epochs - self.initial_epoch
+
+
+@dataclass(frozen=True)
+class Result:
+    """What an evaluation produced.
+
+    ``loss`` is the validation loss used for selection (``inf`` when the trial failed or
+    diverged); ``test_loss`` is reported, never used to select. ``epochs_run`` is the number of
+    new epochs actually trained — what the budget is charged. ``state`` carries weights and
+    optimizer state for a later continuation (multi-fidelity strategies only).
+    """
+
+    loss: float
+    status: str = "ok"
+    epochs_run: int = 1
+    seconds: float = 0.0
+    test_loss: float | None = None
+    curve: tuple[float, ...] = ()
+    state: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    error: str | None = None
+    worker: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"Result status must be one of {STATUSES}, got {self.status!r}")
+        loss = float(self.loss)
+        if math.isnan(loss):
+            loss = math.inf
+        object.__setattr__(self, "loss", loss)
+        if self.status == "ok" and not math.isfinite(loss):
+            object.__setattr__(self, "status", "diverged")
+        object.__setattr__(self, "curve", tuple(float(v) for v in self.curve))
+
+    @classmethod
+    def failure(cls, error: str, *, seconds: float = 0.0, epochs_run: int = 0) -> Result:
+        """A trial whose code raised: recorded with its message, loss ``inf``."""
+        return cls(
+            loss=math.inf, status="failed", epochs_run=epochs_run, seconds=seconds, error=error
+        )
+
+
+class Strategy(ABC):
+    """Base class of every search strategy.
+
+    Subclasses implement ``_propose()`` (return a ``Suggestion`` made with
+    ``self._suggest(params, ...)``, or None while waiting) and, when they learn from results,
+    ``tell()``. They draw every random number from ``self.rng``, a private
+    ``numpy.random.Generator`` made from ``seed``; they never touch global random state.
+    Several asks may be outstanding at once (parallel workers).
+
+    Class attributes: ``name`` (registry name), ``description`` (one line for
+    ``tunebench strategies``), ``learns`` (whether results steer the next suggestions),
+    ``multi_fidelity`` (whether suggestions continue earlier trials).
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    learns: ClassVar[bool] = True
+    multi_fidelity: ClassVar[bool] = False
+
+    def __init__(self, space: Space, seed: int | None = None) -> None:
+        if not isinstance(space, Space):
+            raise TypeError(
+                f"{type(self).__name__} needs a tunebench Space, got {type(space).__name__}; "
+                "build one with Space(...) or Space.from_dict(...)"
+            )
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise TypeError(f"seed must be an int or None, got {seed!r}")
+        self.space = space
+        self.seed = None if seed is None else int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self._next_id = 0
+
+    def _suggest(self, params: dict[str, Any], **fields: Any) -> Suggestion:
+        """Make the next suggestion, with plain Python values checked against the space."""
+        suggestion = Suggestion(id=self._next_id, params=self.space.validate(params), **fields)
+        self._next_id += 1
+        return suggestion
+
+    def ask(self) -> Suggestion | None:
+        """The next trial to run, or None while nothing can be proposed before a tell."""
+        if self.done:
+            return None
+        return self._propose()
+
+    @abstractmethod
+    def _propose(self) -> Suggestion | None: ...
+
+    def tell(self, suggestion: Suggestion, result: Result) -> None:  # noqa: B027
+        """Learn from a finished trial. Strategies that ignore results keep this default."""
+
+    @property
+    def done(self) -> bool:
+        """True once the strategy has nothing more to try (e.g. a finished grid)."""
+        return False
+
+    @classmethod
+    def options_doc(cls) -> str:
+        """The ``Options`` part of the class docstring, for ``tunebench strategies --verbose``."""
+        doc = inspect.cleandoc(cls.__doc__ or "")
+        _, found, rest = doc.partition("Options:\n")
+        block = []
+        for line in rest.splitlines():
+            if line.strip() and not line[0].isspace():
+                break  # the first line back at the left margin ends the section
+            block.append(line)
+        return textwrap.dedent("\n".join(block)).strip() if found else ""
+
+
+# --------------------------------------------------------------------------- registry
+
+_registered: dict[str, type[Strategy]] = {}
+_entry_points: dict[str, EntryPoint] | None = None
+
+
+class UnknownStrategyError(KeyError, ValueError):
+    """Raised for a strategy name that is not registered."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+def _discovered() -> dict[str, EntryPoint]:
+    global _entry_points
+    if _entry_points is None:
+        found: dict[str, EntryPoint] = {}
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name in found and found[ep.name].value != ep.value:
+                raise RuntimeError(
+                    f"two installed packages register the strategy {ep.name!r}: "
+                    f"{found[ep.name].value} and {ep.value}; uninstall one of them"
+                )
+            found[ep.name] = ep
+        _entry_points = found
+    return _entry_points
+
+
+def register(name: str, cls: type[Strategy]) -> None:
+    """Add a strategy at run time (tests, notebooks). Duplicate names are refused.
+
+    >>> register("random", Strategy)
+    Traceback (most recent call last):
+    ...
+    ValueError: a strategy named 'random' is already registered; pick another name
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a strategy name must be a non-empty string, got {name!r}")
+    if name in _registered or name in _discovered():
+        raise ValueError(f"a strategy named {name!r} is already registered; pick another name")
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        raise TypeError(f"register needs a Strategy subclass, got {cls!r}")
+    _registered[name] = cls
+
+
+def unregister(name: str) -> None:
+    """Remove a strategy added with ``register`` (entry points cannot be removed)."""
+    _registered.pop(name, None)
+
+
+def available_strategies() -> list[str]:
+    """Names of every registered strategy, sorted.
+
+    >>> {"random", "grid"} <= set(available_strategies())
+    True
+    """
+    return sorted({*_discovered(), *_registered})
+
+
+def strategy_class(name: str) -> type[Strategy]:
+    """The class registered under ``name``; its module is imported only now."""
+    if name in _registered:
+        return _registered[name]
+    eps = _discovered()
+    if name not in eps:
+        valid = available_strategies()
+        close = difflib.get_close_matches(str(name), valid, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UnknownStrategyError(
+            f"unknown strategy {name!r}{hint}. Valid names: {', '.join(valid)}"
+        )
+    cls = eps[name].load()
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        raise TypeError(f"entry point {name!r} ({eps[name].value}) is not a Strategy subclass")
+    return cls
+
+
+def get_strategy(name: str, space: Space, seed: int | None = None, **options: Any) -> Strategy:
+    """A new strategy by name, for ``space``, seeded with ``seed``, with its own options."""
+    cls = strategy_class(name)
+    try:
+        return cls(space, seed=seed, **options)
+    except TypeError as exc:
+        if "unexpected keyword argument" in str(exc):
+            doc = cls.options_doc() or "(it takes no options)"
+            raise TypeError(f"strategy {name!r}: {exc}. Its options:\n{doc}") from None
+        raise

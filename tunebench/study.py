@@ -1,0 +1,170 @@
+"""What a search produced: ``Trial`` records and the ``Study`` that holds them.
+
+>>> study = Study(name="s", strategy="random", seed=0, trials=[
+...     Trial(id=0, params={"x": 0.5}, status="ok", loss=0.2, epochs_run=3),
+...     Trial(id=1, params={"x": 0.1}, status="failed", loss=float("inf"), epochs_run=0)])
+>>> study.best_params, study.best_loss, study.epochs_spent
+({'x': 0.5}, 0.2, 3)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .budget import Budget
+from .space import Space
+from .strategy import Result, Suggestion
+
+__all__ = ["Study", "Trial"]
+
+FINISHED = ("ok", "failed", "diverged", "pruned")
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One trial as stored: its suggestion, its outcome and its bookkeeping.
+
+    ``status`` is ``running`` until the trial finishes (a trial still ``running`` in a store
+    was interrupted and is redone on resume). ``ask_seq`` / ``tell_seq`` order the asks and
+    tells of the whole study, which is what a resume replays.
+    """
+
+    id: int
+    params: dict[str, Any]
+    status: str = "running"
+    loss: float = math.inf
+    test_loss: float | None = None
+    epochs: int | None = None
+    initial_epoch: int = 0
+    resume_from: int | None = None
+    epochs_run: int = 0
+    seconds: float = 0.0
+    curve: tuple[float, ...] = ()
+    error: str | None = None
+    worker: str | None = None
+    seed: int | None = None
+    started: float | None = None
+    finished: float | None = None
+    ask_seq: int = 0
+    tell_seq: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+    def suggestion(self) -> Suggestion:
+        return Suggestion(
+            id=self.id,
+            params=dict(self.params),
+            epochs=self.epochs,
+            initial_epoch=self.initial_epoch,
+            resume_from=self.resume_from,
+            seed=self.seed,
+            meta=dict(self.meta),
+        )
+
+    def result(self) -> Result:
+        return Result(
+            loss=self.loss,
+            status=self.status,
+            epochs_run=self.epochs_run,
+            seconds=self.seconds,
+            test_loss=self.test_loss,
+            curve=self.curve,
+            error=self.error,
+            worker=self.worker,
+        )
+
+
+@dataclass
+class Study:
+    """The trials of one search and how it ended.
+
+    ``stop_reason`` says which limit ended the search: ``epochs``, ``trials``, ``seconds``,
+    ``strategy_done`` (e.g. a finished grid), ``interrupted``; None while it has not ended.
+    """
+
+    name: str
+    strategy: str
+    seed: int | None
+    trials: list[Trial]
+    space: Space | None = None
+    budget: Budget | None = None
+    stop_reason: str | None = None
+    seconds: float = 0.0
+    options: dict[str, Any] = field(default_factory=dict)
+    objective: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def finished_trials(self) -> list[Trial]:
+        return [t for t in self.trials if t.is_finished]
+
+    @property
+    def best_trial(self) -> Trial | None:
+        """The finished ``ok`` trial with the lowest validation loss (ties: the earliest)."""
+        ok = [t for t in self.trials if t.status == "ok" and math.isfinite(t.loss)]
+        return min(ok, key=lambda t: (t.loss, t.id)) if ok else None
+
+    @property
+    def best_params(self) -> dict[str, Any] | None:
+        best = self.best_trial
+        return None if best is None else dict(best.params)
+
+    @property
+    def best_loss(self) -> float:
+        best = self.best_trial
+        return math.inf if best is None else best.loss
+
+    @property
+    def epochs_spent(self) -> int:
+        """Epochs charged to the budget: the sum over finished trials of the epochs they ran."""
+        return sum(t.epochs_run for t in self.finished_trials)
+
+    def to_dataframe(self) -> Any:
+        """One row a trial; parameters as ``param_<name>`` columns (pandas)."""
+        import pandas as pd
+
+        rows = []
+        for t in self.trials:
+            row: dict[str, Any] = {
+                "trial": t.id,
+                "status": t.status,
+                "loss": t.loss,
+                "test_loss": t.test_loss,
+                "epochs_run": t.epochs_run,
+                "epochs": t.epochs,
+                "initial_epoch": t.initial_epoch,
+                "resume_from": t.resume_from,
+                "seconds": t.seconds,
+                "worker": t.worker,
+                "error": None if t.error is None else t.error.splitlines()[0],
+            }
+            row.update({f"param_{k}": v for k, v in t.params.items()})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def summary(self) -> str:
+        """A few lines for the console: budget spent, why it stopped, the best trial."""
+        lines = [
+            f"study {self.name!r} ({self.strategy}, seed {self.seed}): "
+            f"{len(self.finished_trials)} trials, {self.epochs_spent} epochs, "
+            f"{self.seconds:.1f} s, stopped by {self.stop_reason or 'nothing yet'}"
+        ]
+        best = self.best_trial
+        if best is None:
+            lines.append("no trial succeeded")
+        else:
+            test = "" if best.test_loss is None else f", test loss {best.test_loss:.4f}"
+            lines.append(f"best trial #{best.id}: validation loss {best.loss:.4f}{test}")
+            lines.append("  " + ", ".join(f"{k}={_fmt(v)}" for k, v in best.params.items()))
+        failed = sum(t.status in ("failed", "diverged") for t in self.trials)
+        if failed:
+            lines.append(f"{failed} trial(s) failed or diverged (see to_dataframe()['error'])")
+        return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else repr(value)
