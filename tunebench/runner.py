@@ -204,7 +204,10 @@ class _Run:
             self.rerun.appendleft(suggestion)  # asked, not run: it is redone on resume
             return False
         suggestion = dataclasses.replace(
-            suggestion, seed=trial_seed(self.record.seed, suggestion.id), **fields
+            suggestion,
+            params=self.strategy.space.validate(suggestion.params),  # plain values, in range
+            seed=trial_seed(self.record.seed, suggestion.id),
+            **fields,
         )
         state = None
         if suggestion.resume_from is not None:

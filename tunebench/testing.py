@@ -1,0 +1,281 @@
+"""The conformance suite every strategy must pass, built-in or third-party.
+
+A third-party strategy registered through the ``tunebench.strategies`` entry point (or with
+``register``) gets the same checks as the built-ins with one call in its own tests::
+
+    from tunebench.testing import check_strategy
+    check_strategy("my-strategy")
+
+Each check is also available alone (``CHECKS[name](strategy_name)``); each raises
+``AssertionError`` with a message naming the strategy and the broken rule.
+
+>>> check_strategy("random")
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from .budget import Budget
+from .objective import FunctionObjective
+from .runner import tune
+from .space import Choice, Float, Int, Space
+from .strategy import Result, Strategy, Suggestion, get_strategy, strategy_class
+
+__all__ = ["CHECKS", "MIXED_SPACE", "SPHERE_SPACE", "check_strategy"]
+
+#: A space with every kind of parameter: log float, int, log int, categorical, bool.
+MIXED_SPACE = Space(
+    lr=Float(1e-4, 1e-1, log=True),
+    dropout=Float(0.0, 0.5),
+    units=Int(1, 99),
+    width=Int(1, 256, log=True),
+    layers=Int(0, 3),
+    act=Choice(["relu", "tanh", "selu"]),
+    flag=Choice([True, False]),
+)
+
+#: The 4-dimensional sphere of the learning check: minimum 0 at x_i = 0.3.
+SPHERE_SPACE = Space({f"x{i}": Float(0.0, 1.0) for i in range(4)})
+
+
+def sphere(**params: float) -> float:
+    return float(sum((v - 0.3) ** 2 for v in params.values()))
+
+
+def _mixed_loss(params: dict) -> float:
+    """A deterministic loss over MIXED_SPACE, so that tells depend only on the params."""
+    return (
+        (math.log10(params["lr"]) + 2.5) ** 2
+        + params["dropout"]
+        + abs(params["units"] - 40) / 40
+        + abs(math.log2(params["width"]) - 5) / 5
+        + abs(params["layers"] - 2)
+        + (params["act"] != "tanh") * 0.5
+        + params["flag"] * 0.25
+    )
+
+
+def _drive(
+    strategy: Strategy, n: int, loss: Callable[[dict], float] = _mixed_loss
+) -> list[Suggestion]:
+    """Sequential ask / tell, the way the inline runner drives a strategy."""
+    asked: list[Suggestion] = []
+    for _ in range(n):
+        suggestion = strategy.ask()
+        if suggestion is None:
+            break
+        asked.append(suggestion)
+        strategy.tell(suggestion, Result(loss=loss(suggestion.params)))
+    return asked
+
+
+def _expected_type(param: object) -> tuple[type, ...]:
+    if isinstance(param, Float):
+        return (float,)
+    if isinstance(param, Int):
+        return (int,)
+    return tuple({type(o) for o in param.options})  # type: ignore[attr-defined]
+
+
+def check_values(name: str) -> None:
+    """Every value lies inside the space and is a plain Python value of the right type."""
+    strategy = get_strategy(name, MIXED_SPACE, seed=0)
+    asked = _drive(strategy, 30)
+    assert asked, f"strategy {name!r}: ask() gave no suggestion on a fresh strategy"
+    for suggestion in asked:
+        assert isinstance(suggestion, Suggestion), (
+            f"strategy {name!r}: ask() returned {type(suggestion).__name__}, not a Suggestion"
+        )
+        assert set(suggestion.params) == set(MIXED_SPACE), (
+            f"strategy {name!r}: params {sorted(suggestion.params)} are not the space's names"
+        )
+        for key, param in MIXED_SPACE.items():
+            value = suggestion.params[key]
+            assert type(value) in _expected_type(param), (
+                f"strategy {name!r}: {key}={value!r} is a {type(value).__name__}, "
+                f"expected {_expected_type(param)[0].__name__} (plain Python, not numpy)"
+            )
+            assert param.contains(value), (
+                f"strategy {name!r}: {key}={value!r} lies outside {param!r}"
+            )
+    ids = [s.id for s in asked]
+    assert len(set(ids)) == len(ids), f"strategy {name!r}: suggestion ids repeat: {ids}"
+
+
+def check_determinism(name: str) -> None:
+    """Same seed and same results → same suggestions; another seed → other suggestions."""
+    runs = [
+        [s.params for s in _drive(get_strategy(name, MIXED_SPACE, seed=seed), 25)]
+        for seed in (7, 7, 8)
+    ]
+    assert runs[0] == runs[1], (
+        f"strategy {name!r}: two runs with seed 7 and the same results proposed different "
+        "trials; draw every random number from the seed (self.rng), never from global state"
+    )
+    assert runs[0] != runs[2], f"strategy {name!r}: seeds 7 and 8 proposed the same trials"
+
+
+def check_failures(name: str) -> None:
+    """Failed trials, NaN losses and exceptions in the objective are survived."""
+
+    def flaky(lr: float, units: int, **rest: object) -> float:
+        if units % 3 == 0:
+            raise RuntimeError(f"units={units} is not allowed")
+        if units % 3 == 1:
+            return math.nan
+        return _mixed_loss({"lr": lr, "units": units, **rest})
+
+    study = tune(flaky, MIXED_SPACE, name, Budget(trials=30), seed=0, progress=False)
+    statuses = [t.status for t in study.trials]
+    assert len(statuses) >= 20, (
+        f"strategy {name!r}: stopped after {len(statuses)} trials "
+        f"({study.stop_reason}) when failures and NaNs came back"
+    )
+    assert {"failed", "diverged"} & set(statuses), "the flaky objective produced no failure"
+    strategy = get_strategy(name, MIXED_SPACE, seed=1)
+    for _ in range(15):  # told directly, a failure must not break later asks
+        suggestion = strategy.ask()
+        if suggestion is None:
+            break
+        strategy.tell(suggestion, Result.failure("RuntimeError: boom"))
+    strategy.ask()
+
+
+def check_budget(name: str) -> None:
+    """The epoch budget is never exceeded, also when suggestions ask for more than is left."""
+
+    def trained(epochs: int, lr: float, **rest: object) -> float:
+        return _mixed_loss({"lr": lr, **rest}) / math.sqrt(epochs)
+
+    for budget in (7, 50, 130):
+        study = tune(
+            FunctionObjective(trained, max_epochs=27),
+            MIXED_SPACE,
+            name,
+            Budget(epochs=budget),
+            seed=0,
+            progress=False,
+        )
+        assert study.epochs_spent <= budget, (
+            f"strategy {name!r}: spent {study.epochs_spent} epochs of a {budget}-epoch budget"
+        )
+        for trial in study.trials:
+            assert trial.epochs_run == trial.epochs - trial.initial_epoch <= 27, (
+                f"strategy {name!r}: trial {trial.id} ran {trial.epochs_run} epochs "
+                f"from {trial.initial_epoch} to {trial.epochs}"
+            )
+
+
+def check_pending_asks(name: str) -> None:
+    """Several asks before any tell (parallel workers) work, and results may come back in
+    any order."""
+    strategy = get_strategy(name, MIXED_SPACE, seed=0)
+    _drive(strategy, 12)  # past any start-up phase
+    pending = [s for s in (strategy.ask() for _ in range(4)) if s is not None]
+    assert pending, f"strategy {name!r}: no suggestion while none is pending"
+    ids = [s.id for s in pending]
+    assert len(set(ids)) == len(ids), f"strategy {name!r}: pending suggestions share ids {ids}"
+    for suggestion in reversed(pending):
+        strategy.tell(suggestion, Result(loss=_mixed_loss(suggestion.params)))
+    assert strategy.ask() is not None or strategy.done, (
+        f"strategy {name!r}: no suggestion after every pending result came back"
+    )
+
+
+def check_resume(name: str) -> None:
+    """A study interrupted mid-trial (Ctrl-C) and rerun equals one that was never stopped."""
+    import tempfile
+    from pathlib import Path
+
+    calls = {"n": 0, "stop_at": 5}
+
+    def trained(epochs: int, lr: float, **rest: object) -> float:
+        calls["n"] += 1
+        if calls["n"] == calls["stop_at"]:
+            raise KeyboardInterrupt
+        return _mixed_loss({"lr": lr, **rest}) / math.sqrt(epochs)
+
+    def run(storage: Path | None) -> list[tuple]:
+        study = tune(
+            FunctionObjective(trained, max_epochs=27),
+            MIXED_SPACE,
+            name,
+            Budget(epochs=250),
+            seed=3,
+            storage=storage,
+            progress=False,
+        )
+        return [(t.id, t.params, t.epochs, t.initial_epoch, t.loss) for t in study.trials]
+
+    with tempfile.TemporaryDirectory() as folder:
+        storage = Path(folder) / "resume.db"
+        try:
+            run(storage)
+        except KeyboardInterrupt:
+            pass
+        else:
+            raise AssertionError("the interrupting objective was not called 5 times")
+        resumed = run(storage)
+    calls.update(n=0, stop_at=-1)
+    uninterrupted = run(None)
+    if resumed != uninterrupted:
+        pairs = enumerate(zip(resumed, uninterrupted, strict=False))
+        first = next((i for i, (a, b) in pairs if a != b), min(len(resumed), len(uninterrupted)))
+        raise AssertionError(
+            f"strategy {name!r}: the resumed study differs from an uninterrupted one from trial "
+            f"{first} on ({len(resumed)} against {len(uninterrupted)} trials)"
+        )
+
+
+def sphere_second_half(name: str, seeds: Iterable[int] = range(6), n: int = 40) -> float:
+    """Mean loss of the last half of ``n`` sequential suggestions on the sphere, over seeds."""
+    means = []
+    for seed in seeds:
+        asked = _drive(get_strategy(name, SPHERE_SPACE, seed=seed), n, lambda p: sphere(**p))
+        means.append(np.mean([sphere(**s.params) for s in asked[n // 2 :]]))
+    return float(np.mean(means))
+
+
+def check_learns(name: str) -> None:
+    """A strategy that learns from results does: on the 4-d sphere its second half of 40
+    suggestions averages below half of random search's (6 seeds, exact: no flakiness)."""
+    cls = strategy_class(name)
+    if not cls.learns or cls.multi_fidelity:
+        return  # random and grid do not learn; multi-fidelity ones are judged by the benchmark
+    random_loss = sphere_second_half("random")
+    loss = sphere_second_half(name)
+    assert loss < random_loss / 2, (
+        f"strategy {name!r}: second-half sphere loss {loss:.3f} is not below half of "
+        f"random search's {random_loss:.3f}; does tell() reach the model?"
+    )
+
+
+CHECKS: dict[str, Callable[[str], None]] = {
+    "values": check_values,
+    "determinism": check_determinism,
+    "failures": check_failures,
+    "budget": check_budget,
+    "pending_asks": check_pending_asks,
+    "resume": check_resume,
+    "learns": check_learns,
+}
+
+
+def check_strategy(name: str, checks: Iterable[str] | None = None) -> None:
+    """Run the conformance checks (all by default) on the strategy registered as ``name``.
+
+    An exception raised by the strategy is reported as an ``AssertionError`` naming the check.
+    """
+    for check in CHECKS if checks is None else checks:
+        try:
+            CHECKS[check](name)
+        except AssertionError:
+            raise
+        except Exception as exc:
+            raise AssertionError(
+                f"strategy {name!r}: the {check!r} check raised {type(exc).__name__}: {exc}"
+            ) from exc
