@@ -18,11 +18,13 @@ import math
 import random
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .fast_training import FastTrainer, fast_path_refusal
 from .strategy import Result, Suggestion
 from .tasks import Task
 
@@ -176,6 +178,11 @@ class KerasObjective:
     test loss of the restored model (reported only), the per-epoch validation curve, and the
     weights and optimizer state so that a multi-fidelity strategy can continue the trial.
 
+    By default training takes the fast path (``tunebench.fast_training``: one compiled
+    function a whole epoch, the model's own loss and optimizer, batches shuffled per epoch
+    from the trial's seed). Models it cannot take (a custom ``train_step``, several inputs)
+    fall back to ``model.fit`` with a one-line notice; ``fast=False`` always uses ``fit``.
+
     >>> from tunebench.models import build_mlp
     >>> from tunebench.tasks import synthetic_regression
     >>> objective = KerasObjective(build_mlp, synthetic_regression(), max_epochs=5)
@@ -193,6 +200,7 @@ class KerasObjective:
         patience: int = 10,
         min_delta: float = 0.0,
         batch_size: int = 32,
+        fast: bool = True,
         verbose: int = 0,
     ) -> None:
         if not callable(build_model):
@@ -211,6 +219,9 @@ class KerasObjective:
         self.min_delta = float(min_delta)
         self.batch_size = batch_size
         self.verbose = verbose
+        self.fast = bool(fast)
+        self._fallback_noticed = False
+        self._trainer = FastTrainer(task.X_train, task.y_train)
         self._takes_input_shape = _accepts(build_model, "input_shape")
 
     def describe(self) -> dict[str, Any]:
@@ -221,6 +232,7 @@ class KerasObjective:
             "max_epochs": self.max_epochs,
             "patience": self.patience,
             "batch_size": self.batch_size,
+            "fast": self.fast,
         }
 
     def _split_params(self, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -234,7 +246,7 @@ class KerasObjective:
         start = time.perf_counter()
         import keras
 
-        keras.backend.clear_session()  # models of earlier trials do not pile up
+        keras.backend.clear_session(free_memory=False)  # earlier trials' layers do not pile up
         epochs = self.max_epochs if suggestion.epochs is None else suggestion.epochs
         epochs = min(epochs, self.max_epochs)
         build_kwargs, fit_kwargs = self._split_params(suggestion.params)
@@ -250,9 +262,28 @@ class KerasObjective:
                         "build_model must return a compiled Keras model; call "
                         "model.compile(loss=..., optimizer=...) before returning it"
                     )
-                if state is not None:
-                    _load_state(model, state)
-                self._train(model, monitor, suggestion.initial_epoch, epochs, batch_size)
+                if self._use_fast_path(model):
+                    compiled = self._trainer.prepare(model, batch_size)
+                    model = compiled.model
+                    if state is not None:
+                        _load_state(model, state)
+                    rng = np.random.default_rng(suggestion.seed)
+                    for _ in range(suggestion.initial_epoch, epochs):
+                        train_loss = self._trainer.train_epoch(compiled, rng)
+                        val_loss = FastTrainer.loss(compiled, self.task.X_valid, self.task.y_valid)
+                        if monitor.update(model, train_loss, val_loss):
+                            break
+
+                    def test_loss() -> float:
+                        return FastTrainer.loss(compiled, self.task.X_test, self.task.y_test)
+                else:
+                    if state is not None:
+                        _load_state(model, state)
+                    self._fit(model, monitor, suggestion.initial_epoch, epochs, batch_size)
+
+                    def test_loss() -> float:
+                        X, y = self.task.X_test, self.task.y_test
+                        return float(model.evaluate(X, y, batch_size=2048, verbose=0))
         except Exception as exc:
             return Result.failure(
                 describe_error(exc),
@@ -261,31 +292,42 @@ class KerasObjective:
             )
         if monitor.best_weights is not None:
             model.set_weights(monitor.best_weights)
-        seconds = time.perf_counter() - start
         if monitor.diverged or monitor.best_weights is None:
             return Result(
                 loss=math.inf,
                 status="diverged",
                 epochs_run=len(monitor.curve),
-                seconds=seconds,
+                seconds=time.perf_counter() - start,
                 curve=tuple(monitor.curve),
                 error="the training or validation loss became NaN or infinite",
             )
-        test_loss = float(
-            model.evaluate(self.task.X_test, self.task.y_test, batch_size=2048, verbose=0)
-        )
         return Result(
             loss=monitor.best,
             epochs_run=len(monitor.curve),
+            test_loss=test_loss(),
             seconds=time.perf_counter() - start,
-            test_loss=test_loss,
             curve=tuple(monitor.curve),
             state=_save_state(model),
         )
 
-    def _train(
+    def _use_fast_path(self, model: Any) -> bool:
+        """Whether this model trains through the fast path; says once why not."""
+        if not self.fast:
+            return False
+        refusal = fast_path_refusal(model)
+        if refusal is not None and not self._fallback_noticed:
+            self._fallback_noticed = True
+            warnings.warn(
+                f"tunebench: {refusal}, so trials train with model.fit (slower); "
+                "pass fast=False to KerasObjective to silence this",
+                stacklevel=3,
+            )
+        return refusal is None
+
+    def _fit(
         self, model: Any, monitor: _EpochMonitor, initial_epoch: int, epochs: int, batch_size: int
     ) -> None:
+        """The reference path: ``model.fit`` with the monitor as a callback."""
         import keras
 
         class _Stop(keras.callbacks.Callback):

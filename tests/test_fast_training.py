@@ -1,0 +1,89 @@
+"""The fast path against model.fit: same learning, same early stopping, NaN stop and
+continuation; the architecture cache changes nothing; unusual models fall back to fit."""
+
+import math
+
+import numpy as np
+import pytest
+
+from tunebench import KerasObjective, Suggestion
+from tunebench.models import build_mlp
+
+PARAMS = {"n_hidden": 2, "n_neurons": 16, "learning_rate": 0.02}
+
+
+def run(objective, params=PARAMS, seed=3, **fields):
+    return objective.evaluate(Suggestion(id=0, params=params, seed=seed, **fields))
+
+
+def test_full_batch_training_matches_fit_step_for_step(small_housing):
+    # One batch holds every row, so shuffling cannot matter: both paths make the same updates.
+    kwargs = {"max_epochs": 15, "batch_size": 300}
+    fast = run(KerasObjective(build_mlp, small_housing, fast=True, **kwargs))
+    fit = run(KerasObjective(build_mlp, small_housing, fast=False, **kwargs))
+    assert fast.status == fit.status == "ok"
+    np.testing.assert_allclose(fast.curve, fit.curve, rtol=1e-4)
+    assert fast.test_loss == pytest.approx(fit.test_loss, rel=1e-4)
+
+
+def test_minibatch_training_learns_like_fit(small_housing):
+    fast = run(KerasObjective(build_mlp, small_housing, max_epochs=20, fast=True))
+    fit = run(KerasObjective(build_mlp, small_housing, max_epochs=20, fast=False))
+    assert fast.loss == pytest.approx(fit.loss, rel=0.25)
+    assert fast.curve[-1] < fast.curve[0] and fit.curve[-1] < fit.curve[0]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_early_stopping_and_restore_on_both_paths(small_housing, fast):
+    objective = KerasObjective(build_mlp, small_housing, max_epochs=50, patience=2,
+                               min_delta=1e9, fast=fast)  # fmt: skip
+    result = run(objective)
+    assert result.epochs_run == 3 and result.loss == result.curve[0]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_nan_stops_on_both_paths(small_housing, fast):
+    objective = KerasObjective(build_mlp, small_housing, max_epochs=20, fast=fast)
+    result = run(objective, {"n_hidden": 2, "n_neurons": 50, "learning_rate": 5e3})
+    assert result.status == "diverged" and result.epochs_run < 20 and result.loss == math.inf
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_continuation_on_both_paths(small_housing, fast):
+    objective = KerasObjective(build_mlp, small_housing, fast=fast)
+    parent = run(objective, epochs=4)
+    child = objective.evaluate(
+        Suggestion(id=1, params=PARAMS, seed=4, epochs=8, initial_epoch=4, resume_from=0),
+        parent.state,
+    )
+    fresh = run(objective, epochs=4, seed=4)
+    assert child.epochs_run == 4
+    assert child.curve[0] < fresh.curve[0]
+
+
+def test_the_architecture_cache_changes_no_result(small_housing):
+    warm = KerasObjective(build_mlp, small_housing, max_epochs=5)
+    run(warm, {**PARAMS, "learning_rate": 0.05}, seed=1)  # traces this architecture
+    cached = run(warm, PARAMS, seed=2)
+    cold = run(KerasObjective(build_mlp, small_housing, max_epochs=5), PARAMS, seed=2)
+    assert cached.curve == pytest.approx(cold.curve, rel=1e-6)
+    assert len(warm._trainer._cache) == 1
+
+
+def test_a_custom_train_step_falls_back_to_fit_with_a_notice(small_housing):
+    import keras
+
+    class Custom(keras.Sequential):
+        def train_step(self, data):
+            return super().train_step(data)
+
+    def build(**params):
+        model = Custom([keras.Input(shape=(8,)), keras.layers.Dense(1)])
+        model.compile(loss="mse", optimizer="sgd")
+        return model
+
+    objective = KerasObjective(build, small_housing, max_epochs=2)
+    with pytest.warns(UserWarning, match="overrides train_step"):
+        result = run(objective, {})
+    assert result.status == "ok" and result.epochs_run == 2
+    assert len(objective._trainer._cache) == 0
