@@ -192,3 +192,30 @@ def test_keras_trials_use_int_params(small_housing):
         strategy_options={"resolution": 2},
     )
     assert len(study.trials) == 3 and all(t.status == "ok" for t in study.trials)
+
+
+def test_a_promotion_whose_parent_failed_trains_from_scratch():
+    def short_runs_fail(epochs, x):
+        if epochs == 1:
+            raise RuntimeError("one epoch is not enough")
+        return x / epochs
+
+    study = tune(
+        short_runs_fail,
+        Space(x=Float(0, 1)),
+        strategy="hyperband",
+        budget=Budget(epochs=30),
+        strategy_options={"max_epochs": 3},
+        progress=False,
+    )
+    by_id = {t.id: t for t in study.trials}
+    firsts = [t for t in study.trials if t.epochs == 1]
+    assert firsts and all(t.status == "failed" for t in firsts)
+    # keras-tuner promotes the best of a round even when all of it failed; with no model to
+    # continue, the runner trains that configuration from epoch 0 and charges all of it.
+    redone = [t for t in study.trials if t.meta.get("tuner/round", 0) > 0]
+    assert redone
+    for trial in redone:
+        assert trial.status == "ok"
+        assert (trial.initial_epoch, trial.resume_from, trial.epochs_run) == (0, None, 3)
+    assert study.epochs_spent == sum(t.epochs_run for t in by_id.values()) <= 30

@@ -19,9 +19,9 @@ run stopped, and continues with what is left of the budget.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import os
-import socket
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -30,11 +30,12 @@ from typing import Any
 import numpy as np
 
 from .budget import Budget, Ledger
-from .objective import FunctionObjective, Objective, describe_error
+from .executors import Executor, make_executor, worker_name
+from .objective import FunctionObjective, Objective
 from .progress import make_progress
 from .space import Space
 from .store import Store, StudyRecord
-from .strategy import Result, Strategy, Suggestion, get_strategy
+from .strategy import Result, Strategy, Suggestion, get_strategy, strategy_class
 from .study import Study, Trial
 
 __all__ = ["ResumeMismatchError", "trial_seed", "tune"]
@@ -54,50 +55,6 @@ def trial_seed(study_seed: int, trial_id: int) -> int:
     True
     """
     return int(np.random.SeedSequence([study_seed, trial_id]).generate_state(1)[0])
-
-
-def _worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def evaluate_safely(
-    objective: Objective, suggestion: Suggestion, state: dict[str, Any] | None
-) -> Result:
-    """Run one trial; an exception in user code becomes a ``failed`` result."""
-    try:
-        result = objective.evaluate(suggestion, state)
-        if not isinstance(result, Result):
-            raise TypeError(f"{type(objective).__name__}.evaluate must return a Result")
-    except Exception as exc:
-        result = Result.failure(describe_error(exc))
-    if result.worker is None:
-        result = dataclasses.replace(result, worker=_worker_name())
-    return result
-
-
-class InlineExecutor:
-    """Runs each trial in the calling process, one at a time."""
-
-    capacity = 1
-
-    def __init__(self) -> None:
-        self._finished: list[tuple[Suggestion, Result]] = []
-
-    @property
-    def running(self) -> int:
-        return len(self._finished)
-
-    def submit(
-        self, objective: Objective, suggestion: Suggestion, state: dict[str, Any] | None
-    ) -> None:
-        self._finished.append((suggestion, evaluate_safely(objective, suggestion, state)))
-
-    def wait(self) -> list[tuple[Suggestion, Result]]:
-        finished, self._finished = self._finished, []
-        return finished
-
-    def close(self) -> None:
-        self._finished.clear()
 
 
 def _same_params(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
@@ -124,7 +81,7 @@ class _Run:
         record: StudyRecord,
         store: Store,
         budget: Budget,
-        executor: InlineExecutor,
+        executor: Executor,
     ) -> None:
         self.objective = objective
         self.strategy = strategy
@@ -137,6 +94,7 @@ class _Run:
         self.best = math.inf
         self.consecutive_failures = 0
         self.granted: dict[int, int] = {}
+        self.unfinished_parents: set[int] = set()  # trials that left no model to continue
         self.rerun: deque[Suggestion] = deque()
         trials = store.trials(record.id)
         finished = [t for t in trials if t.is_finished]
@@ -176,6 +134,8 @@ class _Run:
                 asked[trial.id] = suggestion
             else:
                 self.strategy.tell(trial.suggestion(), trial.result())
+                if trial.status != "ok":
+                    self.unfinished_parents.add(trial.id)
                 if trial.status == "ok":
                     self.best = min(self.best, trial.loss)
         for trial in trials:
@@ -195,25 +155,33 @@ class _Run:
             granted = self.ledger.grant(1)
             fields: dict[str, Any] = {}
         else:
-            target = (
-                suggestion.epochs if suggestion.epochs is not None else self.objective.max_epochs
-            )
-            granted = self.ledger.grant(max(int(target) - suggestion.initial_epoch, 0))
+            limit = int(self.objective.max_epochs)  # type: ignore[arg-type]
+            target = min(int(suggestion.epochs or limit), limit)
+            granted = self.ledger.grant(max(target - suggestion.initial_epoch, 0))
             fields = {"epochs": suggestion.initial_epoch + granted}
         if granted <= 0:
             self.rerun.appendleft(suggestion)  # asked, not run: it is redone on resume
             return False
+        state = None
+        if suggestion.resume_from is not None:
+            state = self.store.load_state(self.record.id, suggestion.resume_from)
+            if suggestion.resume_from in self.unfinished_parents and not self.unit_cost:
+                # The parent failed or diverged: there is no model to continue. Train this
+                # configuration from scratch, granting the epochs the parent would have had.
+                self.ledger.release(granted)
+                granted = self.ledger.grant(target)
+                if granted <= 0:
+                    self.rerun.appendleft(suggestion)
+                    return False
+                fields = {"epochs": granted, "initial_epoch": 0, "resume_from": None}
         suggestion = dataclasses.replace(
             suggestion,
             params=self.strategy.space.validate(suggestion.params),  # plain values, in range
             seed=trial_seed(self.record.seed, suggestion.id),
             **fields,
         )
-        state = None
-        if suggestion.resume_from is not None:
-            state = self.store.load_state(self.record.id, suggestion.resume_from)
         self.granted[suggestion.id] = granted
-        self.store.record_start(self.record.id, suggestion, self.seq, _worker_name())
+        self.store.record_start(self.record.id, suggestion, self.seq, worker_name())
         self.seq += 1
         self.executor.submit(self.objective, suggestion, state)
         return True
@@ -233,6 +201,8 @@ class _Run:
         )
         self.seq += 1
         self.strategy.tell(suggestion, result)
+        if result.status != "ok":
+            self.unfinished_parents.add(suggestion.id)
         if result.status == "ok":
             self.best = min(self.best, result.loss)
             self.consecutive_failures = 0
@@ -270,6 +240,29 @@ class _Run:
                 )
 
 
+def _fidelity_options(name: str, options: dict[str, Any], objective: Objective) -> dict[str, Any]:
+    """A multi-fidelity strategy's ``max_epochs`` defaults to the objective's own limit.
+
+    A larger one is refused: its longest rungs could never be trained.
+    """
+    cls = strategy_class(name)
+    limit = objective.max_epochs
+    if not getattr(cls, "multi_fidelity", False) or limit is None:
+        return options
+    if "max_epochs" not in inspect.signature(cls).parameters:
+        return options
+    wanted = options.get("max_epochs")
+    if wanted is None:
+        return {**options, "max_epochs": int(limit)}
+    if isinstance(wanted, int) and wanted > limit:
+        raise ValueError(
+            f"strategy option max_epochs={wanted} exceeds the objective's max_epochs={limit}: "
+            f"the longest trials could not be trained. Lower the option, or build the "
+            f"objective with max_epochs={wanted}."
+        )
+    return options
+
+
 def _draw_seed() -> int:
     return int(np.random.SeedSequence().generate_state(1)[0])
 
@@ -296,6 +289,9 @@ def tune(
     storage: str | Path | None = None,
     study_name: str | None = None,
     progress: bool | None = None,
+    executor: str = "inline",
+    workers: int | None = None,
+    address: str | None = None,
 ) -> Study:
     """Search ``space`` for the parameters that minimise ``objective`` within ``budget``.
 
@@ -314,6 +310,12 @@ def tune(
             call resumes the study. None keeps the study in memory.
         study_name: the study's name in the store (default ``"<strategy>-seed<seed>"``).
         progress: show a live progress line; None shows it only on a terminal.
+        executor: where trials run: ``"inline"`` (this process, one at a time),
+            ``"processes"`` (``workers`` worker processes on this machine) or ``"ray"``
+            (Ray tasks on a local Ray or the cluster at ``address``).
+        workers: trials run at once (default 1 inline, the number of cores otherwise).
+        address: for ``executor="ray"``: None starts a local Ray, ``"auto"`` joins the
+            cluster started on this machine, ``"ray://host:port"`` a remote one.
     """
     if budget is None:
         raise ValueError("tune needs a budget, e.g. budget=Budget(epochs=300) or Budget(trials=20)")
@@ -332,6 +334,7 @@ def tune(
         existing = store.get_study(study_name)
         if seed is None:  # the stored seed of a study being resumed, or a fresh one kept with it
             seed = existing.seed if existing is not None else _draw_seed()
+        options = _fidelity_options(strategy, options, objective)
         search = get_strategy(strategy, space, seed=int(seed), **options)
         record = store.open_study(
             study_name,
@@ -342,14 +345,14 @@ def tune(
             options=options,
             objective=objective.describe() if hasattr(objective, "describe") else {},
         )
-        executor = InlineExecutor()
-        run = _Run(objective, search, strategy, record, store, budget, executor)
+        pool = make_executor(executor, workers=workers, address=address)
+        run = _Run(objective, search, strategy, record, store, budget, pool)
         reason: str | None = "interrupted"
         try:
             with make_progress(progress, study_name, budget) as display:
                 reason = run.run(display)
         finally:
-            executor.close()
+            pool.close()
             store.finish_study(record.id, seconds=run.ledger.seconds_spent, stop_reason=reason)
         return store.load_study(study_name)
     finally:

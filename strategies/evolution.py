@@ -1,0 +1,188 @@
+"""``evolution``: steady-state aging (regularized) evolution with DEAP's operators.
+
+The genome is the point in the unit cube (``Space.to_unit`` / ``Space.from_unit``), one gene a
+parameter. Parents come from a tournament over the living population (the last
+``population_size`` results), children from uniform crossover and bounded polynomial mutation
+(numeric genes) or resampling (``Choice`` genes). DEAP's operators draw from Python's
+module-level ``random``; here they draw from a private ``random.Random`` instead, swapped into
+the ``deap.tools`` modules for the duration of each call and put back afterwards.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tunebench.space import Choice, Space
+from tunebench.strategy import Result, Strategy, Suggestion
+
+# Held while the deap.tools modules draw from a strategy's private generator.
+_DEAP_LOCK = threading.Lock()
+
+
+@contextmanager
+def _deap_random(rng: random.Random) -> Iterator[Any]:
+    """``deap.tools`` with its operators drawing from ``rng`` instead of the global ``random``."""
+    from deap import tools
+    from deap.tools import crossover, mutation, selection
+
+    modules = (selection, crossover, mutation)
+    with _DEAP_LOCK:
+        saved = [module.random for module in modules]
+        for module in modules:
+            module.random = rng
+        try:
+            yield tools
+        finally:
+            for module, original in zip(modules, saved, strict=True):
+                module.random = original
+
+
+class _Individual(list):
+    """A genome (list of unit-cube genes) with the ``fitness`` DEAP's tournament maximises."""
+
+    fitness: float
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"Evolution option {name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _check_probability(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"Evolution option {name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+class Evolution(Strategy):
+    """Steady-state aging evolution (regularized evolution) with DEAP's operators.
+
+    The first ``population_size`` asks are random draws. After that each ask breeds one child
+    from the results received so far: two parents by tournament over the living population
+    (the last ``population_size`` finished trials; the oldest dies when a new result arrives),
+    uniform crossover (``cxUniform``), then per-gene mutation: bounded polynomial mutation
+    (``mutPolynomialBounded``) in the unit cube for ``Float`` and ``Int`` genes, a new option
+    for ``Choice`` genes. A child identical to a parent is mutated again. Asks never wait, so
+    any number can be outstanding; before any result is in, asks are random draws. A failed
+    or diverged trial (loss ``inf``) stays in the population as the worst individual.
+
+    Options:
+        population_size: int, default 10. Living population, and the number of initial random
+            draws (suits budgets of about 40 to 300 trials).
+        tournament_size: int, default 5. Individuals drawn (with replacement) per tournament;
+            larger is greedier.
+        crossover_prob: float, default 0.9. Probability that a child is a uniform crossover
+            of its two parents rather than a copy of the first.
+        mutation_prob: float or None, default None. Probability that each gene mutates;
+            None means 1 / number of parameters.
+        eta: float, default 10. Crowding degree of the polynomial mutation: larger values keep
+            children closer to their parents.
+
+    >>> from tunebench.space import Float, Space
+    >>> s = Evolution(Space(x=Float(0, 1), act=Choice(["relu", "tanh"])), seed=0)
+    >>> for _ in range(30):
+    ...     suggestion = s.ask()
+    ...     s.tell(suggestion, Result(loss=(suggestion.params["x"] - 0.3) ** 2))
+    >>> type(suggestion.params["x"]).__name__, suggestion.params["act"] in ("relu", "tanh")
+    ('float', True)
+    """
+
+    name = "evolution"
+    description = "steady-state aging evolution with DEAP operators (tournament, crossover)"
+    learns = True
+
+    def __init__(
+        self,
+        space: Space,
+        seed: int | None = None,
+        *,
+        population_size: int = 10,
+        tournament_size: int = 5,
+        crossover_prob: float = 0.9,
+        mutation_prob: float | None = None,
+        eta: float = 10.0,
+    ) -> None:
+        super().__init__(space, seed)
+        self.population_size = _check_int("population_size", population_size, 2)
+        self.tournament_size = _check_int("tournament_size", tournament_size, 1)
+        self.crossover_prob = _check_probability("crossover_prob", crossover_prob)
+        if mutation_prob is None:
+            mutation_prob = 1.0 / len(space)
+        self.mutation_prob = _check_probability("mutation_prob", mutation_prob)
+        if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta > 0:
+            raise ValueError(f"Evolution option eta must be a number > 0, got {eta!r}")
+        self.eta = float(eta)
+        params = list(space.values())
+        self._numeric = [i for i, p in enumerate(params) if not isinstance(p, Choice)]
+        self._choices = [(i, p) for i, p in enumerate(params) if isinstance(p, Choice)]
+        # DEAP's operators draw from this generator, seeded from the strategy's own.
+        self._random = random.Random(int(self.rng.integers(2**63)))
+        self._population: deque[_Individual] = deque(maxlen=self.population_size)
+        self._pending: dict[int, list[float]] = {}  # suggestion id -> its genome
+        self._asked = 0
+
+    def _propose(self) -> Suggestion:
+        if self._asked < self.population_size or not self._population:
+            params = self.space.sample(self.rng)
+            genome = [float(g) for g in self.space.to_unit(params)]
+        else:
+            genome, params = self._breed()
+        self._asked += 1
+        suggestion = self._suggest(params)
+        self._pending[suggestion.id] = genome
+        return suggestion
+
+    def tell(self, suggestion: Suggestion, result: Result) -> None:
+        genome = self._pending.pop(suggestion.id, None)
+        if genome is None:  # not asked here (e.g. a result replayed from elsewhere)
+            genome = [float(g) for g in self.space.to_unit(suggestion.params)]
+        individual = _Individual(genome)
+        individual.fitness = -float(result.loss)  # inf loss: -inf, the worst
+        self._population.append(individual)  # the oldest dies once the deque is full
+
+    # ------------------------------------------------------------------ breeding
+
+    def _breed(self) -> tuple[list[float], dict[str, Any]]:
+        with _deap_random(self._random) as tools:
+            first, second = (
+                _Individual(parent)
+                for parent in tools.selTournament(
+                    list(self._population), 2, tournsize=self.tournament_size
+                )
+            )
+            parents = (self.space.from_unit(first), self.space.from_unit(second))
+            child = first
+            if self._random.random() < self.crossover_prob:
+                child, _ = tools.cxUniform(first, second, indpb=0.5)
+            self._mutate(tools, child, self.mutation_prob)
+            params = self.space.from_unit(child)
+            for _ in range(10):  # a copy of a parent teaches nothing: mutate one gene more
+                if params not in parents:
+                    break
+                gene = self._random.randrange(len(child))
+                self._mutate(tools, child, 1.0, only=gene)
+                params = self.space.from_unit(child)
+        return [min(max(float(g), 0.0), 1.0) for g in child], params
+
+    def _mutate(self, tools: Any, child: list[float], prob: float, only: int | None = None) -> None:
+        """Polynomial bounded mutation of numeric genes, resampling of choice genes."""
+        numeric = [i for i in self._numeric if only is None or i == only]
+        if numeric:
+            genes = [child[i] for i in numeric]
+            (genes,) = tools.mutPolynomialBounded(genes, eta=self.eta, low=0.0, up=1.0, indpb=prob)
+            for i, gene in zip(numeric, genes, strict=True):
+                child[i] = gene
+        for i, param in self._choices:
+            if (only is None or i == only) and self._random.random() < prob:
+                n = len(param.options)
+                if n > 1:
+                    current = min(int(child[i] * n), n - 1)
+                    new = self._random.randrange(n - 1)
+                    new += new >= current
+                    child[i] = (new + 0.5) / n

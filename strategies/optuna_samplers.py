@@ -1,0 +1,277 @@
+"""``optuna-tpe`` and ``cmaes``: optuna's samplers through its ask-and-tell interface.
+
+Each strategy owns an in-memory optuna study. ``ask`` is ``study.ask(distributions)`` with the
+space translated once into optuna distributions (``Choice`` params as a categorical of option
+indices, so options such as ``True`` and ``1`` stay distinct); ``tell`` is ``study.tell``.
+Failed and diverged trials are told as ``TrialState.FAIL``, which both samplers leave out of
+their models. Optuna's INFO logging is held at WARNING while optuna runs, unless
+``verbose=True``; the global optuna verbosity is restored afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tunebench.space import Choice, Float, Int, Space
+from tunebench.strategy import Result, Strategy, Suggestion
+
+_SEED_BOUND = 2**32 - 1
+
+
+class _OptunaStrategy(Strategy):
+    """Shared machinery: the study, the distributions, value conversion, ask and tell."""
+
+    def __init__(self, space: Space, seed: int | None, verbose: bool) -> None:
+        super().__init__(space, seed)
+        if not isinstance(verbose, bool):
+            raise TypeError(
+                f"{type(self).__name__} option verbose must be True or False, got {verbose!r}"
+            )
+        self.verbose = verbose
+        import optuna
+        from optuna.distributions import (
+            CategoricalDistribution,
+            FloatDistribution,
+            IntDistribution,
+        )
+
+        self._distributions: dict[str, Any] = {}
+        for pname, param in space.items():
+            if isinstance(param, Float):
+                self._distributions[pname] = FloatDistribution(param.low, param.high, log=param.log)
+            elif isinstance(param, Int):
+                self._distributions[pname] = IntDistribution(param.low, param.high, log=param.log)
+            else:
+                indices = tuple(range(len(param.options)))
+                self._distributions[pname] = CategoricalDistribution(indices)
+        with self._quiet():
+            sampler = self._make_sampler()
+            self._study = optuna.create_study(sampler=sampler, direction="minimize")
+        self._pending: dict[int, Any] = {}  # suggestion id -> optuna Trial
+        self._told: set[int] = set()
+
+    def _make_sampler(self) -> Any:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    def _backend_seed(self) -> int:
+        return int(self.rng.integers(_SEED_BOUND))
+
+    @contextmanager
+    def _quiet(self) -> Iterator[None]:
+        if self.verbose:
+            yield
+            return
+        import optuna
+        from optuna.exceptions import ExperimentalWarning
+
+        previous = optuna.logging.get_verbosity()
+        if previous < logging.WARNING:
+            optuna.logging.set_verbosity(logging.WARNING)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ExperimentalWarning)
+                yield
+        finally:
+            optuna.logging.set_verbosity(previous)
+
+    def _from_optuna(self, raw: dict[str, Any]) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        for pname, param in self.space.items():
+            value = raw[pname]
+            if isinstance(param, Float):
+                params[pname] = min(max(float(value), param.low), param.high)
+            elif isinstance(param, Int):
+                params[pname] = min(max(int(value), param.low), param.high)
+            else:
+                params[pname] = param.options[int(value)]
+        return params
+
+    def _to_optuna(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            pname: param.index(params[pname]) if isinstance(param, Choice) else params[pname]
+            for pname, param in self.space.items()
+        }
+
+    def _propose(self) -> Suggestion:
+        with self._quiet():
+            trial = self._study.ask(self._distributions)
+        suggestion = self._suggest(self._from_optuna(trial.params))
+        self._pending[suggestion.id] = trial
+        return suggestion
+
+    def tell(self, suggestion: Suggestion, result: Result) -> None:
+        """Tell optuna the loss, or ``TrialState.FAIL`` for a failed or diverged trial.
+
+        A pruned trial with a finite loss is told as complete with that loss. A suggestion
+        this strategy did not make (e.g. a warm start) is added to the study as a new trial.
+        """
+        if suggestion.id in self._told:
+            raise ValueError(f"suggestion {suggestion.id} was already told; tell each one once")
+        from optuna.trial import TrialState, create_trial
+
+        loss = float(result.loss)
+        ok = result.status in ("ok", "pruned") and math.isfinite(loss)
+        trial = self._pending.pop(suggestion.id, None)
+        with self._quiet():
+            if trial is not None:
+                if ok:
+                    self._study.tell(trial, loss)
+                else:
+                    self._study.tell(trial, state=TrialState.FAIL)
+            else:
+                params = self._to_optuna(self.space.validate(suggestion.params))
+                self._study.add_trial(
+                    create_trial(
+                        params=params,
+                        distributions=self._distributions,
+                        value=loss if ok else None,
+                        state=TrialState.COMPLETE if ok else TrialState.FAIL,
+                    )
+                )
+        self._told.add(suggestion.id)
+
+
+def _check_count(owner: str, name: str, value: Any, minimum: int, none_ok: bool = False) -> None:
+    if none_ok and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        extra = " or None" if none_ok else ""
+        raise ValueError(
+            f"{owner} option {name} must be an integer >= {minimum}{extra}, got {value!r}"
+        )
+
+
+def _check_flag(owner: str, name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{owner} option {name} must be True or False, got {value!r}")
+
+
+class OptunaTPE(_OptunaStrategy):
+    """Tree-structured Parzen Estimator (optuna ``TPESampler``), multivariate, constant liar.
+
+    The multivariate TPE models all parameters jointly; with the constant liar, pending trials
+    count as the worst loss so far, so parallel workers get different suggestions.
+
+    Options:
+        n_startup_trials: int, default 10. Random trials before TPE takes over.
+        multivariate: bool, default True. One joint Parzen estimator instead of one per
+            parameter.
+        constant_liar: bool, default True. Treat pending trials as the worst result so far.
+        n_ei_candidates: int, default 24. Candidates scored per suggestion.
+        verbose: bool, default False. Let optuna log at INFO level (one line per trial).
+
+    >>> from tunebench.space import Float, Int, Space
+    >>> s = OptunaTPE(Space(x=Float(0, 1), n=Int(1, 5)), seed=0, n_startup_trials=3)
+    >>> for _ in range(5):
+    ...     suggestion = s.ask()
+    ...     s.tell(suggestion, Result(loss=(suggestion.params["x"] - 0.3) ** 2))
+    >>> type(suggestion.params["n"]).__name__, 0.0 <= suggestion.params["x"] <= 1.0
+    ('int', True)
+    """
+
+    name = "optuna-tpe"
+    description = "Tree-structured Parzen Estimator (optuna TPESampler, multivariate)"
+    learns = True
+
+    def __init__(
+        self,
+        space: Space,
+        seed: int | None = None,
+        *,
+        n_startup_trials: int = 10,
+        multivariate: bool = True,
+        constant_liar: bool = True,
+        n_ei_candidates: int = 24,
+        verbose: bool = False,
+    ) -> None:
+        _check_count("OptunaTPE", "n_startup_trials", n_startup_trials, 0)
+        _check_count("OptunaTPE", "n_ei_candidates", n_ei_candidates, 1)
+        _check_flag("OptunaTPE", "multivariate", multivariate)
+        _check_flag("OptunaTPE", "constant_liar", constant_liar)
+        self.n_startup_trials = n_startup_trials
+        self.multivariate = multivariate
+        self.constant_liar = constant_liar
+        self.n_ei_candidates = n_ei_candidates
+        super().__init__(space, seed, verbose)
+
+    def _make_sampler(self) -> Any:
+        from optuna.samplers import TPESampler
+
+        return TPESampler(
+            seed=self._backend_seed(),
+            n_startup_trials=self.n_startup_trials,
+            n_ei_candidates=self.n_ei_candidates,
+            multivariate=self.multivariate,
+            constant_liar=self.constant_liar,
+        )
+
+
+class OptunaCmaEs(_OptunaStrategy):
+    """CMA-ES over the numeric parameters (optuna ``CmaEsSampler``, ``cmaes`` package).
+
+    ``Float`` and ``Int`` params are searched by CMA-ES; ``Choice`` params are sampled at
+    random (a seeded ``RandomSampler``), since CMA-ES has no notion of categories. Each
+    generation needs ``popsize`` finished trials; failed trials are replaced by new samples.
+
+    Options:
+        sigma0: float or None, default None. Initial step size; None means optuna's default
+            (a sixth of the smallest parameter range, in the scaled space).
+        n_startup_trials: int, default 1. Trials from the random sampler before CMA-ES
+            starts (optuna's default).
+        popsize: int or None, default None. Population size; None means 4 + 3 ln(dimension).
+        verbose: bool, default False. Let optuna log at INFO level (one line per trial).
+
+    >>> from tunebench.space import Choice, Float, Space
+    >>> s = OptunaCmaEs(Space(x=Float(0, 1), act=Choice(["relu", "tanh"])), seed=0)
+    >>> for _ in range(5):
+    ...     suggestion = s.ask()
+    ...     s.tell(suggestion, Result(loss=(suggestion.params["x"] - 0.3) ** 2))
+    >>> type(suggestion.params["x"]).__name__, suggestion.params["act"] in ("relu", "tanh")
+    ('float', True)
+    """
+
+    name = "cmaes"
+    description = "CMA-ES (optuna CmaEsSampler); categorical parameters are sampled at random"
+    learns = True
+
+    def __init__(
+        self,
+        space: Space,
+        seed: int | None = None,
+        *,
+        sigma0: float | None = None,
+        n_startup_trials: int = 1,
+        popsize: int | None = None,
+        verbose: bool = False,
+    ) -> None:
+        if sigma0 is not None and (
+            isinstance(sigma0, bool)
+            or not isinstance(sigma0, (int, float))
+            or not 0 < sigma0 < math.inf
+        ):
+            raise ValueError(
+                f"OptunaCmaEs option sigma0 must be a number > 0 or None, got {sigma0!r}"
+            )
+        _check_count("OptunaCmaEs", "n_startup_trials", n_startup_trials, 0)
+        _check_count("OptunaCmaEs", "popsize", popsize, 2, none_ok=True)
+        self.sigma0 = None if sigma0 is None else float(sigma0)
+        self.n_startup_trials = n_startup_trials
+        self.popsize = popsize
+        super().__init__(space, seed, verbose)
+
+    def _make_sampler(self) -> Any:
+        from optuna.samplers import CmaEsSampler, RandomSampler
+
+        return CmaEsSampler(
+            seed=self._backend_seed(),
+            sigma0=self.sigma0,
+            n_startup_trials=self.n_startup_trials,
+            popsize=self.popsize,
+            independent_sampler=RandomSampler(seed=self._backend_seed()),
+            warn_independent_sampling=False,
+        )
