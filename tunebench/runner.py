@@ -211,12 +211,13 @@ class _Run:
 
     def run(self, progress: Any) -> str:
         """Run until the budget or the strategy is spent; return the stop reason."""
-        reason: str | None = None
         progress.update(
             trials=self.ledger.trials_done, epochs=self.ledger.epochs_spent, best=self.best
         )
         while True:
-            while reason is None and self.executor.running < self.executor.capacity:
+            # Recomputed each round: epochs refunded by a finished trial may start another.
+            reason: str | None = None
+            while self.executor.running < self.executor.capacity:
                 reason = self.ledger.stop_reason()
                 if reason is not None:
                     break

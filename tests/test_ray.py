@@ -1,0 +1,185 @@
+"""executor="ray": a real local Ray, then a real two-node Ray cluster on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cloudpickle
+import pytest
+
+from tunebench import Budget, Float, Int, KerasObjective, Space, available_strategies, tune
+from tunebench.models import book_space, build_mlp
+
+ray = pytest.importorskip("ray")  # the dev extras install it; `pip install tunebench[ray]`
+
+# Ray workers cannot import this test module: send its functions by value.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+SPACE = Space(x=Float(0, 1), n=Int(1, 8))
+
+
+def bowl(x, n):
+    return (x - 0.3) ** 2 + 0.01 * (n - 4) ** 2
+
+
+def bowl_with_epochs(epochs, x, n):
+    return bowl(x, n) + 1.0 / epochs
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def test_every_strategy_completes_through_ray(local_ray):
+    for name in available_strategies():
+        study = tune(
+            bowl_with_epochs,
+            SPACE,
+            strategy=name,
+            budget=Budget(epochs=20),
+            seed=0,
+            executor="ray",
+            workers=2,
+            progress=False,
+        )
+        assert study.trials and study.epochs_spent <= 20, name
+        assert all(t.status == "ok" for t in study.trials), (name, study.trials)
+        assert all("@node:" in t.worker for t in study.trials), name
+
+
+def test_keras_trials_and_hyperband_continuations_travel_through_ray(local_ray, small_housing):
+    study = tune(
+        KerasObjective(build_mlp, small_housing, max_epochs=9, patience=3),
+        book_space(),
+        strategy="hyperband",
+        budget=Budget(epochs=40),
+        seed=0,
+        executor="ray",
+        workers=2,
+        progress=False,
+    )
+    assert all(t.status == "ok" for t in study.trials)
+    assert any(t.initial_epoch > 0 for t in study.trials)
+    assert study.epochs_spent == sum(t.epochs_run for t in study.trials) <= 40
+
+
+# ----------------------------------------------------------------------------- cluster
+
+
+def slow_bowl(x, n):
+    time.sleep(0.7)
+    return bowl(x, n)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def two_node_cluster():
+    """A head node and a second node on 127.0.0.1, one CPU each, dashboard off."""
+    ray.shutdown()
+    ray_cli = str(Path(sys.executable).parent / "ray")
+    env = {
+        **os.environ,
+        "RAY_health_check_period_ms": "500",
+        "RAY_health_check_timeout_ms": "500",
+        "RAY_health_check_failure_threshold": "3",
+    }
+    common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]
+    port = _free_port()
+    subprocess.run(
+        [ray_cli, "start", "--head", f"--port={port}", "--include-dashboard=false", *common],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    second = subprocess.Popen(
+        [ray_cli, "start", f"--address=127.0.0.1:{port}", "--block", *common],
+        env=env,
+        start_new_session=True,  # its own process group: the test can take the node away
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        ray.init(address=f"127.0.0.1:{port}", log_to_driver=False)
+        deadline = time.monotonic() + 120
+        while sum(node["Alive"] for node in ray.nodes()) < 2:
+            assert time.monotonic() < deadline, "the second node never joined"
+            time.sleep(0.5)
+        head = ray.get_runtime_context().get_node_id()  # the driver runs on the head node
+        yield f"127.0.0.1:{port}", second, head
+    finally:
+        ray.shutdown()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(second.pid, signal.SIGKILL)
+        second.wait(timeout=30)
+        subprocess.run([ray_cli, "stop", "--force"], capture_output=True, timeout=120)
+
+
+def _finished_workers(db: Path) -> list[str]:
+    try:
+        with contextlib.closing(sqlite3.connect(db)) as con:
+            rows = con.execute("SELECT worker FROM trials WHERE status != 'running'").fetchall()
+    except sqlite3.OperationalError:  # the study is not created yet
+        return []
+    return [w for (w,) in rows]
+
+
+def test_a_study_runs_on_both_nodes_and_survives_losing_one(two_node_cluster, tmp_path):
+    address, second_node, head = two_node_cluster
+    db = tmp_path / "runs.db"
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["study"] = tune(
+                slow_bowl,
+                SPACE,
+                strategy="random",
+                budget=Budget(trials=16),
+                seed=0,
+                storage=db,
+                executor="ray",
+                address=address,
+                workers=2,
+                progress=False,
+            )
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    driver = threading.Thread(target=run)
+    driver.start()
+    deadline = time.monotonic() + 120
+    while len({w.split("@node:")[1] for w in _finished_workers(db) if "@node:" in w}) < 2:
+        assert time.monotonic() < deadline and driver.is_alive(), outcome
+        time.sleep(0.2)
+    os.killpg(second_node.pid, signal.SIGKILL)  # the second node goes away mid-study
+    killed_after = len(_finished_workers(db))
+    driver.join(timeout=300)
+    assert not driver.is_alive(), "the study did not finish after losing a node"
+    assert "error" not in outcome, outcome.get("error")
+    study = outcome["study"]
+    assert len(study.trials) == 16 and study.stop_reason == "trials"
+    nodes = {t.worker.split("@node:")[1] for t in study.trials if t.status == "ok"}
+    assert len(nodes) == 2, "trials did not run on both nodes"
+    later = [t for t in study.trials if t.status == "ok"][killed_after:]
+    assert later and all(head.startswith(t.worker.split("@node:")[1]) for t in later[1:])
+    for trial in study.trials:
+        if trial.status == "failed":
+            assert "Ray lost the trial" in trial.error
