@@ -69,6 +69,10 @@ CREATE TABLE IF NOT EXISTS trials (
     state BLOB,
     PRIMARY KEY (study_id, trial_id)
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
 
 
@@ -154,6 +158,24 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # ------------------------------------------------------------------ notes
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Keep a JSON value under ``key`` with the store (e.g. a benchmark's environment).
+
+        >>> store = Store(":memory:")
+        >>> store.set_meta("note", {"seeds": [0, 1]}); store.get_meta("note")
+        {'seeds': [0, 1]}
+        """
+        self._db.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, _dumps(value))
+        )
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        """The JSON value kept under ``key``, or ``default``."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
 
     # ------------------------------------------------------------------ studies
 
@@ -336,6 +358,17 @@ class Store:
             )
             for r in rows
         ]
+
+    def progress(self, name: str) -> tuple[int, int, float]:
+        """``(finished trials, epochs charged, best validation loss)`` of a study, cheaply
+        (for a display that watches a study another connection is writing)."""
+        row = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(t.epochs_run), 0), "
+            "MIN(CASE WHEN t.status = 'ok' THEN t.loss END) FROM trials t "
+            "JOIN studies s ON s.id = t.study_id WHERE s.name = ? AND t.status != 'running'",
+            (name,),
+        ).fetchone()
+        return int(row[0]), int(row[1]), math.inf if row[2] is None else float(row[2])
 
     def load_study(self, name: str) -> Study:
         record = self.get_study(name)

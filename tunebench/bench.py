@@ -1,0 +1,421 @@
+"""The benchmark: every strategy on the book task under one epoch budget, over paired seeds.
+
+``run_benchmark()`` tunes the book's MLP on California housing (the book's splits and space,
+SGD, MSE, batch 32, at most 100 epochs a trial, early stopping with patience 10) with each
+strategy and each seed — seed ``k`` is the same for every strategy — under the same epoch
+budget, writes every trial of every run into one SQLite store, then writes the comparison
+report (``tunebench.report``). ``tunebench bench`` and ``benchmarks/california_housing.py``
+call it.
+
+Rerunning the same call resumes: a run the store holds as finished is skipped without being
+touched, an interrupted one continues where it stopped (``tune``'s own resume), a new one
+starts.
+
+>>> plan(["random", "tpe"], seeds=(0, 1))
+[('random', 0), ('tpe', 0), ('random', 1), ('tpe', 1)]
+>>> format_duration(754.0)
+'about 13 min'
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .budget import Budget
+from .progress import BenchProgress, NullBenchProgress, make_bench_progress
+from .store import Store
+
+__all__ = [
+    "DEFAULT_BUDGET_EPOCHS",
+    "DEFAULT_SEEDS",
+    "FULL_BUDGET_EPOCHS",
+    "FULL_SEEDS",
+    "estimate_seconds",
+    "plan",
+    "run_benchmark",
+    "study_name",
+]
+
+#: ``make bench``: every strategy x 3 seeds x 300 epochs on the full data, about 11 minutes
+#: on the 2-core machine this project is developed on (one seed of all 8 strategies took
+#: 206 s, measured; see the README).
+DEFAULT_SEEDS: tuple[int, ...] = (0, 1, 2)
+DEFAULT_BUDGET_EPOCHS = 300
+#: The publication protocol (``--full``): 5 seeds x 1,000 epochs a run, full data.
+FULL_SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
+FULL_BUDGET_EPOCHS = 1000
+
+# The duration estimate printed before a benchmark starts. Measured on 2 cores with the fast
+# training path (batch 32): an epoch over the 11,610 training rows of the book's models takes
+# 30-80 ms (55 on average over the space), a trial costs about 0.4 s more to start (build the
+# model, copy or trace its compiled epoch, score the test split), a fresh single-fidelity
+# trial of the book's space trains about 50 epochs before early stopping (300-epoch runs held
+# 5-9 trials), a Hyperband trial 2.2 (136 trials in 300 epochs: most are first-rung trials),
+# and the process needs about 10 s to import TensorFlow and load the data.
+EPOCH_SECONDS_PER_ROW = 0.055 / 11_610
+EPOCH_SECONDS_FIXED = 0.002
+TRIAL_START_SECONDS = 0.4
+EPOCHS_PER_TRIAL = 50
+EPOCHS_PER_TRIAL_MULTI_FIDELITY = 2.2
+STARTUP_SECONDS = 10.0
+#: Starting the worker processes of a parallel executor, once a benchmark (each imports
+#: TensorFlow; the workers are reused by every run).
+WORKER_START_SECONDS = 20.0
+
+#: Stop reasons after which a run is complete; ``interrupted`` (or none: killed) is resumed.
+_UNFINISHED = (None, "interrupted")
+
+
+def study_name(strategy: str, seed: int) -> str:
+    """The name of one run in the benchmark's store.
+
+    >>> study_name("optuna-tpe", 2)
+    'optuna-tpe-seed2'
+    """
+    return f"{strategy}-seed{seed}"
+
+
+def plan(strategies: Sequence[str], seeds: Sequence[int]) -> list[tuple[str, int]]:
+    """The runs in the order they are run: every strategy on seed 0, then on seed 1, ...
+
+    Seed-major, so that an interrupted benchmark already holds complete paired seeds.
+    """
+    return [(name, seed) for seed in seeds for name in strategies]
+
+
+def format_duration(seconds: float) -> str:
+    """A rough human duration, as the estimate is rough."""
+    if seconds < 90:
+        return f"about {max(round(seconds / 10) * 10, 10):.0f} s"
+    if seconds < 90 * 60:
+        return f"about {round(seconds / 60):.0f} min"
+    return f"about {seconds / 3600:.1f} h"
+
+
+def estimate_seconds(
+    epochs_left: Iterable[tuple[bool, int]],
+    *,
+    n_train: int,
+    max_epochs: int = 100,
+    workers: int = 1,
+    run_start: float = 0.0,
+) -> float:
+    """Expected wall time of the runs still to do, from the constants above.
+
+    ``epochs_left`` holds ``(multi_fidelity, epochs)`` for each run still to do;
+    ``run_start`` is the fixed cost of a run (starting worker processes).
+
+    >>> round(estimate_seconds([(False, 300)], n_train=11_610), 1)  # 10 s start-up + 19.5
+    29.5
+    """
+    epoch = EPOCH_SECONDS_FIXED + EPOCH_SECONDS_PER_ROW * n_train
+    total = starts = 0.0
+    any_left = False
+    for multi_fidelity, epochs in epochs_left:
+        if epochs <= 0:
+            continue
+        any_left = True
+        per_trial = (
+            EPOCHS_PER_TRIAL_MULTI_FIDELITY if multi_fidelity else min(EPOCHS_PER_TRIAL, max_epochs)
+        )
+        total += epochs * epoch + math.ceil(epochs / per_trial) * TRIAL_START_SECONDS
+        starts += run_start
+    if not any_left:
+        return 0.0
+    return STARTUP_SECONDS + starts + total / max(1, min(workers, os.cpu_count() or 1))
+
+
+def _check_strategies(strategies: Sequence[str] | str | None) -> list[str]:
+    from .strategy import available_strategies, strategy_class
+
+    if strategies is None:
+        return available_strategies()
+    if isinstance(strategies, str):
+        strategies = [s.strip() for s in strategies.split(",") if s.strip()]
+    names = list(dict.fromkeys(strategies))
+    if not names:
+        raise ValueError(
+            "strategies is empty; name at least one (see `tunebench strategies`) or pass None "
+            "for all of them"
+        )
+    for name in names:
+        strategy_class(name)  # an unknown name fails here, with the valid ones
+    return names
+
+
+def _check_seeds(seeds: Sequence[int] | int) -> list[int]:
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ValueError(f"seeds: the number of seeds must be at least 1, got {seeds}")
+        return list(range(seeds))
+    values = list(seeds)
+    if not values or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in values):
+        raise ValueError(
+            f"seeds must be a number of seeds or a list of non-negative integers, got {seeds!r}"
+        )
+    if len(set(values)) != len(values):
+        raise ValueError(f"seeds must not repeat (runs are paired by seed), got {values}")
+    return values
+
+
+def _protocol(objective_description: dict[str, Any]) -> dict[str, Any]:
+    """What must match for two runs to belong to the same benchmark."""
+    task = objective_description.get("task", {})
+    return json.loads(
+        json.dumps(
+            {
+                "build_model": objective_description.get("build_model"),
+                "task": task.get("name"),
+                "sizes": task.get("sizes"),
+                "max_epochs": objective_description.get("max_epochs"),
+                "patience": objective_description.get("patience"),
+                "batch_size": objective_description.get("batch_size"),
+            },
+            default=repr,
+        )
+    )
+
+
+def _runs_done(
+    store: Store, runs: list[tuple[str, int]], protocol: dict[str, Any], budget_epochs: int
+) -> dict[tuple[str, int], int | None]:
+    """For each run: None when the store holds it finished, else the epochs it has spent.
+
+    A run made with another protocol or budget is refused: the benchmark would compare
+    unequal runs.
+    """
+    state: dict[tuple[str, int], int | None] = {}
+    for name, seed in runs:
+        record = store.get_study(study_name(name, seed))
+        if record is None:
+            state[name, seed] = 0
+            continue
+        stored = _protocol(record.objective)
+        asked = {"budget_epochs": budget_epochs, **protocol}
+        found = {"budget_epochs": record.budget.get("epochs"), **stored}
+        if record.strategy != name or record.seed != seed or found != asked:
+            diff = "; ".join(
+                f"{key}: stored {found[key]!r}, asked {asked[key]!r}"
+                for key in asked
+                if found.get(key) != asked[key]
+            )
+            raise ValueError(
+                f"the store {store.path!r} already holds the run "
+                f"{study_name(name, seed)!r} made differently ({diff or 'strategy or seed'}); "
+                "pass another storage (or output folder) to start a separate benchmark"
+            )
+        _, epochs, _ = store.progress(record.name)
+        state[name, seed] = None if record.stop_reason not in _UNFINISHED else epochs
+    return state
+
+
+def _warm_up(objective: Any) -> None:
+    """One throw-away epoch, so that TensorFlow's start-up (import, first trace) is not
+    charged to the wall time of whichever run comes first."""
+    from .strategy import Suggestion
+
+    params = {"n_hidden": 1, "n_neurons": 30, "learning_rate": 3e-3}
+    objective.evaluate(Suggestion(id=0, params=params, epochs=1, seed=0))
+
+
+class _Watcher(threading.Thread):
+    """Reads a running study's progress from the store once a second, for the display."""
+
+    def __init__(self, storage: Path, name: str, display: NullBenchProgress) -> None:
+        super().__init__(daemon=True, name=f"tunebench-watch-{name}")
+        self.storage, self.study, self.display = storage, name, display
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        import sqlite3
+
+        store = Store(self.storage)  # a connection of this thread's own
+        try:
+            while not self._stop_event.wait(1.0):
+                try:
+                    trials, epochs, best = store.progress(self.study)
+                except sqlite3.Error:
+                    continue
+                self.display.update(trials=trials, epochs=epochs, best=best)
+        finally:
+            store.close()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+def run_benchmark(
+    strategies: Sequence[str] | str | None = None,
+    seeds: Sequence[int] | int = DEFAULT_SEEDS,
+    budget_epochs: int = DEFAULT_BUDGET_EPOCHS,
+    *,
+    storage: str | Path = "bench-report/runs.db",
+    out_dir: str | Path = "bench-report",
+    subsample: int | None = None,
+    max_epochs: int = 100,
+    patience: int = 10,
+    executor: str = "inline",
+    workers: int | None = None,
+    address: str | None = None,
+    progress: bool | None = None,
+) -> Path:
+    """Run every (strategy, seed) pair on the book task and write the report; return its
+    ``report.md`` path.
+
+    Args:
+        strategies: registered names (a list, or one comma-separated string); None runs
+            every registered strategy (``tunebench.available_strategies()``).
+        seeds: the seeds (paired: seed k is the same for every strategy), or a number N for
+            seeds 0 to N-1.
+        budget_epochs: the epoch budget of every run.
+        storage: the SQLite store holding every trial of every run; rerun to resume.
+        out_dir: where the report is written (``report.md``, ``report.html``, PNGs, CSV).
+        subsample: train on this many rows of the training split (validation and test a
+            third of it) for a quick benchmark; None is the book's full data.
+        max_epochs, patience: the per-trial limits (the protocol's are 100 and 10).
+        executor, workers, address: where trials run, as for ``tune``.
+        progress: show the live display; None shows it only on a terminal.
+    """
+    from .executors import EXECUTORS, make_executor
+    from .models import book_space, build_mlp
+    from .objective import KerasObjective
+    from .report import environment, write_report
+    from .runner import tune
+    from .strategy import strategy_class
+    from .tasks import california_housing
+
+    names = _check_strategies(strategies)
+    seed_list = _check_seeds(seeds)
+    budget = Budget(epochs=budget_epochs)
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    storage, out_dir = Path(storage), Path(out_dir)
+    storage.parent.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    task = california_housing()
+    if subsample is not None:
+        task = task.subsample(subsample)
+
+    def make_objective() -> KerasObjective:
+        # A fresh objective for every run: no compiled training step is shared between runs,
+        # so a run's wall time does not depend on which runs came before it.
+        return KerasObjective(build_mlp, task, max_epochs=max_epochs, patience=patience)
+
+    objective = make_objective()
+    runs = plan(names, seed_list)
+    with Store(storage) as store:
+        state = _runs_done(store, runs, _protocol(objective.describe()), budget.epochs)
+        settings = {
+            "strategies": names,
+            "seeds": seed_list,
+            "budget_epochs": budget.epochs,
+            "subsample": subsample,
+            "max_epochs": max_epochs,
+            "patience": patience,
+            "executor": executor,
+            "workers": workers,
+        }
+        store.set_meta("benchmark", settings)
+        if any(spent is not None for spent in state.values()):
+            sessions = store.get_meta("environment", [])
+            store.set_meta("environment", [*sessions, environment()])
+
+    done = sum(spent is None for spent in state.values())
+    todo = [
+        (strategy_class(name).multi_fidelity, budget.epochs - (spent or 0))
+        for (name, _), spent in state.items()
+        if spent is not None
+    ]
+    eta = estimate_seconds(
+        todo,
+        n_train=task.sizes["train"],
+        max_epochs=max_epochs,
+        workers=workers or (1 if executor == "inline" else os.cpu_count() or 1),
+    ) + (WORKER_START_SECONDS if executor != "inline" and todo else 0.0)
+    print(
+        f"benchmark: {len(names)} strategies x {len(seed_list)} seeds = {len(runs)} runs of "
+        f"{budget.epochs} epochs on {task.name} ({task.sizes['train']:,} training rows, "
+        f"<= {max_epochs} epochs a trial, patience {patience}), executor {executor}; "
+        f"store {storage}",
+        file=sys.stderr,
+    )
+    if todo:
+        print(
+            f"{done} runs already finished in the store, {len(todo)} to do: expected duration "
+            f"{format_duration(eta)} (estimated from ~{1e3 * EPOCH_SECONDS_PER_ROW * 11_610:.0f}"
+            f" ms an epoch on the full data and ~{TRIAL_START_SECONDS} s to start a trial, "
+            "measured on 2 cores)",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"all {len(runs)} runs are finished in the store; writing the report", file=sys.stderr
+        )
+
+    tf_logger = logging.getLogger("tensorflow")  # tf.function retracing notices
+    tf_level = tf_logger.level
+    tf_logger.setLevel(logging.ERROR)
+    started = time.monotonic()
+    # One pool of workers for every run: workers start (and import TensorFlow) once.
+    pool = (
+        None if executor == "inline" else make_executor(executor, workers=workers, address=address)
+    )
+    try:
+        if executor == "inline" and any(epochs > 0 for _, epochs in todo):
+            _warm_up(make_objective())
+        with make_bench_progress(progress, len(runs), budget.epochs, done) as display:
+            for index, (name, seed) in enumerate(runs, start=1):
+                if state[name, seed] is None:
+                    continue
+                display.start_run(name, seed)
+                watcher = None
+                if isinstance(display, BenchProgress):
+                    watcher = _Watcher(storage, study_name(name, seed), display)
+                    watcher.start()
+                try:
+                    study = tune(
+                        make_objective(),
+                        book_space(),
+                        strategy=name,
+                        budget=budget,
+                        seed=seed,
+                        storage=storage,
+                        study_name=study_name(name, seed),
+                        progress=False,
+                        executor=pool or executor,
+                    )
+                finally:
+                    if watcher is not None:
+                        watcher.stop()
+                best = study.best_loss
+                display.update(
+                    trials=len(study.finished_trials), epochs=study.epochs_spent, best=best
+                )
+                display.end_run()
+                display.log(
+                    f"[{index}/{len(runs)}] {name} seed {seed}: {len(study.finished_trials)} "
+                    f"trials, {study.epochs_spent}/{budget.epochs} epochs, best validation MSE "
+                    f"{best:.4f}, {study.seconds:.0f} s, stopped by {study.stop_reason}"
+                    if math.isfinite(best)
+                    else f"[{index}/{len(runs)}] {name} seed {seed}: no trial succeeded"
+                )
+    finally:
+        tf_logger.setLevel(tf_level)
+        if pool is not None:
+            pool.close()
+    if todo:
+        print(f"benchmark ran {time.monotonic() - started:.0f} s", file=sys.stderr)
+    report = write_report(storage, out_dir)
+    print(f"report: {report} (and report.html, figures, trials.csv)", file=sys.stderr)
+    return report
