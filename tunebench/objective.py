@@ -27,11 +27,13 @@ import numpy as np
 from .fast_training import FastTrainer, fast_path_refusal
 from .strategy import Result, Suggestion
 from .tasks import Task
+from .warmup import WarmUp, check_warmup_epochs, warmup_callback
 
 __all__ = ["FIT_PARAMS", "FunctionObjective", "KerasObjective", "Objective"]
 
-#: Names in a suggestion's params that go to training rather than to ``build_model``.
-FIT_PARAMS = frozenset({"batch_size"})
+#: Names in a suggestion's params that go to training rather than to ``build_model``:
+#: the batch size, and ``warmup_epochs`` of linear learning-rate warm-up (``tunebench.warmup``).
+FIT_PARAMS = frozenset({"batch_size", "warmup_epochs"})
 
 
 @runtime_checkable
@@ -171,7 +173,8 @@ class KerasObjective:
 
     ``build_model(**params)`` returns a compiled model — the book's ``build_model`` works
     unchanged; ``input_shape`` is passed when the builder takes it and the space does not set
-    it. Fit-time names in the params (``batch_size``) go to training, not to the builder.
+    it. Fit-time names in the params go to training, not to the builder: ``batch_size``, and
+    ``warmup_epochs`` (the rate ramps linearly up to the builder's over that many epochs).
     Training runs up to the suggestion's ``epochs`` (at most ``max_epochs``) with early stopping
     on validation loss (``patience`` epochs, best weights restored) and stops as ``diverged`` on
     a NaN / inf loss. The result carries the best validation loss (used for selection), the
@@ -253,6 +256,7 @@ class KerasObjective:
         batch_size = int(fit_kwargs.get("batch_size", self.batch_size))
         monitor = _EpochMonitor(self.patience, self.min_delta)
         try:
+            warmup_epochs = check_warmup_epochs(fit_kwargs.get("warmup_epochs", 0))
             with _seeded_keras(suggestion.seed):
                 model = self.build_model(**build_kwargs)
                 if getattr(model, "optimizer", None) is None or not getattr(
@@ -265,21 +269,27 @@ class KerasObjective:
                 if self._use_fast_path(model):
                     compiled = self._trainer.prepare(model, batch_size)
                     model = compiled.model
+                    warm_up = WarmUp(model.optimizer, warmup_epochs)  # the builder's rate
                     if state is not None:
                         _load_state(model, state)
                     rng = np.random.default_rng(suggestion.seed)
-                    for _ in range(suggestion.initial_epoch, epochs):
+                    for epoch in range(suggestion.initial_epoch, epochs):
+                        warm_up.begin_epoch(epoch)
                         train_loss = self._trainer.train_epoch(compiled, rng)
                         val_loss = FastTrainer.loss(compiled, self.task.X_valid, self.task.y_valid)
                         if monitor.update(model, train_loss, val_loss):
                             break
+                    warm_up.finish()
 
                     def test_loss() -> float:
                         return FastTrainer.loss(compiled, self.task.X_test, self.task.y_test)
                 else:
                     if state is not None:
                         _load_state(model, state)
-                    self._fit(model, monitor, suggestion.initial_epoch, epochs, batch_size)
+                    callbacks = [warmup_callback(warmup_epochs)] if warmup_epochs else []
+                    self._fit(
+                        model, monitor, suggestion.initial_epoch, epochs, batch_size, callbacks
+                    )
 
                     def test_loss() -> float:
                         X, y = self.task.X_test, self.task.y_test
@@ -325,9 +335,15 @@ class KerasObjective:
         return refusal is None
 
     def _fit(
-        self, model: Any, monitor: _EpochMonitor, initial_epoch: int, epochs: int, batch_size: int
+        self,
+        model: Any,
+        monitor: _EpochMonitor,
+        initial_epoch: int,
+        epochs: int,
+        batch_size: int,
+        callbacks: list[Any],
     ) -> None:
-        """The reference path: ``model.fit`` with the monitor as a callback."""
+        """The reference path: ``model.fit`` with the monitor (and ``callbacks``) as callbacks."""
         import keras
 
         class _Stop(keras.callbacks.Callback):
@@ -346,7 +362,7 @@ class KerasObjective:
             epochs=epochs,
             initial_epoch=initial_epoch,
             validation_data=(task.X_valid, task.y_valid),
-            callbacks=[_Stop()],
+            callbacks=[*callbacks, _Stop()],
             verbose=self.verbose,
         )
 

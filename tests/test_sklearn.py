@@ -1,0 +1,312 @@
+"""TuneSearchCV: scikit-learn's own estimator checks, parity with RandomizedSearchCV, the book's
+scikeras flow end to end, Hyperband over epochs with continuation, and the README's snippet.
+Real scikit-learn, real scikeras, real Keras training on a few hundred rows."""
+
+import math
+import re
+import time
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pytest
+from scipy.stats import loguniform, reciprocal
+from sklearn.base import clone
+from sklearn.ensemble import GradientBoostingRegressor
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import RandomizedSearchCV
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from tunebench import Budget, Float, Space
+from tunebench.sklearn import TuneSearchCV
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+# -------------------------------------------------------------------- scikit-learn's checks
+
+# The same expected failure scikit-learn lists for RandomizedSearchCV in its own test suite
+# (sklearn/utils/_test_common/instance_generator.py): BaseSearchCV does not forward the
+# inner estimator's multi-output tag, so the check expects a warning the search never gives.
+SKLEARN_KNOWN = {"check_supervised_y_2d": "DataConversionWarning not caught (BaseSearchCV)"}
+
+
+@parametrize_with_checks(
+    [TuneSearchCV(Ridge(), {"alpha": loguniform(1e-2, 1e2)}, n_iter=3, strategy="random")],
+    expected_failed_checks=lambda estimator: SKLEARN_KNOWN,
+)
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+# -------------------------------------------------------------------- plain estimators
+
+
+@pytest.fixture(scope="module")
+def regression():
+    from sklearn.datasets import make_regression
+
+    return make_regression(n_samples=120, n_features=5, noise=20.0, random_state=0)
+
+
+def test_same_cv_results_keys_and_shapes_as_randomized_search(regression):
+    X, y = regression
+    distributions = {"alpha": reciprocal(1e-3, 1e3), "fit_intercept": [True, False]}
+    theirs = RandomizedSearchCV(Ridge(), distributions, n_iter=5, cv=3, random_state=0)
+    ours = TuneSearchCV(Ridge(), distributions, n_iter=5, cv=3, random_state=0, strategy="random")
+    theirs.fit(X, y)
+    ours.fit(X, y)
+    assert sorted(ours.cv_results_) == sorted(theirs.cv_results_)
+    for key, value in theirs.cv_results_.items():
+        assert np.shape(ours.cv_results_[key]) == np.shape(value), key
+    assert type(ours.best_params_["alpha"]) is float
+    assert type(ours.best_params_["fit_intercept"]) is bool
+    assert ours.best_score_ == max(ours.cv_results_["mean_test_score"])
+    assert ours.cv_results_["params"][ours.best_index_] == ours.best_params_
+    assert ours.score(X, y) == pytest.approx(ours.best_estimator_.score(X, y))
+    import pandas as pd
+
+    assert len(pd.DataFrame(ours.cv_results_)) == 5
+
+
+def test_same_seed_same_search_and_clone_keeps_the_params(regression):
+    X, y = regression
+    search = TuneSearchCV(Ridge(), {"alpha": reciprocal(1e-3, 1e3)}, n_iter=4, random_state=3)
+    again = clone(search)
+    assert again.get_params()["strategy"] == "tpe" and again.get_params()["n_iter"] == 4
+    first = search.fit(X, y).cv_results_["params"]
+    assert again.fit(X, y).cv_results_["params"] == first
+
+
+def test_tpe_on_gradient_boosting_and_a_space(regression):
+    X, y = regression
+    space = Space(learning_rate=Float(0.01, 0.5, log=True))
+    search = TuneSearchCV(GradientBoostingRegressor(n_estimators=20, random_state=0), space,
+                          n_iter=6, cv=2, random_state=0)  # fmt: skip
+    search.fit(X, y)
+    assert len(search.cv_results_["params"]) == 6
+    assert 0.01 <= search.best_params_["learning_rate"] <= 0.5
+    assert search.predict(X[:4]).shape == (4,)
+
+
+def test_n_jobs_runs_the_folds_in_worker_processes_with_the_same_result(regression):
+    X, y = regression
+    kwargs = {"n_iter": 4, "strategy": "random", "random_state": 1}
+    alone = TuneSearchCV(Ridge(), {"alpha": reciprocal(1e-3, 1e3)}, **kwargs).fit(X, y)
+    pooled = TuneSearchCV(Ridge(), {"alpha": reciprocal(1e-3, 1e3)}, n_jobs=2, **kwargs)
+    pooled.fit(X, y)
+    assert pooled.cv_results_["params"] == alone.cv_results_["params"]
+    np.testing.assert_allclose(
+        pooled.cv_results_["mean_test_score"], alone.cv_results_["mean_test_score"]
+    )
+
+
+def test_a_classifier_keeps_its_classes_and_stratified_folds():
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=90, n_features=4, n_classes=3, n_informative=3,
+                               n_redundant=0, random_state=0)  # fmt: skip
+    search = TuneSearchCV(LogisticRegression(), {"C": loguniform(1e-2, 1e2)}, n_iter=3,
+                          random_state=0)  # fmt: skip
+    search.fit(X, y)
+    assert list(search.classes_) == [0, 1, 2]
+    assert search.predict_proba(X[:2]).shape == (2, 3)
+    assert search.score(X, y) > 0.5
+
+
+def test_a_budget_replaces_n_iter(regression):
+    X, y = regression
+    search = TuneSearchCV(Ridge(), {"alpha": reciprocal(1e-3, 1e3)}, strategy="random",
+                          n_iter=50, budget=Budget(trials=3), random_state=0)  # fmt: skip
+    assert len(search.fit(X, y).cv_results_["params"]) == 3
+    start = time.perf_counter()
+    search.set_params(budget=Budget(seconds=0.5)).fit(X, y)
+    assert time.perf_counter() - start < 5 and len(search.cv_results_["params"]) >= 2
+
+
+def test_clear_errors(regression):
+    X, y = regression
+    with pytest.raises(ValueError, match=r"'hyperband'.*Ridge has no epochs.*scikeras"):
+        TuneSearchCV(Ridge(), {"alpha": [0.1, 1.0]}, strategy="hyperband").fit(X, y)
+    with pytest.raises(ValueError, match=r"unknown strategy 'tpee' \(did you mean 'tpe'\?\)"):
+        TuneSearchCV(Ridge(), {"alpha": [0.1, 1.0]}, strategy="tpee").fit(X, y)
+    with pytest.raises(TypeError, match=r"parameter 'alpha'.*give a list of values"):
+        TuneSearchCV(Ridge(), {"alpha": 0.1}).fit(X, y)
+    with pytest.raises(ValueError, match="n_iter"):
+        TuneSearchCV(Ridge(), {"alpha": [0.1, 1.0]}, n_iter=0).fit(X, y)
+    hyperband = TuneSearchCV(keras_regressor(), BOOK_SPACE, strategy="hyperband")
+    with pytest.raises(ValueError, match=r"max_epochs=1; pass .* fit\(X, y, epochs=...\)"):
+        hyperband.fit(X, y)  # the wrapper's default is 1 epoch
+    with pytest.raises(ValueError, match="remove 'epochs' from param_distributions"):
+        hyperband.set_params(param_distributions={"epochs": [1, 2]}).fit(X, y, epochs=9)
+
+
+# -------------------------------------------------------------------- the book, with scikeras
+
+
+def build_model(n_hidden=1, n_neurons=30, learning_rate=3e-3, input_shape=[8]):  # noqa: B006
+    """The book's build_model, in Keras 3 spelling; records the types it is given."""
+    import keras
+
+    SEEN.append(tuple(type(v) for v in (n_hidden, n_neurons, learning_rate)))
+    model = keras.models.Sequential()
+    model.add(keras.layers.InputLayer(shape=input_shape))
+    for _ in range(n_hidden):
+        model.add(keras.layers.Dense(n_neurons, activation="relu"))
+    model.add(keras.layers.Dense(1))
+    model.compile(loss="mse", optimizer=keras.optimizers.SGD(learning_rate=learning_rate))
+    return model
+
+
+SEEN: list[tuple[type, ...]] = []
+BOOK_SPACE = {
+    "n_hidden": [0, 1, 2, 3],
+    "n_neurons": np.arange(1, 100),  # numpy ints: TuneSearchCV hands Keras plain ints
+    "learning_rate": reciprocal(3e-4, 3e-2),
+}
+
+
+def recorder():
+    """A Keras callback that logs, for each fit, its epochs, losses and learning rates, the
+    steps an epoch takes, and the weights and optimizer step count it starts and ends with."""
+    import keras
+
+    class Recorder(keras.callbacks.Callback):
+        fits: ClassVar[list[dict]] = []
+
+        def on_train_begin(self, logs=None):
+            Recorder.fits.append(
+                {
+                    "epochs": [],
+                    "loss": [],
+                    "lr": [],
+                    "steps": self.params["steps"],
+                    "start": self.model.get_weights(),
+                    "iterations": int(self.model.optimizer.iterations),
+                }
+            )
+
+        def on_train_end(self, logs=None):
+            Recorder.fits[-1]["end"] = self.model.get_weights()
+
+        def on_epoch_end(self, epoch, logs=None):
+            fit = Recorder.fits[-1]
+            fit["epochs"].append(epoch)
+            fit["loss"].append(logs["loss"])
+            fit["lr"].append(float(self.model.optimizer.learning_rate))
+
+    return Recorder()
+
+
+def keras_regressor(**kwargs):
+    from scikeras.wrappers import KerasRegressor
+
+    # No random_state: scikeras 0.13 then leaves TensorFlow's op determinism switched on for
+    # the rest of the process (it reads TF_DETERMINISTIC_OPS too late to restore it), and every
+    # later unseeded random op fails.
+    return KerasRegressor(build_model, n_hidden=1, n_neurons=30, learning_rate=3e-3, verbose=0,
+                          **kwargs)  # fmt: skip
+
+
+def test_the_books_flow_end_to_end(small_housing):
+    import keras
+    from scikeras.wrappers import KerasRegressor
+
+    task = small_housing
+    record = recorder()
+    SEEN.clear()
+    search = TuneSearchCV(keras_regressor(), BOOK_SPACE, n_iter=2, cv=2, random_state=0)
+    search.fit(
+        task.X_train,
+        task.y_train,
+        epochs=3,
+        validation_data=(task.X_valid, task.y_valid),
+        callbacks=[keras.callbacks.EarlyStopping(patience=10), record],
+    )
+    assert set(SEEN) == {(int, int, float)}  # never numpy scalars
+    assert len(type(record).fits) == 2 * 2 + 1  # every fold of every candidate, and the refit
+    assert all(fit["epochs"] == [0, 1, 2] for fit in type(record).fits)
+    assert sorted(search.best_params_) == ["learning_rate", "n_hidden", "n_neurons"]
+    assert type(search.best_estimator_) is KerasRegressor  # the user's wrapper, fitted
+    assert math.isfinite(search.score(task.X_test, task.y_test))
+    assert search.predict(task.X_test[:5]).shape == (5,)
+    assert search.estimator.get_params()["callbacks"] is None  # the user's wrapper is unchanged
+
+
+def test_hyperband_trains_epochs_as_fidelity_and_continues_the_models(small_housing):
+    task = small_housing
+    record = recorder()
+    budget = Budget(epochs=7)  # at most 2 epochs, factor 2: 1 + 1 + 2 + 2, a promotion 1 -> 2
+    options = {"factor": 2}
+    search = TuneSearchCV(keras_regressor(), BOOK_SPACE, strategy="hyperband", cv=2,
+                          budget=budget, strategy_options=options, random_state=0)  # fmt: skip
+    search.fit(task.X_train, task.y_train, epochs=2, callbacks=[record])
+    results = search.cv_results_
+    epochs, starts = results["param_epochs"].astype(int), results["initial_epoch"]
+    assert set(epochs) == {1, 2} and int(np.sum(epochs - starts)) <= budget.epochs
+    assert search.best_params_["epochs"] in (1, 2)
+    fits = type(record).fits
+    continued = [fit for fit in fits if fit["epochs"][0] > 0]
+    assert len(continued) == 2 * int(np.sum(starts > 0)) > 0  # each fold of each promotion
+    for fit in continued:
+        assert fit["epochs"][0] == 1 and fit["iterations"] == 5  # one epoch of 150 rows / 32
+        # It starts from the very weights a one-epoch fit (its parent, in this fold) ended with.
+        parents = [f for f in fits if f["epochs"] == [0] and same(f["end"], fit["start"])]
+        assert len(parents) == 1
+    assert all(fit["iterations"] == 0 for fit in fits if fit["epochs"][0] == 0)
+
+
+def same(weights, others):
+    return all(np.array_equal(a, b) for a, b in zip(weights, others, strict=True))
+
+
+def test_batch_size_and_warmup_epochs_through_scikeras(small_housing):
+    task = small_housing
+    record = recorder()
+    space = {"batch_size": [50], "warmup_epochs": [2], "learning_rate": [0.01]}
+    search = TuneSearchCV(keras_regressor(), space, n_iter=1, cv=2, strategy="random",
+                          random_state=0)  # fmt: skip
+    search.fit(task.X_train, task.y_train, epochs=3, callbacks=[record])
+    for fit in type(record).fits:  # two folds of 150 rows, then the refit on 300
+        assert fit["steps"] in (3, 6)
+        assert fit["lr"] == pytest.approx([0.01 / 3, 0.02 / 3, 0.01])
+    assert search.best_params_ == {"batch_size": 50, "warmup_epochs": 2, "learning_rate": 0.01}
+
+
+# -------------------------------------------------------------------- the README
+
+
+def readme_blocks(heading):
+    text = README.read_text()
+    section = text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+
+
+KNOBS = {  # the README's snippet on 300 rows, 1 candidate, 1 epoch
+    "california_housing()": "california_housing().subsample(300, seed=0)",
+    "n_iter=10": "n_iter=1",
+    "epochs=100": "epochs=1",
+}
+
+
+def shrink(code):
+    for old, new in KNOBS.items():
+        code = code.replace(old, new)
+    return code
+
+
+def test_the_readme_snippet_runs_and_changes_one_line():
+    book, change = readme_blocks("From RandomizedSearchCV to any strategy")
+    assert all(knob in book for knob in KNOBS), "the snippet's size knobs have changed"
+    changed = [line for line in change.splitlines() if line.strip() and line not in book]
+    assert changed == [
+        "from tunebench.sklearn import TuneSearchCV",
+        'rnd_search_cv = TuneSearchCV(keras_reg, param_distribs, n_iter=10, cv=3, strategy="tpe")',
+    ]
+    namespace: dict = {}
+    exec(compile(shrink(book), "README.md (the book)", "exec"), namespace)
+    theirs = namespace["rnd_search_cv"]
+    exec(compile(shrink(change), "README.md (one line changed)", "exec"), namespace)
+    ours = namespace["rnd_search_cv"]
+    assert isinstance(ours, TuneSearchCV) and ours.strategy == "tpe"
+    assert sorted(ours.cv_results_) == sorted(theirs.cv_results_)
+    assert sorted(ours.best_params_) == sorted(theirs.best_params_)

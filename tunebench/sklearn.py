@@ -1,0 +1,440 @@
+"""``TuneSearchCV``: scikit-learn's ``RandomizedSearchCV`` with a tunebench strategy choosing
+the candidates.
+
+It is a ``BaseSearchCV``: cross-validation, scoring, ``n_jobs``, refitting and every fitted
+attribute (``cv_results_``, ``best_params_``, ``best_estimator_``, ...) are scikit-learn's own,
+with scikit-learn's keys. The strategy only proposes: ``_run_search`` asks it for candidates,
+has scikit-learn cross-validate them, and tells it ``loss = -mean_test_score``.
+
+>>> from scipy.stats import loguniform
+>>> from sklearn.datasets import make_regression
+>>> from sklearn.linear_model import Ridge
+>>> X, y = make_regression(n_samples=60, n_features=3, noise=10.0, random_state=0)
+>>> search = TuneSearchCV(Ridge(), {"alpha": loguniform(1e-3, 1e3)}, strategy="random",
+...                       n_iter=4, random_state=0).fit(X, y)
+>>> len(search.cv_results_["params"]), type(search.best_params_["alpha"]).__name__
+(4, 'float')
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import numbers
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import joblib
+import numpy as np
+from sklearn.base import clone
+from sklearn.metrics import check_scoring
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils import get_tags
+from sklearn.utils._param_validation import Interval
+
+from .budget import Budget, Ledger
+from .objective import _load_state, _save_state
+from .space import Space
+from .strategy import Result, Strategy, Suggestion, get_strategy, strategy_class
+from .warmup import check_warmup_epochs, warmup_callback
+
+__all__ = ["TuneSearchCV"]
+
+_SEED_BOUND = 2**31 - 1
+
+
+def _is_keras_wrapper(estimator: Any) -> bool:
+    """Whether ``estimator`` is a scikeras wrapper (told without importing scikeras)."""
+    return any(cls.__module__.split(".")[0] == "scikeras" for cls in type(estimator).__mro__)
+
+
+def _as_list(callbacks: Any) -> list[Any]:
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Mapping):
+        return list(callbacks.values())
+    if isinstance(callbacks, (list, tuple)):
+        return list(callbacks)
+    return [callbacks]
+
+
+def _seed(random_state: Any) -> int:
+    """The strategy's seed: an int as given; drawn from a ``RandomState``; fresh for None."""
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0] % _SEED_BOUND)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(_SEED_BOUND))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    raise TypeError(f"random_state must be an int, a RandomState or None, got {random_state!r}")
+
+
+class _Checkpoints:
+    """Where each fold of a multi-fidelity rung leaves its model for the next rung.
+
+    A fit finds the model to continue by its candidate's parameters (without ``epochs``), the
+    epoch the parent reached and a hash of the fold's training data: the same cross-validation
+    splitter gives the same folds in every rung. The weights and optimizer variables are
+    ``.npz`` files in a temporary folder, so that worker processes (``n_jobs``) share them.
+    """
+
+    def __init__(self) -> None:
+        self.directory = tempfile.mkdtemp(prefix="tunebench-tunesearchcv-")
+        self.starts: dict[str, int] = {}  # candidate key -> the epoch it continues from
+
+    @staticmethod
+    def _key(params: Mapping[str, Any], epochs: int) -> str:
+        config = {name: value for name, value in params.items() if name != "epochs"}
+        return json.dumps([config, int(epochs)], sort_keys=True, default=repr)
+
+    def plan(self, params: Mapping[str, Any], initial_epoch: int) -> None:
+        """Record that the candidate ``params`` (with its ``epochs``) continues from
+        ``initial_epoch`` (0: trains from scratch)."""
+        self.starts[self._key(params, params["epochs"])] = int(initial_epoch)
+
+    def start(self, params: Mapping[str, Any]) -> int:
+        return self.starts.get(self._key(params, params["epochs"]), 0)
+
+    def _path(self, params: Mapping[str, Any], epochs: int, fold: str) -> Path:
+        digest = hashlib.sha1(f"{self._key(params, epochs)}|{fold}".encode()).hexdigest()
+        return Path(self.directory) / f"{digest}.npz"
+
+    def save(self, params: Mapping[str, Any], epochs: int, fold: str, state: dict) -> None:
+        path = self._path(params, epochs, fold)
+        arrays = {f"w{i}": a for i, a in enumerate(state["weights"])}
+        arrays.update({f"o{i}": a for i, a in enumerate(state["optimizer"])})
+        partial = path.with_suffix(".partial.npz")
+        np.savez(partial, **arrays)
+        partial.replace(path)  # atomic: a reader never sees half a file
+
+    def load(self, params: Mapping[str, Any], epochs: int, fold: str) -> dict | None:
+        path = self._path(params, epochs, fold)
+        if not path.exists():
+            return None  # the parent's fit failed, or this is a fold the parent never saw
+        with np.load(path) as data:
+            names = sorted(data.files, key=lambda name: (name[0], int(name[1:])))
+            return {
+                "weights": [data[name] for name in names if name[0] == "w"],
+                "optimizer": [data[name] for name in names if name[0] == "o"],
+            }
+
+    def close(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class _KerasFit:
+    """A scikeras wrapper as ``TuneSearchCV`` fits it (it exists only during ``fit``).
+
+    Every parameter, method and attribute is the wrapper's; ``fit`` adds what scikeras lacks:
+    ``callbacks`` given to ``fit`` reach Keras (scikeras would drop them), a ``warmup_epochs``
+    hyperparameter adds a ``tunebench.warmup`` callback, a candidate's own ``epochs`` beats
+    ``fit(epochs=...)``, and under a multi-fidelity strategy a candidate continues, in each
+    fold, the model its parent left there.
+    """
+
+    def __init__(self, estimator: Any, checkpoints: _Checkpoints | None = None) -> None:
+        self.estimator = estimator
+        self.checkpoints = checkpoints
+        self._candidate: dict[str, Any] = {}
+
+    def __sklearn_clone__(self) -> _KerasFit:
+        return _KerasFit(clone(self.estimator), self.checkpoints)
+
+    def __sklearn_tags__(self) -> Any:
+        return get_tags(self.estimator)
+
+    def __getattr__(self, name: str) -> Any:
+        estimator = self.__dict__.get("estimator")
+        if name.startswith("_") or estimator is None:
+            raise AttributeError(name)
+        return getattr(estimator, name)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {**self.estimator.get_params(deep=deep), **self._candidate}
+
+    def set_params(self, **params: Any) -> _KerasFit:
+        self._candidate.update(params)
+        params.pop("warmup_epochs", None)  # ours, not the wrapper's
+        if params:
+            self.estimator.set_params(**params)
+        return self
+
+    def fit(self, X: Any, y: Any = None, **fit_params: Any) -> _KerasFit:
+        estimator = self.estimator
+        callbacks = _as_list(fit_params.pop("callbacks", None))
+        warmup = check_warmup_epochs(self._candidate.get("warmup_epochs", 0))
+        if warmup:
+            callbacks.append(warmup_callback(warmup))
+        if callbacks:
+            estimator.set_params(callbacks=[*_as_list(estimator.callbacks), *callbacks])
+        if "epochs" in self._candidate:
+            fit_params.pop("epochs", None)  # the candidate's own epochs
+        if self.checkpoints is None:
+            estimator.fit(X, y, **fit_params)
+            return self
+        fit_params.pop("initial_epoch", None)
+        epochs = int(self._candidate["epochs"])
+        fold = joblib.hash((X, y))
+        start = self.checkpoints.start(self._candidate)
+        state = self.checkpoints.load(self._candidate, start, fold) if start else None
+        if state is None:
+            estimator.fit(X, y, epochs=epochs, **fit_params)
+        else:
+            warm_start = estimator.warm_start
+            estimator.set_params(warm_start=True)  # fit keeps the model it is given
+            estimator.initialize(X, y)
+            _load_state(estimator.model_, state)
+            estimator.fit(X, y, epochs=epochs - start, initial_epoch=start, **fit_params)
+            estimator.set_params(warm_start=warm_start)
+        self.checkpoints.save(self._candidate, epochs, fold, _save_state(estimator.model_))
+        return self
+
+
+@dataclass
+class _Search:
+    """What one ``fit`` searches with, worked out before scikit-learn takes over."""
+
+    space: Space
+    seed: int
+    options: dict[str, Any]
+    budget: Budget
+    epochs: int | None  # epochs a candidate trains (a scikeras wrapper); None: one unit each
+    checkpoints: _Checkpoints | None  # multi-fidelity strategies only
+    failed: set[int] = field(default_factory=set)
+
+
+class TuneSearchCV(BaseSearchCV):
+    """Search hyperparameters with cross-validation, the candidates chosen by a tunebench
+    strategy: ``RandomizedSearchCV`` with ``strategy=`` and ``budget=`` added.
+
+    Parameters
+    ----------
+    estimator : a scikit-learn estimator, or a scikeras ``KerasRegressor`` /
+        ``KerasClassifier``.
+    param_distributions : what ``RandomizedSearchCV`` takes (lists, ``np.arange``, scipy
+        ``reciprocal`` / ``loguniform`` / ``uniform`` / ``randint``), or a tunebench ``Space``.
+        The estimator always receives plain Python ``int`` / ``float`` / ``str`` / ``bool``.
+    strategy : a name from ``tunebench.available_strategies()`` (default ``"tpe"``).
+    n_iter : candidates to evaluate when ``budget`` is None.
+    cv, scoring, refit, n_jobs, verbose, error_score, pre_dispatch, return_train_score :
+        as in ``RandomizedSearchCV``. The strategy maximises the mean test score (with several
+        scorers, the one named by ``refit``). ``n_jobs`` runs folds and candidates in parallel
+        (joblib); learning strategies are asked for about ``n_jobs / cv`` candidates at a time.
+    budget : a tunebench ``Budget``: ``trials`` counts candidates, ``seconds`` wall-clock time,
+        ``epochs`` the epochs the candidates are asked to train (each of the ``cv`` folds trains
+        them; an estimator without epochs costs 1 a candidate). None: ``n_iter`` trials.
+    random_state : seeds the strategy (an int, a ``RandomState``, or None for a fresh seed).
+    strategy_options : the strategy's options (``tunebench strategies --verbose``).
+
+    A scikeras wrapper gets the ``callbacks`` given to ``fit``, added to its own ``callbacks``
+    (scikeras itself ignores them: ``fit(X, y, callbacks=[EarlyStopping(patience=10)])`` works
+    as in the book, and ``best_estimator_`` keeps them), and two training hyperparameters:
+    ``batch_size`` (the wrapper's own) and ``warmup_epochs`` (a linear learning-rate warm-up,
+    ``tunebench.warmup``).
+
+    ``strategy="hyperband"`` (any multi-fidelity strategy) needs a scikeras wrapper: a
+    candidate's ``epochs`` is the fidelity (``param_epochs`` in ``cv_results_``, and in
+    ``best_params_``: the refit trains that many). ``max_epochs`` defaults to
+    ``fit(epochs=...)`` (or the wrapper's ``epochs``). A promotion continues, fold by fold, the
+    model its parent trained (weights and optimizer state, from ``initial_epoch``, a column of
+    ``cv_results_``) and costs only its new epochs; a fold without its parent's model trains
+    from scratch. Give it an epoch budget (``budget=Budget(epochs=...)``): ``n_iter`` would
+    count its many short first-rung trials.
+
+    The fitted attributes are ``RandomizedSearchCV``'s.
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **BaseSearchCV._parameter_constraints,
+        "param_distributions": [Mapping],
+        "strategy": [str],
+        "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "budget": [Budget, None],
+        "random_state": ["random_state"],
+        "strategy_options": [Mapping, None],
+    }
+
+    def __init__(
+        self,
+        estimator: Any,
+        param_distributions: Mapping[str, Any] | Space,
+        *,
+        strategy: str = "tpe",
+        n_iter: int = 10,
+        cv: Any = 3,
+        scoring: Any = None,
+        budget: Budget | None = None,
+        refit: bool | str | Callable = True,
+        random_state: Any = None,
+        n_jobs: int | None = None,
+        verbose: int = 0,
+        error_score: Any = np.nan,
+        strategy_options: Mapping[str, Any] | None = None,
+        pre_dispatch: int | str = "2*n_jobs",
+        return_train_score: bool = False,
+    ) -> None:
+        self.param_distributions = param_distributions
+        self.strategy = strategy
+        self.n_iter = n_iter
+        self.budget = budget
+        self.random_state = random_state
+        self.strategy_options = strategy_options
+        super().__init__(
+            estimator=estimator,
+            scoring=scoring,
+            n_jobs=n_jobs,
+            refit=refit,
+            cv=cv,
+            verbose=verbose,
+            pre_dispatch=pre_dispatch,
+            error_score=error_score,
+            return_train_score=return_train_score,
+        )
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, X: Any, y: Any = None, **params: Any) -> TuneSearchCV:
+        """Search with cross-validation, then (``refit``) fit the best candidate on all of X.
+
+        ``params`` go to every fit of the estimator, as in ``RandomizedSearchCV``.
+        """
+        self._validate_params()
+        search = self._prepare(params)
+        original = self.estimator
+        keras = _is_keras_wrapper(original)
+        self._search = search
+        if keras:  # BaseSearchCV clones self.estimator: the adapter must be there meanwhile
+            self.estimator = _KerasFit(original, search.checkpoints)
+        try:
+            super().fit(X, y, **params)
+        finally:
+            self.estimator = original
+            del self._search
+            if search.checkpoints is not None:
+                search.checkpoints.close()
+        if keras:
+            if hasattr(self, "best_estimator_"):
+                self.best_estimator_ = self.best_estimator_.estimator
+            if self.scoring is None:
+                self.scorer_ = check_scoring(original)
+        return self
+
+    def _prepare(self, fit_params: Mapping[str, Any]) -> _Search:
+        space = Space.from_dict(self.param_distributions)
+        cls = strategy_class(self.strategy)  # an unknown name: the valid ones, the closest
+        options = dict(self.strategy_options or {})
+        keras = _is_keras_wrapper(self.estimator)
+        epochs = None
+        if keras:
+            epochs = fit_params.get("epochs", getattr(self.estimator, "epochs", 1))
+            if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
+                raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+            epochs = int(epochs)
+        checkpoints = None
+        if cls.multi_fidelity:
+            if not keras:
+                raise ValueError(
+                    f"strategy={self.strategy!r} trains candidates for a growing number of "
+                    f"epochs, but {type(self.estimator).__name__} has no epochs; use it with a "
+                    "scikeras KerasRegressor / KerasClassifier, or pick a strategy without "
+                    "fidelity such as 'tpe' or 'random'"
+                )
+            if "epochs" in space:
+                raise ValueError(
+                    f"strategy={self.strategy!r} sets each candidate's epochs itself; remove "
+                    "'epochs' from param_distributions (pass fit(epochs=...) as the maximum)"
+                )
+            options.setdefault("max_epochs", epochs)
+            if options["max_epochs"] is not None and options["max_epochs"] < 2:
+                raise ValueError(
+                    f"strategy={self.strategy!r} needs room for the epochs to grow, got "
+                    f"max_epochs={options['max_epochs']!r}; pass the most a candidate may train "
+                    "as fit(X, y, epochs=...), e.g. epochs=100 as in the book"
+                )
+            checkpoints = _Checkpoints()
+        budget = Budget(trials=self.n_iter) if self.budget is None else self.budget
+        return _Search(space, _seed(self.random_state), options, budget, epochs, checkpoints)
+
+    # ------------------------------------------------------------------ the search
+
+    def _run_search(self, evaluate_candidates: Callable[..., dict[str, Any]]) -> None:
+        search = self._search
+        strategy = get_strategy(self.strategy, search.space, seed=search.seed, **search.options)
+        ledger = Ledger(search.budget)
+        at_once: float = max(1, math.ceil(joblib.effective_n_jobs(self.n_jobs) / self.n_splits_))
+        counted = search.budget.trials is not None or search.budget.epochs is not None
+        if counted and (not strategy.learns or strategy.multi_fidelity):
+            at_once = math.inf  # proposals that need no results go to scikit-learn together
+        try:
+            while batch := self._ask(strategy, ledger, at_once):
+                more = None
+                if search.checkpoints is not None:  # where each candidate's training started
+                    more = {"initial_epoch": [p["epochs"] - cost for _, p, cost in batch]}
+                results = evaluate_candidates([params for _, params, _ in batch], more_results=more)
+                scores = results[self._score_key(results)][-len(batch) :]
+                for (suggestion, _, granted), score in zip(batch, scores, strict=True):
+                    ledger.charge(granted, granted)
+                    result = _result(float(score), granted)
+                    if result.status != "ok":
+                        search.failed.add(suggestion.id)
+                    strategy.tell(suggestion, result)
+        finally:
+            close = getattr(strategy, "close", None)
+            if callable(close):
+                close()  # e.g. Hyperband's temporary folder
+
+    def _ask(
+        self, strategy: Strategy, ledger: Ledger, at_once: float
+    ) -> list[tuple[Suggestion, dict[str, Any], int]]:
+        """The next candidates the budget allows: (suggestion, estimator params, cost)."""
+        search = self._search
+        batch: list[tuple[Suggestion, dict[str, Any], int]] = []
+        while len(batch) < at_once and ledger.stop_reason() is None and not strategy.done:
+            suggestion = strategy.ask()
+            if suggestion is None:
+                break  # it waits for the results of the candidates asked so far
+            params = dict(suggestion.params)
+            if search.checkpoints is not None:
+                start = suggestion.initial_epoch
+                if suggestion.resume_from in search.failed:
+                    start = 0  # no model to continue: train this one from scratch
+                target = suggestion.epochs if suggestion.epochs is not None else search.epochs
+                granted = ledger.grant(int(target) - start)
+                if granted <= 0:
+                    break
+                params["epochs"] = start + granted  # the last rung is clipped to the budget
+                search.checkpoints.plan(params, start)
+            else:
+                wanted = 1 if search.epochs is None else int(params.get("epochs", search.epochs))
+                granted = ledger.grant(wanted)
+                if granted < wanted:  # never start a candidate that would pass the budget
+                    if granted > 0:
+                        ledger.release(granted)
+                    break
+            batch.append((suggestion, params, granted))
+        return batch
+
+    def _score_key(self, results: Mapping[str, Any]) -> str:
+        if "mean_test_score" in results:
+            return "mean_test_score"
+        if isinstance(self.refit, str) and f"mean_test_{self.refit}" in results:
+            return f"mean_test_{self.refit}"
+        raise ValueError(
+            "with several scorers, TuneSearchCV maximises the one named by refit; set "
+            f"refit to one of the scorer names, got refit={self.refit!r}"
+        )
+
+
+def _result(score: float, epochs: int) -> Result:
+    if math.isfinite(score):
+        return Result(loss=-score, epochs_run=epochs)
+    return Result.failure(
+        "the mean cross-validation score is NaN: a fit or a score failed in at least one fold "
+        "(see the FitFailedWarning, or pass error_score='raise')",
+        epochs_run=epochs,
+    )
