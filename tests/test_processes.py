@@ -76,3 +76,49 @@ def test_bad_executor_arguments_are_explained():
             executor="processes",
             workers=0,
         )
+
+
+def test_one_pool_serves_several_studies_and_is_left_open():
+    from tunebench.executors import make_executor
+
+    pool = make_executor("processes", workers=2)
+    try:
+        workers = set()
+        for seed in (0, 1):
+            study = tune(
+                lambda x: (x - 0.3) ** 2,
+                Space(x=Float(0, 1)),
+                strategy="random",
+                budget=Budget(trials=6),
+                seed=seed,
+                executor=pool,
+                progress=False,
+            )
+            assert len(study.trials) == 6
+            workers |= {t.worker for t in study.trials}
+        assert len(workers) == 2  # the same two processes ran both studies
+    finally:
+        pool.close()
+
+
+def test_the_benchmark_runs_through_worker_processes(tmp_path):
+    from tunebench.bench import run_benchmark
+
+    report = run_benchmark(
+        ["random", "tpe"],
+        seeds=1,
+        budget_epochs=6,
+        storage=tmp_path / "runs.db",
+        out_dir=tmp_path,
+        subsample=300,
+        max_epochs=3,
+        executor="processes",
+        workers=2,
+        progress=False,
+    )
+    assert report.exists()
+    from tunebench import load_study
+
+    for name in ("random-seed0", "tpe-seed0"):
+        study = load_study(tmp_path / "runs.db", name)
+        assert study.epochs_spent <= 6 and all(t.status == "ok" for t in study.trials)

@@ -7,8 +7,11 @@
 (0.3, 'trials')
 """
 
+from .bench import run_benchmark
 from .budget import Budget, Ledger
+from .lr_finder import LRFindResult, lr_find
 from .objective import FunctionObjective, KerasObjective, Objective
+from .report import write_report
 from .runner import tune
 from .space import Choice, Float, Int, Space
 from .store import Store, load_study
@@ -31,6 +34,7 @@ __all__ = [
     "FunctionObjective",
     "Int",
     "KerasObjective",
+    "LRFindResult",
     "Ledger",
     "Objective",
     "Result",
@@ -43,6 +47,9 @@ __all__ = [
     "available_strategies",
     "get_strategy",
     "load_study",
+    "lr_find",
     "register",
+    "run_benchmark",
     "tune",
+    "write_report",
 ]

@@ -182,9 +182,10 @@ class _Pickled:
 class ProcessExecutor:
     """Runs trials in ``workers`` worker processes on this machine (spawned, not forked).
 
-    Each worker pins TensorFlow to ``threads`` intra-op threads (default 1), receives the
-    objective once (pickled with cloudpickle, so lambdas and closures work), and keeps its
-    compiled training functions between trials. A worker that dies (killed, out of memory)
+    Each worker pins TensorFlow to ``threads`` intra-op threads (default: the cores shared
+    out, so one each when the workers fill the machine), receives the objective once
+    (pickled with cloudpickle, so lambdas and closures work), and keeps its compiled
+    training functions between trials. A worker that dies (killed, out of memory)
     fails its trial with the reason and is replaced; ``close()`` stops every worker.
 
     >>> pool = ProcessExecutor(workers=2)
@@ -203,13 +204,15 @@ class ProcessExecutor:
     >>> pool.close()
     """
 
-    def __init__(self, workers: int | None = None, *, threads: int = 1) -> None:
+    def __init__(self, workers: int | None = None, *, threads: int | None = None) -> None:
+        cores = os.cpu_count() or 1
         if workers is None:
-            workers = os.cpu_count() or 1
+            workers = cores
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be a positive integer, got {workers!r}")
         self.capacity = workers
-        self.threads = threads
+        # One thread a worker when the workers fill the cores; a lone worker gets them all.
+        self.threads = threads if threads is not None else max(1, cores // workers)
         self._context = multiprocessing.get_context("spawn")
         self._pickled: _Pickled | None = None
         self._spawned = 0

@@ -290,7 +290,7 @@ def tune(
     storage: str | Path | None = None,
     study_name: str | None = None,
     progress: bool | None = None,
-    executor: str = "inline",
+    executor: str | Executor = "inline",
     workers: int | None = None,
     address: str | None = None,
 ) -> Study:
@@ -313,7 +313,9 @@ def tune(
         progress: show a live progress line; None shows it only on a terminal.
         executor: where trials run: ``"inline"`` (this process, one at a time),
             ``"processes"`` (``workers`` worker processes on this machine) or ``"ray"``
-            (Ray tasks on a local Ray or the cluster at ``address``).
+            (Ray tasks on a local Ray or the cluster at ``address``); or an executor made
+            by ``tunebench.executors.make_executor`` to reuse its workers over several
+            studies (it is left open).
         workers: trials run at once (default 1 inline, the number of cores otherwise).
         address: for ``executor="ray"``: None starts a local Ray, ``"auto"`` joins the
             cluster started on this machine, ``"ray://host:port"`` a remote one.
@@ -346,14 +348,16 @@ def tune(
             options=options,
             objective=objective.describe() if hasattr(objective, "describe") else {},
         )
-        pool = make_executor(executor, workers=workers, address=address)
+        owned = isinstance(executor, str)
+        pool = make_executor(executor, workers=workers, address=address) if owned else executor
         run = _Run(objective, search, strategy, record, store, budget, pool)
         reason: str | None = "interrupted"
         try:
             with make_progress(progress, study_name, budget) as display:
                 reason = run.run(display)
         finally:
-            pool.close()
+            if owned:
+                pool.close()
             store.finish_study(record.id, seconds=run.ledger.seconds_spent, stop_reason=reason)
         return store.load_study(study_name)
     finally:
