@@ -936,9 +936,12 @@ def _verdict(
         match = next((c for c in comparisons if c.name == winner), None)
         if match is not None:
             if not claimable:
+                needed = next(n for n in range(2, 64) if _smallest_p(n) * len(comparisons) < ALPHA)
                 parts.append(
-                    "With this few seeds the difference cannot be called significant; treat the "
-                    "ranking as indicative and run the full protocol (or more seeds) to confirm."
+                    f"With {match.n} paired seeds and {len(comparisons)} comparisons the "
+                    "difference cannot be called significant, however consistent; treat the "
+                    f"ranking as indicative (a Holm-corrected test over {len(comparisons)} "
+                    f"comparisons can pass from {needed} seeds on)."
                 )
             elif match.p_holm < ALPHA:
                 parts.append(
