@@ -2,6 +2,9 @@
 continuation; the architecture cache changes nothing; unusual models fall back to fit."""
 
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -87,3 +90,31 @@ def test_a_custom_train_step_falls_back_to_fit_with_a_notice(small_housing):
         result = run(objective, {})
     assert result.status == "ok" and result.epochs_run == 2
     assert len(objective._trainer._cache) == 0
+
+
+THREADS_SCRIPT = """
+import tensorflow as tf
+from tunebench import KerasObjective, Suggestion
+from tunebench.models import build_mlp
+from tunebench.tasks import synthetic_regression
+
+objective = KerasObjective(build_mlp, synthetic_regression(n_samples=64), max_epochs=1)
+assert objective.evaluate(Suggestion(id=0, params={"n_hidden": 1}, seed=0)).status == "ok"
+print(tf.config.threading.get_inter_op_parallelism_threads())
+"""
+
+
+# "0": left to TensorFlow, which then reads TF_NUM_INTEROP_THREADS itself
+@pytest.mark.parametrize(("env", "expected"), [({}, "1"), ({"TF_NUM_INTEROP_THREADS": "3"}, "0")])
+def test_the_fast_path_takes_one_inter_op_thread_unless_told_otherwise(env, expected):
+    environment = {k: v for k, v in os.environ.items() if k != "TF_NUM_INTEROP_THREADS"}
+    environment.update(env, TF_CPP_MIN_LOG_LEVEL="2")
+    out = subprocess.run(
+        [sys.executable, "-c", THREADS_SCRIPT],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert out.stdout.split()[-1] == expected

@@ -42,8 +42,9 @@ def test_the_books_build_model_works_unchanged_and_gets_plain_ints(small_housing
     assert math.isfinite(result.test_loss)
 
 
-def test_same_seed_same_training(small_housing):
-    objective = KerasObjective(build_mlp, small_housing, max_epochs=3)
+@pytest.mark.parametrize("fast", [True, False])
+def test_same_seed_same_training(small_housing, fast):
+    objective = KerasObjective(build_mlp, small_housing, max_epochs=3, fast=fast)
     a = objective.evaluate(suggestion({"n_hidden": 1, "n_neurons": 8}))
     b = objective.evaluate(suggestion({"n_hidden": 1, "n_neurons": 8}))
     c = objective.evaluate(suggestion({"n_hidden": 1, "n_neurons": 8}, seed=8))

@@ -9,17 +9,52 @@ Tracing a new function costs far more than an epoch of the book's MLP, so traced
 cached by architecture: a trial whose model has the same layers, optimizer settings (other than
 the learning rate, which is a variable) and loss as an earlier one copies its freshly
 initialised variables into the earlier model and reuses its compiled epoch.
+
+The cache holds up to 512 architectures (the book's space has 298). It is large on purpose:
+TensorFlow keeps what it traced and the kernels it loaded (about 3 MiB an architecture for
+the book's MLPs) for the life of the process, even after the Python function is gone, so
+evicting and retracing an architecture costs that memory again. With every architecture
+traced once, memory stops growing once the space's architectures have all been seen, and
+trials of a known architecture add nothing (``benchmarks/memory.py``). For the same reason
+the objective never empties TensorFlow's kernel cache between fast-path trials (as
+``keras.backend.clear_session()`` would): reloading a cached epoch's kernels costs ~80 ms.
+
+A compiled epoch is one long chain of small dependent ops, for which TensorFlow's inter-op
+thread pool only adds hand-offs: with one inter-op thread an epoch of the 3 x 99 model runs
+about 25 % faster here. ``single_inter_op_thread()`` sets that before the first trial when
+TensorFlow has not started yet and ``TF_NUM_INTEROP_THREADS`` does not say otherwise.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
-__all__ = ["FastTrainer", "fast_path_refusal"]
+__all__ = ["FastTrainer", "fast_path_refusal", "single_inter_op_thread"]
+
+
+def single_inter_op_thread() -> bool:
+    """Give TensorFlow's inter-op pool one thread; True when the setting was made.
+
+    Leaves TensorFlow alone when the user chose (``TF_NUM_INTEROP_THREADS``) or when it has
+    already run an op in this process (the pool is fixed then). Intra-op threads (the ones a
+    matmul uses) are untouched.
+    """
+    if "TF_NUM_INTEROP_THREADS" in os.environ:
+        return False
+    import tensorflow as tf
+
+    if tf.config.threading.get_inter_op_parallelism_threads() == 1:
+        return False
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow already initialised
+        return False
+    return True
 
 
 def fast_path_refusal(model: Any) -> str | None:
@@ -88,7 +123,14 @@ class _Compiled:
                 total += tf.cast(loss, tf.float32) * tf.cast(tf.shape(rows)[0], tf.float32)
             return total / n
 
-        @tf.function(reduce_retracing=True)
+        # Any number of rows: the validation and test splits share one trace.
+        self.x_dtype, self.y_dtype = X.dtype.as_numpy_dtype, y.dtype.as_numpy_dtype
+        signature = [
+            tf.TensorSpec([None, *X.shape[1:]], X.dtype),
+            tf.TensorSpec([None, *y.shape[1:]], y.dtype),
+        ]
+
+        @tf.function(input_signature=signature)
         def loss_on(x: tf.Tensor, y_true: tf.Tensor) -> tf.Tensor:
             y_pred = model(x, training=False)
             return model.compute_loss(x=x, y=y_true, y_pred=y_pred, training=False)
@@ -104,7 +146,7 @@ class FastTrainer:
     10
     """
 
-    def __init__(self, X_train: np.ndarray, y_train: np.ndarray, *, cache_size: int = 16) -> None:
+    def __init__(self, X_train: np.ndarray, y_train: np.ndarray, *, cache_size: int = 512) -> None:
         self._X_np = X_train
         self._y_np = y_train
         self.n_rows = len(X_train)
@@ -155,6 +197,8 @@ class FastTrainer:
     @staticmethod
     def loss(compiled: _Compiled, X: np.ndarray, y: np.ndarray) -> float:
         """The compiled loss of the model on (X, y), in one pass (chunks of 65,536 rows)."""
+        X = np.asarray(X, dtype=compiled.x_dtype)
+        y = np.asarray(y, dtype=compiled.y_dtype)
         y = y.reshape(len(y), -1) if y.ndim == 1 else y
         chunk = 65_536
         if len(X) <= chunk:
