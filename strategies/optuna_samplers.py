@@ -70,14 +70,16 @@ class _OptunaStrategy(Strategy):
         from optuna.exceptions import ExperimentalWarning
 
         previous = optuna.logging.get_verbosity()
-        if previous < logging.WARNING:
+        louder = previous < logging.WARNING
+        if louder:  # setting a level clears every logger's cache: only when needed
             optuna.logging.set_verbosity(logging.WARNING)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ExperimentalWarning)
                 yield
         finally:
-            optuna.logging.set_verbosity(previous)
+            if louder:
+                optuna.logging.set_verbosity(previous)
 
     def _from_optuna(self, raw: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {}
@@ -120,9 +122,9 @@ class _OptunaStrategy(Strategy):
         with self._quiet():
             if trial is not None:
                 if ok:
-                    self._study.tell(trial, loss)
+                    _tell(self._study, trial, loss, None)
                 else:
-                    self._study.tell(trial, state=TrialState.FAIL)
+                    _tell(self._study, trial, None, TrialState.FAIL)
             else:
                 params = self._to_optuna(self.space.validate(suggestion.params))
                 self._study.add_trial(
@@ -134,6 +136,18 @@ class _OptunaStrategy(Strategy):
                     )
                 )
         self._told.add(suggestion.id)
+
+
+def _tell(study: Any, trial: Any, value: float | None, state: Any) -> None:
+    """``study.tell`` without the deep copy of the finished trial it returns (about 0.2 ms a
+    trial, a fifth of TPE's own cost on a small space); ``study.optimize`` skips it the same
+    way. Falls back to the public ``study.tell`` if optuna's internals move."""
+    try:
+        from optuna.study._tell import _tell_with_warning
+    except ImportError:
+        study.tell(trial, value, state=state)
+        return
+    _tell_with_warning(study=study, trial=trial, value_or_values=value, state=state)
 
 
 def _check_count(owner: str, name: str, value: Any, minimum: int, none_ok: bool = False) -> None:
