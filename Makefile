@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/california_housing.py
 
-# The publication protocol (5 seeds x 1,000 epochs, about an hour on 2 cores); writes the
+# The publication protocol (5 seeds x 1,000 epochs, about 25 minutes on 2 cores); writes the
 # committed report into benchmarks/results/california_housing/. Rerun to resume.
 bench-full: $(VENV)/.installed
 	$(BIN)/python benchmarks/california_housing.py --full

@@ -2,7 +2,7 @@
 
 Runs ``tunebench bench`` (the same code, ``tunebench.bench.run_benchmark``) with its flags:
 
-    python benchmarks/california_housing.py                 # the quick default, ~12 min
+    python benchmarks/california_housing.py                 # the quick default, ~5 min
     python benchmarks/california_housing.py --full          # the publication protocol
     python benchmarks/california_housing.py --strategies random,tpe --seeds 5
 

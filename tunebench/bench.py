@@ -45,9 +45,8 @@ __all__ = [
     "study_name",
 ]
 
-#: ``make bench``: every strategy x 3 seeds x 300 epochs on the full data, about 11 minutes
-#: on the 2-core machine this project is developed on (one seed of all 8 strategies took
-#: 206 s, measured; see the README).
+#: ``make bench``: every strategy x 3 seeds x 300 epochs on the full data, about 5 minutes
+#: on the 2-core machine this project is developed on (257 s measured; see the README).
 DEFAULT_SEEDS: tuple[int, ...] = (0, 1, 2)
 DEFAULT_BUDGET_EPOCHS = 300
 #: The publication protocol (``--full``): 5 seeds x 1,000 epochs a run, full data.
@@ -56,14 +55,15 @@ FULL_BUDGET_EPOCHS = 1000
 
 # The duration estimate printed before a benchmark starts. Measured on 2 cores with the fast
 # training path (batch 32): an epoch over the 11,610 training rows of the book's models takes
-# 30-80 ms (55 on average over the space), a trial costs about 0.4 s more to start (build the
-# model, copy or trace its compiled epoch, score the test split), a fresh single-fidelity
-# trial of the book's space trains about 50 epochs before early stopping (300-epoch runs held
-# 5-9 trials), a Hyperband trial 2.2 (136 trials in 300 epochs: most are first-rung trials),
-# and the process needs about 10 s to import TensorFlow and load the data.
-EPOCH_SECONDS_PER_ROW = 0.055 / 11_610
+# 20-50 ms (28 on average over the space), a trial costs about 0.1 s more to start (build the
+# model, copy its weights into a cached compiled epoch or trace a new one, score the test
+# split), a fresh single-fidelity trial of the book's space trains about 50 epochs before
+# early stopping (300-epoch runs held 4-8 trials), a Hyperband trial 2.2 (136 trials in 300
+# epochs: most are first-rung trials), and the process needs about 10 s to import TensorFlow
+# and load the data. (From ``make bench``: 300-epoch runs took 8-12 s, Hyperband's 22-24 s.)
+EPOCH_SECONDS_PER_ROW = 0.026 / 11_610
 EPOCH_SECONDS_FIXED = 0.002
-TRIAL_START_SECONDS = 0.4
+TRIAL_START_SECONDS = 0.1
 EPOCHS_PER_TRIAL = 50
 EPOCHS_PER_TRIAL_MULTI_FIDELITY = 2.2
 STARTUP_SECONDS = 10.0
@@ -114,8 +114,8 @@ def estimate_seconds(
     ``epochs_left`` holds ``(multi_fidelity, epochs)`` for each run still to do;
     ``run_start`` is the fixed cost of a run (starting worker processes).
 
-    >>> round(estimate_seconds([(False, 300)], n_train=11_610), 1)  # 10 s start-up + 19.5
-    29.5
+    >>> round(estimate_seconds([(False, 300)], n_train=11_610), 1)  # 10 s start-up + 9.0
+    19.0
     """
     epoch = EPOCH_SECONDS_FIXED + EPOCH_SECONDS_PER_ROW * n_train
     total = starts = 0.0
@@ -351,10 +351,11 @@ def run_benchmark(
         file=sys.stderr,
     )
     if todo:
+        full_data_epoch = EPOCH_SECONDS_FIXED + EPOCH_SECONDS_PER_ROW * 11_610
         print(
             f"{done} runs already finished in the store, {len(todo)} to do: expected duration "
-            f"{format_duration(eta)} (estimated from ~{1e3 * EPOCH_SECONDS_PER_ROW * 11_610:.0f}"
-            f" ms an epoch on the full data and ~{TRIAL_START_SECONDS} s to start a trial, "
+            f"{format_duration(eta)} (estimated from ~{1e3 * full_data_epoch:.0f} ms an epoch"
+            f" on the full data and ~{TRIAL_START_SECONDS} s to start a trial, "
             "measured on 2 cores)",
             file=sys.stderr,
         )
