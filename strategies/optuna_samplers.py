@@ -140,7 +140,7 @@ class _OptunaStrategy(Strategy):
 
 def _tell(study: Any, trial: Any, value: float | None, state: Any) -> None:
     """``study.tell`` without the deep copy of the finished trial it returns (about 0.2 ms a
-    trial, a fifth of TPE's own cost on a small space); ``study.optimize`` skips it the same
+    trial, a tenth of TPE's own cost on a small space); ``study.optimize`` skips it the same
     way. Falls back to the public ``study.tell`` if optuna's internals move."""
     try:
         from optuna.study._tell import _tell_with_warning
