@@ -147,7 +147,10 @@ def _tell(study: Any, trial: Any, value: float | None, state: Any) -> None:
     except ImportError:
         study.tell(trial, value, state=state)
         return
-    _tell_with_warning(study=study, trial=trial, value_or_values=value, state=state)
+    try:
+        _tell_with_warning(study=study, trial=trial, value_or_values=value, state=state)
+    except TypeError:  # its signature changed (raised before it ran): the public call
+        study.tell(trial, value, state=state)
 
 
 def _check_count(owner: str, name: str, value: Any, minimum: int, none_ok: bool = False) -> None:

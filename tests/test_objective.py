@@ -122,3 +122,17 @@ def test_function_objective_with_fidelity():
     assert result.loss == 2.0 and result.epochs_run == 3
     bad = FunctionObjective(lambda x: "high").evaluate(Suggestion(id=0, params={"x": 1.0}))
     assert bad.status == "failed" and "'high'" in bad.error
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_trials_keep_the_users_dtype_policy(small_housing, fast):
+    import keras
+
+    keras.config.set_dtype_policy("float64")
+    try:
+        objective = KerasObjective(build_mlp, small_housing, max_epochs=1, fast=fast)
+        for seed in (1, 2):  # a second trial is built after the first one's session clear
+            assert objective.evaluate(suggestion({"n_hidden": 1}, seed=seed)).status == "ok"
+            assert keras.config.dtype_policy().name == "float64"
+    finally:
+        keras.config.set_dtype_policy("float32")

@@ -120,6 +120,16 @@ class FunctionObjective:
         return {"type": "function", "fn": name, "max_epochs": self.max_epochs}
 
 
+def _clear_keras_session() -> None:
+    """``keras.backend.clear_session()``, keeping the user's global dtype policy (which it
+    would reset to float32, e.g. dropping ``mixed_bfloat16`` for every later model)."""
+    import keras
+
+    policy = keras.config.dtype_policy()
+    keras.backend.clear_session(free_memory=False)
+    keras.config.set_dtype_policy(policy)
+
+
 def _reset_keras_names() -> None:
     """Restart Keras's layer-name counters, so each trial's layers are named as the first's.
 
@@ -131,9 +141,7 @@ def _reset_keras_names() -> None:
     try:
         from keras.src.utils import naming
     except ImportError:  # a Keras whose internals moved: the public call, at its cost
-        import keras
-
-        keras.backend.clear_session(free_memory=False)
+        _clear_keras_session()
         return
     naming.reset_uids()
 
@@ -141,11 +149,14 @@ def _reset_keras_names() -> None:
 def _set_keras_seed(seed: int) -> None:
     """``keras.utils.set_random_seed`` without TensorFlow's global seed.
 
-    Keras 3 draws initial weights from Python's ``random`` and dropout from its own global
-    seed generator, so those two are what a trial's seed must fix. ``tf.random.set_seed``
-    also clears TensorFlow's kernel cache, which would make the first call of every cached
-    compiled epoch about 80 ms slower in each trial; it is set only where it matters, before
-    ``model.fit`` (whose shuffling draws from it).
+    Keras 3 draws initial weights, and the seeds of layers such as ``Dropout``, from Python's
+    ``random``, and unseeded ``keras.random`` calls from its global seed generator: those are
+    what a trial's seed must fix. ``tf.random.set_seed`` also clears TensorFlow's kernel
+    cache, which would make the first call of every cached compiled epoch about 80 ms slower
+    in each trial; it is set only where it matters, before ``model.fit`` (whose shuffling
+    draws from it). The cost: on the fast path, a model that calls raw ``tf.random`` ops
+    without a seed (say, in a ``Lambda`` layer) is not reproducible from the trial's seed;
+    use ``keras.random`` with a ``SeedGenerator``, or ``fast=False``.
     """
     try:
         from keras.src.backend.common import global_state
@@ -266,8 +277,6 @@ class KerasObjective:
         self.fast = bool(fast)
         self._fallback_noticed = False
         self._trainer = FastTrainer(task.X_train, task.y_train)
-        if self.fast:
-            single_inter_op_thread()  # now, before the caller's first TensorFlow op, if any
         self._takes_input_shape = _accepts(build_model, "input_shape")
 
     def describe(self) -> dict[str, Any]:
@@ -333,7 +342,7 @@ class KerasObjective:
                         _load_state(model, state)
                     # Each fit traces new functions: drop the kernels of earlier trials'. (Not on
                     # the fast path, whose cached functions would pay ~80 ms to reload them.)
-                    keras.backend.clear_session(free_memory=False)
+                    _clear_keras_session()
                     if suggestion.seed is not None:  # fit also shuffles from TensorFlow's seed
                         keras.utils.set_random_seed(int(suggestion.seed) % (2**31))
                     callbacks = [warmup_callback(warmup_epochs)] if warmup_epochs else []
