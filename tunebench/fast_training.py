@@ -37,13 +37,21 @@ import numpy as np
 __all__ = ["FastTrainer", "fast_path_refusal", "single_inter_op_thread"]
 
 
+_inter_op_decided = False  # the pool is fixed once TensorFlow starts: decide once a process
+
+
 def single_inter_op_thread() -> bool:
     """Give TensorFlow's inter-op pool one thread; True when the setting was made.
 
     Leaves TensorFlow alone when the user chose (``TF_NUM_INTEROP_THREADS``) or when it has
     already run an op in this process (the pool is fixed then). Intra-op threads (the ones a
-    matmul uses) are untouched.
+    matmul uses) are untouched. Only the first call in a process does anything, so it is
+    free to call before every trial.
     """
+    global _inter_op_decided
+    if _inter_op_decided:
+        return False
+    _inter_op_decided = True
     if "TF_NUM_INTEROP_THREADS" in os.environ:
         return False
     import tensorflow as tf

@@ -146,6 +146,11 @@ def _reset_keras_names() -> None:
     naming.reset_uids()
 
 
+def _keras_seed(seed: int) -> int:
+    """A trial's seed in the range Keras and TensorFlow accept."""
+    return int(seed) % (2**31)
+
+
 def _set_keras_seed(seed: int) -> None:
     """``keras.utils.set_random_seed`` without TensorFlow's global seed.
 
@@ -177,15 +182,15 @@ def _set_keras_seed(seed: int) -> None:
 def _seeded_keras(seed: int | None) -> Iterator[None]:
     """Seed Keras for one trial, leaving Python's and numpy's global state as found.
 
-    Keras draws initial weights and dropout masks from its global seed, so a trial can only
-    be made reproducible through it; the Python and numpy states it also touches are put
+    Keras draws initial weights and layer seeds from its global random state, so a trial can
+    only be made reproducible through it; the Python and numpy states it also touches are put
     back. TensorFlow's own global seed is not set here (see ``_set_keras_seed``).
     """
     if seed is None:
         yield
         return
     py_state, np_state = random.getstate(), np.random.get_state()
-    _set_keras_seed(int(seed) % (2**31))
+    _set_keras_seed(_keras_seed(seed))
     try:
         yield
     finally:
@@ -344,7 +349,7 @@ class KerasObjective:
                     # the fast path, whose cached functions would pay ~80 ms to reload them.)
                     _clear_keras_session()
                     if suggestion.seed is not None:  # fit also shuffles from TensorFlow's seed
-                        keras.utils.set_random_seed(int(suggestion.seed) % (2**31))
+                        keras.utils.set_random_seed(_keras_seed(suggestion.seed))
                     callbacks = [warmup_callback(warmup_epochs)] if warmup_epochs else []
                     self._fit(
                         model, monitor, suggestion.initial_epoch, epochs, batch_size, callbacks
