@@ -4,12 +4,14 @@
 SGD, MSE, batch 32, at most 100 epochs a trial, early stopping with patience 10) with each
 strategy and each seed — seed ``k`` is the same for every strategy — under the same epoch
 budget, writes every trial of every run into one SQLite store, then writes the comparison
-report (``tunebench.report``). ``tunebench bench`` and ``benchmarks/california_housing.py``
-call it.
+report (``tunebench.report``) and prints its verdict in a few lines. ``tunebench bench`` and
+``benchmarks/california_housing.py`` call it.
 
 Rerunning the same call resumes: a run the store holds as finished is skipped without being
 touched, an interrupted one continues where it stopped (``tune``'s own resume), a new one
-starts.
+starts; a rerun with nothing left to do writes nothing into the store. Each session of a run
+that trains notes the executor and workers it used (``record_execution``), which the report's
+protocol card shows.
 
 >>> plan(["random", "tpe"], seeds=(0, 1))
 [('random', 0), ('tpe', 0), ('random', 1), ('tpe', 1)]
@@ -244,7 +246,7 @@ def _note_plan(
         store.set_meta("benchmark", plan_)
 
 
-def record_execution(storage: str | Path, name: str, executor: str, workers: int) -> None:
+def record_execution(storage: str | Path | Store, name: str, executor: str, workers: int) -> None:
     """Note, with the store, that a session of run ``name`` ran its trials on ``executor``
     with ``workers`` trials at once (the report's protocol card shows what each run used).
 
@@ -316,8 +318,8 @@ def run_benchmark(
     address: str | None = None,
     progress: bool | None = None,
 ) -> Path:
-    """Run every (strategy, seed) pair on the book task and write the report; return its
-    ``report.md`` path.
+    """Run every (strategy, seed) pair on the book task, write the report and print its
+    verdict (``tunebench.report.verdict_lines``) on stdout; return the ``report.md`` path.
 
     Args:
         strategies: registered names (a list, or one comma-separated string); None runs
