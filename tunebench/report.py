@@ -1515,7 +1515,8 @@ def write_report(store: str | Path, out_dir: str | Path) -> Path:
             "Each run's incumbent: validation MSE (circles, what the strategy selected on) and "
             "test MSE (crosses, reported only), one mark per seed, a bar at the median. The "
             "dotted and dashed lines are the book's RandomizedSearchCV CV and test MSE "
-            "(external reference). Marks above the plot's top are cut off.",
+            "(external reference). Marks above the plot's top are cut off; a run whose every "
+            "trial failed has no mark (the final table counts those).",
         ),
         *_best_configurations(groups, order),
         *stats_blocks,
