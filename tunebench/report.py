@@ -206,7 +206,7 @@ def format_params(params: dict[str, Any] | None) -> str:
 
 
 def _fmt_param(value: Any) -> str:
-    if isinstance(value, float) and not isinstance(value, bool):
+    if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
 
@@ -240,7 +240,8 @@ EXECUTIONS_META = "executions"
 
 
 def executor_label(executor: str, workers: int | None) -> str:
-    """
+    """How the card names an executor and its workers.
+
     >>> executor_label("inline", 1), executor_label("processes", 2)
     ('inline', 'processes ×2')
     """
@@ -248,7 +249,7 @@ def executor_label(executor: str, workers: int | None) -> str:
 
 
 def executors_text(runs: Sequence[Run], executions: dict[str, list[dict[str, Any]]]) -> str:
-    """What the runs actually ran on, e.g. ``inline (20 runs), processes ×2 (4 runs)``; a
+    """What the runs actually ran on, e.g. ``inline (20 runs); processes ×2 (4 runs)``; a
     run resumed elsewhere shows each in turn (``inline, then processes ×2``)."""
     counts: dict[str, int] = {}
     for run in runs:
