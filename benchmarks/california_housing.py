@@ -7,7 +7,10 @@ Runs ``tunebench bench`` (the same code, ``tunebench.bench.run_benchmark``) with
     python benchmarks/california_housing.py --strategies random,tpe --seeds 5
 
 The default is every strategy x 3 seeds x 300 epochs on the full data, into
-``bench-report/`` (store ``bench-report/runs.db``; rerun to resume). ``--full`` (5 seeds x
+``bench-report/`` (store ``bench-report/runs.db``; rerun to resume). It ends by printing the
+verdict in a few lines (``tunebench.report.verdict_lines``): the winner, its margin over the
+runner-up and random search, whether that is significant or a tie, the best configuration,
+and where ``report.md`` and ``report.html`` are. ``--full`` (5 seeds x
 1,000 epochs) writes into ``benchmarks/results/california_housing/`` unless ``--out`` says
 otherwise: that is how the committed full-protocol report is regenerated.
 """

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import csv
+import math
+import re
 import shutil
 import sqlite3
 import statistics
@@ -14,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from tunebench import Budget, Result, Store, Suggestion, load_study
-from tunebench.bench import run_benchmark, study_name
+from tunebench.bench import record_execution, run_benchmark, study_name
 from tunebench.cli import main
 from tunebench.models import book_space
-from tunebench.report import write_report
+from tunebench.report import format_params, holm, median_iqr, verdict_lines, write_report
 
 STRATEGIES = ["random", "tpe", "hyperband"]
 SEEDS = [0, 1]
@@ -29,6 +31,7 @@ SECTIONS = [
     "## Anytime performance",
     "## Average rank over the budget",
     "## Final results",
+    "## Best configurations",
     "## Statistics: each strategy against random search",
     "## Time to the book's result",
     "## Budget audit",
@@ -86,7 +89,7 @@ def test_report_has_every_section_and_caption(bench):
     md = (out / "report.md").read_text()
     positions = [md.index(section) for section in SECTIONS]
     assert positions == sorted(positions)
-    assert md.count("*Figure ") == 3 and md.count("*Table ") == 6
+    assert md.count("*Figure ") == 3 and md.count("*Table ") == 7
     assert "significance cannot be claimed" in md
     assert "external reference, not run here" in md and "0.303" in md
     card = dict(row[:2] for row in table_after(md, "## Protocol"))
@@ -171,18 +174,66 @@ def test_rerun_redoes_nothing_finished_and_resumes_the_rest(bench, tmp_path, cap
     _, storage = bench
     copy = tmp_path / "runs.db"
     shutil.copy(storage, copy)
+    whole = load_study(copy, "tpe-seed1")
+    kept, cut, lost = whole.trials[:-2], whole.trials[-2], whole.trials[-1]
+    # As a kill during tpe-seed1's second-to-last trial leaves the store: that trial still
+    # `running`, the last one never asked, the run not finished.
+    with sqlite3.connect(copy) as db:
+        (study_id,) = db.execute("SELECT id FROM studies WHERE name = 'tpe-seed1'").fetchone()
+        db.execute("DELETE FROM trials WHERE study_id = ? AND trial_id = ?", (study_id, lost.id))
+        db.execute(
+            "UPDATE trials SET status = 'running', tell_seq = NULL, loss = NULL, "
+            "test_loss = NULL, epochs_run = 0, finished = NULL "
+            "WHERE study_id = ? AND trial_id = ?",
+            (study_id, cut.id),
+        )
+        db.execute("UPDATE studies SET stop_reason = NULL WHERE id = ?", (study_id,))
     before = snapshot(copy)
-    with sqlite3.connect(copy) as db:  # as if killed right after its last trial was stored
-        db.execute("UPDATE studies SET stop_reason = NULL WHERE name = 'tpe-seed1'")
     flags = ["--strategies", ",".join(STRATEGIES), "--seeds", "2", "--budget-epochs", "15"]
     flags += ["--subsample", "300", "--max-epochs", "5", "--no-progress"]
     assert main(["bench", *flags, "--storage", str(copy), "--out", str(tmp_path)]) == 0
-    assert "5 runs already finished in the store, 1 to do" in capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert "5 runs already finished in the store, 1 to do" in printed.err
     after = snapshot(copy)
-    resumed = after.pop("tpe-seed1")
-    assert resumed[1:] == before.pop("tpe-seed1")[1:]  # same trials, finished again
+    resumed = load_study(copy, "tpe-seed1")
+    assert resumed.stop_reason == "epochs" and resumed.epochs_spent == BUDGET
+    assert all(t.status != "running" for t in resumed.trials)
+    # The trials finished before the kill are kept as they were, not redone ...
+    assert after["tpe-seed1"][2][: len(kept)] == before["tpe-seed1"][2][: len(kept)]
+    # ... the cut one is redone with the same parameters (the replayed strategy proposed it
+    # again) and the search goes on from there, as the uninterrupted run did.
+    redone = resumed.trials[len(kept)]
+    assert redone.id == cut.id and redone.params == cut.params
+    assert redone.started > max(t.finished for t in kept)
+    assert [t.params for t in resumed.trials] == [t.params for t in whole.trials]
+    after.pop("tpe-seed1"), before.pop("tpe-seed1")
     assert after == before  # the finished runs were not touched at all
     assert (tmp_path / "report.html").is_file()
+    # The verdict, in a few lines at the end (what `make bench` shows).
+    lines = printed.out.strip().splitlines()
+    assert lines[0].startswith("verdict: ") and "lowest median validation MSE" in lines[0]
+    assert any(line.startswith("  best configuration: ") for line in lines)
+    assert lines[-1] == f"  report: {tmp_path / 'report.md'} and report.html beside it"
+
+
+def meta(storage: Path) -> dict:
+    with sqlite3.connect(storage) as db:
+        return dict(db.execute("SELECT key, value FROM meta"))
+
+
+def test_a_rerun_with_nothing_to_do_rewrites_nothing(bench, tmp_path):
+    """Issue: a no-op rerun with another executor rewrote the protocol card's executor."""
+    _, storage = bench
+    copy = tmp_path / "runs.db"
+    shutil.copy(storage, copy)
+    before, notes = snapshot(copy), meta(copy)
+    flags = ["--strategies", ",".join(STRATEGIES), "--seeds", "2", "--budget-epochs", "15"]
+    flags += ["--subsample", "300", "--max-epochs", "5", "--no-progress"]
+    flags += ["--executor", "processes", "--workers", "2"]
+    assert main(["bench", *flags, "--storage", str(copy), "--out", str(tmp_path)]) == 0
+    assert snapshot(copy) == before and meta(copy) == notes
+    card = dict(row[:2] for row in table_after((tmp_path / "report.md").read_text(), "## Protocol"))
+    assert card["executor"] == "inline (6 runs)"
 
 
 def test_a_store_of_another_protocol_is_refused(bench):
@@ -191,24 +242,43 @@ def test_a_store_of_another_protocol_is_refused(bench):
         run_benchmark(STRATEGIES, SEEDS, 20, storage=storage, out_dir=out, **SMALL)
 
 
+def write_run(
+    store: Store,
+    strategy: str,
+    seed: int,
+    trials: list[tuple[float, float, int]],
+    budget: int = 10,
+) -> None:
+    """A finished run written through the Store API: one trial per ``(validation loss, test
+    loss, epochs)``; a non-finite validation loss is a failed trial."""
+    record = store.open_study(
+        study_name(strategy, seed),
+        strategy=strategy,
+        seed=seed,
+        space=book_space().to_json(),
+        budget=Budget(epochs=budget).to_json(),
+        objective={"max_epochs": 100, "task": {"name": "hand-made"}},
+    )
+    for i, (loss, test, epochs) in enumerate(trials):
+        params = {"n_hidden": i % 4, "n_neurons": 30 + i, "learning_rate": 0.00123456 * (i + 1)}
+        suggestion = Suggestion(id=i, params=params, epochs=epochs, seed=seed)
+        result = (
+            Result(loss=loss, epochs_run=epochs, seconds=0.5, test_loss=test)
+            if math.isfinite(loss)
+            else Result.failure("ValueError: the builder raised", epochs_run=epochs)
+        )
+        store.record_start(record.id, suggestion, 2 * i, None)
+        store.record_result(
+            record.id, suggestion, result, tell_seq=2 * i + 1, study_seconds=0.6 * (i + 1)
+        )
+    store.finish_study(record.id, seconds=0.6 * len(trials), stop_reason="epochs")
+
+
 def _hand_made_store(path: Path) -> None:
     """Two runs of a 10-epoch budget; random-seed0 charged 12 epochs."""
-    params = {"n_hidden": 1, "n_neurons": 30, "learning_rate": 0.003}
     with Store(path) as store:
-        for name, seed, epochs in (("random", 0, 12), ("random", 1, 9)):
-            record = store.open_study(
-                study_name(name, seed),
-                strategy=name,
-                seed=seed,
-                space=book_space().to_json(),
-                budget=Budget(epochs=10).to_json(),
-                objective={"max_epochs": 100, "task": {"name": "hand-made"}},
-            )
-            suggestion = Suggestion(id=0, params=params, epochs=epochs, seed=seed)
-            result = Result(loss=0.4 + seed / 10, epochs_run=epochs, seconds=0.5, test_loss=0.45)
-            store.record_start(record.id, suggestion, 0, None)
-            store.record_result(record.id, suggestion, result, tell_seq=1, study_seconds=0.6)
-            store.finish_study(record.id, seconds=0.6, stop_reason="epochs")
+        write_run(store, "random", 0, [(0.4, 0.45, 12)])
+        write_run(store, "random", 1, [(0.5, 0.45, 9)])
 
 
 def test_a_budget_overrun_is_flagged_by_the_audit(tmp_path, capsys):
@@ -237,3 +307,133 @@ def test_write_report_refuses_an_empty_store(tmp_path):
     Store(tmp_path / "empty.db").close()
     with pytest.raises(ValueError, match="holds no studies"):
         write_report(tmp_path / "empty.db", tmp_path)
+
+
+INF = math.inf
+
+
+def _report_of(tmp_path: Path, runs: dict[tuple[str, int], list]) -> tuple[str, list[str]]:
+    path = tmp_path / "runs.db"
+    with Store(path) as store:
+        for (strategy, seed), trials in runs.items():
+            write_run(store, strategy, seed, trials)
+    report = write_report(path, tmp_path / "out")
+    return report.read_text(), verdict_lines(path, report)
+
+
+def test_failed_runs_are_shown_failed_and_rank_last(tmp_path):
+    """Issue: a run whose every trial failed made median_iqr print a 300-digit quartile."""
+    runs = {}
+    for seed in range(4):
+        # tpe: the lowest validation MSE, but the highest test MSE; its seed 1 failed.
+        runs["tpe", seed] = [(INF, None, 1), (INF, None, 1)] if seed == 1 else [(0.3, 0.5, 2)]
+        runs["random", seed] = [(0.4 + seed / 100, 0.35, 2)]
+        runs["gp", seed] = [(INF, None, 1)]  # every run failed
+    md, lines = _report_of(tmp_path, runs)
+    assert not re.search(r"\d{15,}", md), "a number no one can read"
+    final = {row[0]: row for row in table_after(md, "## Final results")}
+    assert list(final)[:3] == ["tpe", "random", "gp"]  # by validation MSE, failed last
+    assert final["tpe"][2] == "0.3000 [0.3000–0.3000]; 1 of 4 runs failed"
+    assert final["tpe"][3] == "0.5000 [0.5000–0.5000]; 1 of 4 runs failed"
+    assert final["gp"][2:4] == ["failed (4 of 4 runs)", "failed (4 of 4 runs)"]
+    assert final["gp"][-1] == "4"  # failed trials
+    ranks = {row[0]: row for row in table_after(md, "## Average rank over the budget")}
+    assert ranks["gp"][-1] == "2.88"  # last on 3 seeds (3), shares the last two on seed 1
+    assert ranks["tpe"][-1] == "1.38"  # first on 3 seeds, ties gp for the last on seed 1
+    best = {(row[0], row[1]): row for row in table_after(md, "## Best configurations")}
+    assert best["tpe", "1"][2:] == ["failed", "—", "—", "—", "—", "—"]
+    stats = {row[0]: row for row in table_after(md, "## Statistics")}
+    # gp loses every pair; tpe wins three and loses the failed one.
+    assert stats["gp"][2] == "0 / 0 / 4" and stats["tpe"][2] == "3 / 0 / 1"
+    assert stats["tpe"][3] == "-0.1200"  # over the pairs where neither failed
+    assert md.split("## Verdict")[1].split("\n\n")[1].startswith("**tpe** found the lowest")
+    assert "1 of 4 runs failed" in lines[0]
+    assert "(1 pair(s) with a failed run, which loses its pair)" in md
+
+
+def test_the_order_and_the_winner_never_use_the_test_split(tmp_path):
+    md, lines = _report_of(
+        tmp_path,
+        {
+            ("random", 0): [(0.40, 0.30, 2)],
+            ("tpe", 0): [(0.30, 0.40, 2)],
+            ("gp", 0): [(0.35, 0.20, 2)],
+        },
+    )
+    for heading in ("## Final results", "## Best configurations", "## Time to the book's"):
+        assert [row[0] for row in table_after(md, heading)][:3] == ["tpe", "gp", "random"]
+    assert lines[0].startswith("verdict: tpe has the lowest median validation MSE, 0.3000")
+    assert "On the test split, which no strategy selected on, gp has the lowest" in md
+
+
+def test_a_single_strategy_benchmark(tmp_path):
+    """Issue: with random alone, the verdict said 'a difference of +0.0000' and 'Random search
+    is not in this store'."""
+    md, lines = _report_of(tmp_path, {("random", k): [(0.3 + k / 100, 0.31, 3)] for k in (0, 1)})
+    assert "+0.0000" not in md and "not in this store" not in md
+    assert "Random search is the only strategy in this benchmark" in md
+    assert "Only one strategy, random, is in this benchmark" in md
+    assert lines[0] == (
+        "verdict: random, the only strategy benchmarked: median validation MSE 0.3050 over "
+        "2 seeds (test 0.3100); nothing to compare it with"
+    )
+    assert not any("runner-up" in line or "vs random" in line for line in lines)
+
+
+def test_a_benchmark_without_random_search_says_so(tmp_path):
+    runs = {("tpe", k): [(0.30 + k / 100, 0.31, 3)] for k in range(3)}
+    runs |= {("gp", k): [(0.32 + k / 100, 0.33, 3)] for k in range(3)}
+    md, lines = _report_of(tmp_path, runs)
+    assert "There is no random-search baseline in this benchmark (its strategies: tpe, gp)" in md
+    assert "The runner-up, gp, reached 0.3300 over 3 seeds (tpe's margin -0.0200" in md
+    assert lines[1].startswith("  runner-up: gp, 0.3300 (margin -0.0200, -6.1 %): a tie")
+    assert lines[2] == "  no random-search baseline in this benchmark"
+
+
+def test_best_configurations_match_the_store(bench):
+    out, storage = bench
+    md = (out / "report.md").read_text()
+    rows = table_after(md, "## Best configurations")
+    header = md.split("## Best configurations")[1].split("\n| ")[1]
+    assert header.startswith("strategy | seed | validation MSE | test MSE | `n_hidden` |")
+    assert len(rows) == len(STRATEGIES) * len(SEEDS)
+    studies = stored(storage)
+    for row in rows:
+        study = studies[study_name(row[0], int(row[1]))]
+        best = study.best_trial
+        params = study.best_params
+        assert row[2:4] == [f"{best.loss:.4f}", f"{best.test_loss:.4f}"]
+        assert row[4:6] == [str(params["n_hidden"]), str(params["n_neurons"])]
+        assert row[6] == f"{params['learning_rate']:.4g}" and row[7] == str(best.id)
+    overall = min(studies.values(), key=lambda s: s.best_loss)
+    assert f"`{format_params(overall.best_params)}`, found by {overall.strategy}" in md
+
+
+def test_the_card_shows_the_executor_each_run_used(tmp_path):
+    path = tmp_path / "runs.db"
+    with Store(path) as store:
+        for seed in range(3):
+            write_run(store, "random", seed, [(0.3, 0.3, 2)])
+        record_execution(store, "random-seed0", "inline", 1)
+        record_execution(store, "random-seed1", "inline", 1)
+        record_execution(store, "random-seed2", "inline", 1)  # interrupted, resumed in parallel
+        record_execution(store, "random-seed2", "processes", 2)
+    md = write_report(path, tmp_path).read_text()
+    card = dict(row[:2] for row in table_after(md, "## Protocol"))
+    assert card["executor"] == "inline (2 runs); inline, then processes ×2 (1 run)"
+
+
+def test_holm_against_a_worked_example():
+    # R: p.adjust(c(0.01, 0.02, 0.03, 0.04, 0.05), "holm") -> 0.05 0.08 0.09 0.09 0.09
+    assert holm([0.03, 0.01, 0.05, 0.02, 0.04]) == [0.09, 0.05, 0.09, 0.08, 0.09]
+    # A comparison that could not be tested stays untested and does not enlarge the family.
+    adjusted = holm([0.03, math.nan, 0.01, 0.05, 0.02, 0.04])
+    assert math.isnan(adjusted[1])
+    assert adjusted[:1] + adjusted[2:] == [0.09, 0.05, 0.09, 0.08, 0.09]
+    assert holm([]) == [] and all(math.isnan(p) for p in holm([math.nan, math.nan]))
+
+
+def test_median_iqr_leaves_failed_runs_out():
+    assert median_iqr([0.5, math.inf, 0.25, 1.0]) == (0.5, 0.375, 0.75)
+    assert median_iqr([0.5, math.nan]) == (0.5, 0.5, 0.5)
+    assert all(math.isnan(v) for v in median_iqr([math.inf, math.inf]))

@@ -4,12 +4,14 @@
 SGD, MSE, batch 32, at most 100 epochs a trial, early stopping with patience 10) with each
 strategy and each seed — seed ``k`` is the same for every strategy — under the same epoch
 budget, writes every trial of every run into one SQLite store, then writes the comparison
-report (``tunebench.report``). ``tunebench bench`` and ``benchmarks/california_housing.py``
-call it.
+report (``tunebench.report``) and prints its verdict in a few lines. ``tunebench bench`` and
+``benchmarks/california_housing.py`` call it.
 
 Rerunning the same call resumes: a run the store holds as finished is skipped without being
 touched, an interrupted one continues where it stopped (``tune``'s own resume), a new one
-starts.
+starts; a rerun with nothing left to do writes nothing into the store. Each session of a run
+that trains notes the executor and workers it used (``record_execution``), which the report's
+protocol card shows.
 
 >>> plan(["random", "tpe"], seeds=(0, 1))
 [('random', 0), ('tpe', 0), ('random', 1), ('tpe', 1)]
@@ -41,6 +43,7 @@ __all__ = [
     "FULL_SEEDS",
     "estimate_seconds",
     "plan",
+    "record_execution",
     "run_benchmark",
     "study_name",
 ]
@@ -218,6 +221,52 @@ def _runs_done(
     return state
 
 
+def _note_plan(
+    store: Store,
+    strategies: list[str],
+    seeds: list[int],
+    budget_epochs: int,
+    subsample: int | None,
+    max_epochs: int,
+    patience: int,
+) -> None:
+    """Keep the benchmark's plan with the store (the report lists planned runs not yet
+    started): the strategies and seeds of every command that ran into it, and the protocol.
+    Written only when it changes, so that a rerun with nothing to do touches nothing."""
+    old = store.get_meta("benchmark") or {}
+    plan_ = {
+        "strategies": list(dict.fromkeys([*old.get("strategies", []), *strategies])),
+        "seeds": list(dict.fromkeys([*old.get("seeds", []), *seeds])),
+        "budget_epochs": budget_epochs,
+        "subsample": subsample,
+        "max_epochs": max_epochs,
+        "patience": patience,
+    }
+    if plan_ != old:
+        store.set_meta("benchmark", plan_)
+
+
+def record_execution(storage: str | Path | Store, name: str, executor: str, workers: int) -> None:
+    """Note, with the store, that a session of run ``name`` ran its trials on ``executor``
+    with ``workers`` trials at once (the report's protocol card shows what each run used).
+
+    >>> store = Store(":memory:")
+    >>> record_execution(store, "tpe-seed0", "processes", 2)
+    >>> store.get_meta("executions")
+    {'tpe-seed0': [{'executor': 'processes', 'workers': 2}]}
+    """
+    from .report import EXECUTIONS_META
+
+    store = storage if isinstance(storage, Store) else Store(storage)
+    try:
+        executions = store.get_meta(EXECUTIONS_META) or {}
+        executions.setdefault(name, []).append({"executor": executor, "workers": int(workers)})
+        store.set_meta(EXECUTIONS_META, executions)
+    finally:
+        if store is not storage:
+            store.close()
+
+
 def _warm_up(objective: Any) -> None:
     """One throw-away epoch, so that TensorFlow's start-up (import, first trace) is not
     charged to the wall time of whichever run comes first."""
@@ -269,8 +318,8 @@ def run_benchmark(
     address: str | None = None,
     progress: bool | None = None,
 ) -> Path:
-    """Run every (strategy, seed) pair on the book task and write the report; return its
-    ``report.md`` path.
+    """Run every (strategy, seed) pair on the book task, write the report and print its
+    verdict (``tunebench.report.verdict_lines``) on stdout; return the ``report.md`` path.
 
     Args:
         strategies: registered names (a list, or one comma-separated string); None runs
@@ -289,7 +338,7 @@ def run_benchmark(
     from .executors import EXECUTORS, make_executor
     from .models import book_space, build_mlp
     from .objective import KerasObjective
-    from .report import environment, write_report
+    from .report import environment, verdict_lines, write_report
     from .runner import tune
     from .strategy import strategy_class
     from .tasks import california_housing
@@ -316,17 +365,7 @@ def run_benchmark(
     runs = plan(names, seed_list)
     with Store(storage) as store:
         state = _runs_done(store, runs, _protocol(objective.describe()), budget.epochs)
-        settings = {
-            "strategies": names,
-            "seeds": seed_list,
-            "budget_epochs": budget.epochs,
-            "subsample": subsample,
-            "max_epochs": max_epochs,
-            "patience": patience,
-            "executor": executor,
-            "workers": workers,
-        }
-        store.set_meta("benchmark", settings)
+        _note_plan(store, names, seed_list, budget.epochs, subsample, max_epochs, patience)
         if any(spent is not None for spent in state.values()):
             sessions = store.get_meta("environment", [])
             store.set_meta("environment", [*sessions, environment()])
@@ -368,18 +407,26 @@ def run_benchmark(
     tf_level = tf_logger.level
     tf_logger.setLevel(logging.ERROR)
     started = time.monotonic()
-    # One pool of workers for every run: workers start (and import TensorFlow) once.
+    # One pool of workers for every run: workers start (and import TensorFlow) once; none
+    # when every run is finished already.
     pool = (
-        None if executor == "inline" else make_executor(executor, workers=workers, address=address)
+        make_executor(executor, workers=workers, address=address)
+        if executor != "inline" and todo
+        else None
     )
     try:
         if executor == "inline" and any(epochs > 0 for _, epochs in todo):
             _warm_up(make_objective())
         with make_bench_progress(progress, len(runs), budget.epochs, done) as display:
             for index, (name, seed) in enumerate(runs, start=1):
-                if state[name, seed] is None:
+                spent = state[name, seed]
+                if spent is None:
                     continue
                 display.start_run(name, seed)
+                if budget.epochs - spent > 0:  # trials will run: note where
+                    record_execution(
+                        storage, study_name(name, seed), executor, pool.capacity if pool else 1
+                    )
                 watcher = None
                 if isinstance(display, BenchProgress):
                     watcher = _Watcher(storage, study_name(name, seed), display)
@@ -418,5 +465,5 @@ def run_benchmark(
     if todo:
         print(f"benchmark ran {time.monotonic() - started:.0f} s", file=sys.stderr)
     report = write_report(storage, out_dir)
-    print(f"report: {report} (and report.html, figures, trials.csv)", file=sys.stderr)
+    print("\n".join(verdict_lines(storage, report)), flush=True)
     return report
