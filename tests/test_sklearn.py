@@ -5,20 +5,24 @@ Real scikit-learn, real scikeras, real Keras training on a few hundred rows."""
 import math
 import re
 import time
+import warnings
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 import pytest
-from scipy.stats import loguniform, reciprocal
+from scipy.stats import loguniform, reciprocal, uniform
 from sklearn.base import clone
 from sklearn.ensemble import GradientBoostingRegressor
+from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import RandomizedSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from tunebench import Budget, Float, Space
 from tunebench.sklearn import TuneSearchCV
+from tunebench.strategies.hyperopt_tpe import HyperoptTPE
+from tunebench.strategy import register, unregister
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -121,6 +125,78 @@ def test_a_budget_replaces_n_iter(regression):
     start = time.perf_counter()
     search.set_params(budget=Budget(seconds=0.5)).fit(X, y)
     assert time.perf_counter() - start < 5 and len(search.cv_results_["params"]) >= 2
+
+
+# Ridge rejects a negative alpha: about half of uniform(-1, 2) is a candidate that cannot fit.
+SOMETIMES_INVALID = {"alpha": uniform(-1, 2)}
+
+
+@pytest.mark.parametrize("strategy", ["tpe", "gp"])
+def test_a_failing_candidate_is_nan_and_the_search_goes_on(regression, strategy):
+    X, y = regression
+    search = TuneSearchCV(Ridge(), SOMETIMES_INVALID, strategy=strategy, n_iter=6, cv=2,
+                          random_state=0)  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search.fit(X, y)
+    alphas = np.array([params["alpha"] for params in search.cv_results_["params"]])
+    scores = search.cv_results_["mean_test_score"]
+    assert len(alphas) == 6 and (alphas < 0).any() and (alphas >= 0).any()
+    assert np.array_equal(np.isnan(scores), alphas < 0)  # NaN exactly where the fits failed
+    assert search.best_params_["alpha"] >= 0 and search.best_score_ == np.nanmax(scores)
+    # scikit-learn's warnings, each once for the whole search, as from RandomizedSearchCV
+    failed = [w for w in caught if issubclass(w.category, FitFailedWarning)]
+    assert len(failed) == 1
+    assert f"{2 * (alphas < 0).sum()} fits failed out of a total of 12" in str(failed[0].message)
+    assert len([w for w in caught if "scores are non-finite" in str(w.message)]) == 1
+
+
+class RecordingTPE(HyperoptTPE):
+    """Hyperopt's TPE, keeping what it is told."""
+
+    told: ClassVar[list] = []
+
+    def tell(self, suggestion, result):
+        RecordingTPE.told.append((suggestion.params["alpha"], result))
+        super().tell(suggestion, result)
+
+
+@pytest.fixture
+def recording_tpe():
+    register("recording-tpe", RecordingTPE)
+    RecordingTPE.told.clear()
+    yield "recording-tpe"
+    unregister("recording-tpe")
+
+
+@pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
+def test_the_strategy_is_told_a_failed_candidate_with_its_error(regression, recording_tpe):
+    X, y = regression
+    search = TuneSearchCV(Ridge(), SOMETIMES_INVALID, strategy=recording_tpe, n_iter=6, cv=2,
+                          random_state=0)  # fmt: skip
+    with pytest.warns(FitFailedWarning):
+        search.fit(X, y)
+    assert len(RecordingTPE.told) == 6
+    for alpha, result in RecordingTPE.told:
+        if alpha < 0:
+            assert result.status == "failed" and result.loss == math.inf
+            assert re.match(
+                r"2 of 2 folds failed to fit \(.*'alpha' parameter of Ridge", result.error
+            )
+        else:
+            assert result.status == "ok" and math.isfinite(result.loss)
+
+
+def test_error_score_raise_and_a_search_where_every_fit_fails_still_raise(regression):
+    X, y = regression
+    raising = TuneSearchCV(Ridge(), {"alpha": uniform(-1, 0.5)}, n_iter=3, cv=2,
+                           error_score="raise", random_state=0)  # fmt: skip
+    with pytest.raises(ValueError, match="'alpha' parameter of Ridge"):
+        raising.fit(X, y)
+    hopeless = raising.set_params(error_score=np.nan)
+    with pytest.raises(ValueError, match="All the 6 fits failed"):  # as RandomizedSearchCV
+        hopeless.fit(X, y)
+    assert hopeless.error_score is np.nan  # the user's value is back
 
 
 def test_clear_errors(regression):

@@ -24,6 +24,7 @@ import math
 import numbers
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ import joblib
 import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import check_scoring
+from sklearn.model_selection import _search as sklearn_search
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import Interval
@@ -72,6 +74,43 @@ def _seed(random_state: Any) -> int:
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         return int(random_state)
     raise TypeError(f"random_state must be an int, a RandomState or None, got {random_state!r}")
+
+
+class _FitFailures(float):
+    """``error_score`` while a ``TuneSearchCV`` searches: the number scikit-learn records for a
+    failed fit, and a mark that hands the fits' errors to the search (``sink``, one list a
+    batch) instead of letting scikit-learn warn or raise about each batch.
+
+    scikit-learn raises "All the N fits failed" when every fit of one ``evaluate_candidates``
+    call fails; ``RandomizedSearchCV`` makes one call, but a learning strategy makes one call a
+    candidate, so one bad candidate would end the search. The search gives scikit-learn's
+    warning (or error, when every fit of the whole search failed) once, at its end.
+    A worker process receives a plain float.
+    """
+
+    sink: list[list[str | None]]
+
+    def __new__(cls, value: float, sink: list[list[str | None]]) -> _FitFailures:
+        marked = super().__new__(cls, value)
+        marked.sink = sink
+        return marked
+
+    def __reduce__(self) -> tuple[type, tuple[float]]:
+        return float, (float(self),)
+
+
+def _warn_or_raise_about_fit_failures(results: list[dict[str, Any]], error_score: Any) -> None:
+    """scikit-learn's check after each batch of fits, except in a ``TuneSearchCV`` search."""
+    if isinstance(error_score, _FitFailures):
+        error_score.sink.append([result["fit_error"] for result in results])
+    else:
+        _sklearn_warn_or_raise_about_fit_failures(results, error_score)
+
+
+# BaseSearchCV.fit calls this module-level function of sklearn.model_selection._search after
+# each batch; only a TuneSearchCV's marked error_score changes what it does.
+_sklearn_warn_or_raise_about_fit_failures = sklearn_search._warn_or_raise_about_fit_failures
+sklearn_search._warn_or_raise_about_fit_failures = _warn_or_raise_about_fit_failures
 
 
 class _Checkpoints:
@@ -206,6 +245,8 @@ class _Search:
     epochs: int | None  # epochs a candidate trains (a scikeras wrapper); None: one unit each
     checkpoints: _Checkpoints | None  # multi-fidelity strategies only
     failed: set[int] = field(default_factory=set)
+    fit_errors: list[list[str | None]] = field(default_factory=list)  # a batch's, fold by fold
+    non_finite: list[warnings.WarningMessage] = field(default_factory=list)  # the latest batch's
 
 
 class TuneSearchCV(BaseSearchCV):
@@ -307,13 +348,17 @@ class TuneSearchCV(BaseSearchCV):
         search = self._prepare(params)
         original = self.estimator
         keras = _is_keras_wrapper(original)
+        error_score = self.error_score
         self._search = search
         if keras:  # BaseSearchCV clones self.estimator: the adapter must be there meanwhile
             self.estimator = _KerasFit(original, search.checkpoints)
+        if not isinstance(error_score, str):  # "raise": scikit-learn raises, as it would
+            self.error_score = _FitFailures(error_score, search.fit_errors)
         try:
             super().fit(X, y, **params)
         finally:
             self.estimator = original
+            self.error_score = error_score
             del self._search
             if search.checkpoints is not None:
                 search.checkpoints.close()
@@ -375,18 +420,51 @@ class TuneSearchCV(BaseSearchCV):
                 more = None
                 if search.checkpoints is not None:  # where each candidate's training started
                     more = {"initial_epoch": [p["epochs"] - cost for _, p, cost in batch]}
+                reported = len(search.fit_errors)
                 results = evaluate_candidates([params for _, params, _ in batch], more_results=more)
                 scores = results[self._score_key(results)][-len(batch) :]
-                for (suggestion, _, granted), score in zip(batch, scores, strict=True):
+                errors = [error for call in search.fit_errors[reported:] for error in call]
+                for i, (suggestion, _, granted) in enumerate(batch):  # errors: candidate-major
                     ledger.charge(granted, granted)
-                    result = _result(float(score), granted)
+                    folds = errors[i * self.n_splits_ : (i + 1) * self.n_splits_]
+                    result = _result(float(scores[i]), granted, folds)
                     if result.status != "ok":
                         search.failed.add(suggestion.id)
                     strategy.tell(suggestion, result)
+            if search.fit_errors:  # scikit-learn's FitFailedWarning, once for the whole search;
+                # its ValueError when every fit failed, as RandomizedSearchCV's single batch
+                _sklearn_warn_or_raise_about_fit_failures(
+                    [{"fit_error": error} for call in search.fit_errors for error in call],
+                    float(self.error_score),
+                )
+            for caught in search.non_finite:  # "... scores are non-finite", once, as in
+                # RandomizedSearchCV (scikit-learn gives it again after each batch)
+                warnings.warn_explicit(
+                    caught.message, caught.category, caught.filename, caught.lineno
+                )
         finally:
             close = getattr(strategy, "close", None)
             if callable(close):
                 close()  # e.g. Hyperband's temporary folder
+
+    def _format_results(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """scikit-learn's ``cv_results_`` of the candidates so far; its warning that some mean
+        scores are non-finite is kept for the end of the search (``_run_search``)."""
+        search = getattr(self, "_search", None)
+        if search is None:
+            return super()._format_results(*args, **kwargs)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results = super()._format_results(*args, **kwargs)
+        search.non_finite = []
+        for warning in caught:
+            if "scores are non-finite" in str(warning.message):
+                search.non_finite.append(warning)
+            else:
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+        return results
 
     def _ask(
         self, strategy: Strategy, ledger: Ledger, at_once: float
@@ -430,11 +508,17 @@ class TuneSearchCV(BaseSearchCV):
         )
 
 
-def _result(score: float, epochs: int) -> Result:
-    if math.isfinite(score):
+def _result(score: float, epochs: int, fold_errors: list[str | None]) -> Result:
+    """What the strategy is told of a candidate: its loss, or why it failed (a fold's fit
+    raised, whatever ``error_score`` made of it, or the mean score is NaN)."""
+    errors = [error for error in fold_errors if error is not None]
+    if errors:
+        last_line = errors[-1].strip().splitlines()[-1]
+        why = f"{len(errors)} of {len(fold_errors)} folds failed to fit ({last_line})"
+    elif not math.isfinite(score):
+        why = "the mean cross-validation score is NaN: a score failed (see the UserWarning)"
+    else:
         return Result(loss=-score, epochs_run=epochs)
     return Result.failure(
-        "the mean cross-validation score is NaN: a fit or a score failed in at least one fold "
-        "(see the FitFailedWarning, or pass error_score='raise')",
-        epochs_run=epochs,
+        f"{why}; pass error_score='raise' to see the traceback", epochs_run=epochs
     )
