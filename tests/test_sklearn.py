@@ -306,6 +306,35 @@ def test_the_books_flow_end_to_end(small_housing):
     assert math.isfinite(search.score(task.X_test, task.y_test))
     assert search.predict(task.X_test[:5]).shape == (5,)
     assert search.estimator.get_params()["callbacks"] is None  # the user's wrapper is unchanged
+    assert search.routed_params_ == {}  # declared on the wrapper: set by their own names
+
+
+def test_the_books_wrapper_without_declared_arguments_takes_bare_names(small_housing):
+    from scikeras.wrappers import KerasRegressor
+
+    X, y = small_housing.X_train[:200], small_housing.y_train[:200]
+    wrapper = KerasRegressor(build_model, verbose=0)  # the book's: no n_hidden=... declared
+    search = TuneSearchCV(wrapper, BOOK_SPACE, n_iter=2, cv=2, random_state=0)
+    search.fit(X, y, epochs=2)
+    names = ["learning_rate", "n_hidden", "n_neurons"]
+    assert search.routed_params_ == {name: f"model__{name}" for name in names}
+    assert all(sorted(params) == names for params in search.cv_results_["params"])
+    assert all(f"param_{name}" in search.cv_results_ for name in names)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    best, fitted = search.best_params_, search.best_estimator_
+    assert sorted(best) == names
+    assert {name: fitted.get_params()[f"model__{name}"] for name in names} == best
+    # The builder received them: the refitted model has the best candidate's shape and rate.
+    dense = [layer for layer in fitted.model_.layers if layer.name.startswith("dense")]
+    assert len(dense) == best["n_hidden"] + 1
+    assert all(layer.units == best["n_neurons"] for layer in dense[:-1])
+    assert float(fitted.model_.optimizer.learning_rate) == pytest.approx(best["learning_rate"])
+    assert not any(name.startswith("model__") for name in wrapper.get_params())  # unchanged
+    with pytest.raises(ValueError, match=re.escape(
+        "param_distributions names 'n_layers': not an argument of "
+        "build_model(n_hidden, n_neurons, learning_rate, input_shape) nor a parameter of "
+        "KerasRegressor (batch_size, ")):  # fmt: skip
+        search.set_params(param_distributions={"n_layers": [1, 2]}).fit(X, y)
 
 
 def test_hyperband_trains_epochs_as_fidelity_and_continues_the_models(small_housing):

@@ -18,7 +18,9 @@ has scikit-learn cross-validate them, and tells it ``loss = -mean_test_score``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import math
 import numbers
@@ -53,6 +55,70 @@ _SEED_BOUND = 2**31 - 1
 def _is_keras_wrapper(estimator: Any) -> bool:
     """Whether ``estimator`` is a scikeras wrapper (told without importing scikeras)."""
     return any(cls.__module__.split(".")[0] == "scikeras" for cls in type(estimator).__mro__)
+
+
+# What scikeras hands a model builder itself, and the hyperparameter TuneSearchCV adds.
+_SCIKERAS_BUILDER_ARGUMENTS = frozenset({"meta", "compile_kwargs", "params"})
+_OWN_KERAS_PARAMS = frozenset({"warmup_epochs"})
+
+
+def _builder(wrapper: Any) -> Callable[..., Any] | None:
+    """A scikeras wrapper's model builder (``model``, ``build_fn`` or ``_keras_build_fn``);
+    None for a Keras model built beforehand."""
+    builder = wrapper.model if wrapper.model is not None else wrapper.build_fn
+    if builder is None:
+        builder = getattr(wrapper, "_keras_build_fn", None)
+    plain = inspect.isfunction(builder) or inspect.ismethod(builder)
+    return builder if plain or isinstance(builder, functools.partial) else None
+
+
+def _builder_arguments(builder: Callable[..., Any] | None) -> tuple[list[str], bool]:
+    """The argument names of a model builder scikeras does not fill itself, and whether it
+    takes ``**kwargs``."""
+    if builder is None:
+        return [], False
+    parameters = inspect.signature(builder).parameters.values()
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    names = [p.name for p in parameters if p.kind in named]
+    return (
+        [name for name in names if name not in _SCIKERAS_BUILDER_ARGUMENTS],
+        any(p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters),
+    )
+
+
+def _builder_routes(wrapper: Any, names: list[str]) -> dict[str, str]:
+    """``{name: "model__name"}`` for the searched names that only the builder takes.
+
+    scikeras hands its builder the wrapper's parameters named like the builder's arguments
+    (declared: ``KerasRegressor(build_model, n_hidden=1)``) and those routed to it
+    (``model__n_hidden``); a bare ``n_hidden`` on ``KerasRegressor(build_model)`` is neither,
+    and ``set_params`` would reject it. A name that is no parameter of the wrapper, no
+    argument of the builder and no routed name is an error here, before any training.
+    """
+    own = set(wrapper.get_params(deep=False)) | _OWN_KERAS_PARAMS
+    prefixes = tuple(f"{prefix}__" for prefix in sorted(getattr(wrapper, "_routing_prefixes", ())))
+    builder = _builder(wrapper)
+    arguments, takes_kwargs = _builder_arguments(builder)
+    routes: dict[str, str] = {}
+    unknown: list[str] = []
+    for name in names:
+        if name in own or name.startswith(prefixes):
+            continue
+        if name in arguments or takes_kwargs:
+            routes[name] = f"model__{name}"
+        else:
+            unknown.append(name)
+    if unknown:
+        kind = type(wrapper).__name__
+        name = getattr(builder, "__name__", "the model builder")
+        raise ValueError(
+            f"param_distributions names {', '.join(map(repr, unknown))}: not an argument of "
+            f"{name}({', '.join(arguments)}) nor a parameter of {kind} "
+            f"({', '.join(sorted(own))}); name a builder argument (TuneSearchCV passes it as "
+            "model__<name>), a parameter of the wrapper, or a routed name such as "
+            "optimizer__momentum"
+        )
+    return routes
 
 
 def _as_list(callbacks: Any) -> list[Any]:
@@ -173,16 +239,23 @@ class _KerasFit:
     ``callbacks`` given to ``fit`` reach Keras (scikeras would drop them), a ``warmup_epochs``
     hyperparameter adds a ``tunebench.warmup`` callback, a candidate's own ``epochs`` beats
     ``fit(epochs=...)``, and under a multi-fidelity strategy a candidate continues, in each
-    fold, the model its parent left there.
+    fold, the model its parent left there. A name in ``routes`` (a bare builder argument)
+    reaches the wrapper as ``model__<name>``.
     """
 
-    def __init__(self, estimator: Any, checkpoints: _Checkpoints | None = None) -> None:
+    def __init__(
+        self,
+        estimator: Any,
+        checkpoints: _Checkpoints | None = None,
+        routes: Mapping[str, str] | None = None,
+    ) -> None:
         self.estimator = estimator
         self.checkpoints = checkpoints
+        self.routes = dict(routes or {})
         self._candidate: dict[str, Any] = {}
 
     def __sklearn_clone__(self) -> _KerasFit:
-        return _KerasFit(clone(self.estimator), self.checkpoints)
+        return _KerasFit(clone(self.estimator), self.checkpoints, self.routes)
 
     def __sklearn_tags__(self) -> Any:
         return get_tags(self.estimator)
@@ -200,7 +273,7 @@ class _KerasFit:
         self._candidate.update(params)
         params.pop("warmup_epochs", None)  # ours, not the wrapper's
         if params:
-            self.estimator.set_params(**params)
+            self.estimator.set_params(**{self.routes.get(k, k): v for k, v in params.items()})
         return self
 
     def fit(self, X: Any, y: Any = None, **fit_params: Any) -> _KerasFit:
@@ -244,6 +317,7 @@ class _Search:
     budget: Budget
     epochs: int | None  # epochs a candidate trains (a scikeras wrapper); None: one unit each
     checkpoints: _Checkpoints | None  # multi-fidelity strategies only
+    routes: dict[str, str]  # bare builder arguments of a scikeras wrapper -> model__<name>
     failed: set[int] = field(default_factory=set)
     fit_errors: list[list[str | None]] = field(default_factory=list)  # a batch's, fold by fold
     non_finite: list[warnings.WarningMessage] = field(default_factory=list)  # the latest batch's
@@ -351,7 +425,7 @@ class TuneSearchCV(BaseSearchCV):
         error_score = self.error_score
         self._search = search
         if keras:  # BaseSearchCV clones self.estimator: the adapter must be there meanwhile
-            self.estimator = _KerasFit(original, search.checkpoints)
+            self.estimator = _KerasFit(original, search.checkpoints, search.routes)
         if not isinstance(error_score, str):  # "raise": scikit-learn raises, as it would
             self.error_score = _FitFailures(error_score, search.fit_errors)
         try:
@@ -362,6 +436,7 @@ class TuneSearchCV(BaseSearchCV):
             del self._search
             if search.checkpoints is not None:
                 search.checkpoints.close()
+        self.routed_params_ = dict(search.routes)
         if keras:
             if hasattr(self, "best_estimator_"):
                 self.best_estimator_ = self.best_estimator_.estimator
@@ -380,6 +455,7 @@ class TuneSearchCV(BaseSearchCV):
             if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
                 raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
             epochs = int(epochs)
+        routes = _builder_routes(self.estimator, list(space)) if keras else {}
         checkpoints = None
         if cls.multi_fidelity:
             if not keras:
@@ -403,7 +479,8 @@ class TuneSearchCV(BaseSearchCV):
                 )
             checkpoints = _Checkpoints()
         budget = Budget(trials=self.n_iter) if self.budget is None else self.budget
-        return _Search(space, _seed(self.random_state), options, budget, epochs, checkpoints)
+        seed = _seed(self.random_state)
+        return _Search(space, seed, options, budget, epochs, checkpoints, routes)
 
     # ------------------------------------------------------------------ the search
 
