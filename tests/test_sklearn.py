@@ -199,6 +199,16 @@ def test_error_score_raise_and_a_search_where_every_fit_fails_still_raise(regres
     assert hopeless.error_score is np.nan  # the user's value is back
 
 
+def test_a_list_of_one_dict_is_that_dict_and_a_union_is_a_clear_error(regression):
+    X, y = regression
+    one = TuneSearchCV(Ridge(), [{"alpha": reciprocal(1e-3, 1e3)}], n_iter=3, random_state=0)
+    alone = TuneSearchCV(Ridge(), {"alpha": reciprocal(1e-3, 1e3)}, n_iter=3, random_state=0)
+    assert one.fit(X, y).cv_results_["params"] == alone.fit(X, y).cv_results_["params"]
+    union = [{"alpha": [0.1, 1.0]}, {"alpha": [10.0], "fit_intercept": [False]}]
+    with pytest.raises(ValueError, match=r"one dict, got a list of 2 .* one TuneSearchCV per dict"):
+        TuneSearchCV(Ridge(), union).fit(X, y)
+
+
 def test_clear_errors(regression):
     X, y = regression
     with pytest.raises(ValueError, match=r"'hyperband'.*Ridge has no epochs.*scikeras"):

@@ -366,7 +366,7 @@ class TuneSearchCV(BaseSearchCV):
 
     _parameter_constraints: ClassVar[dict] = {
         **BaseSearchCV._parameter_constraints,
-        "param_distributions": [Mapping],
+        "param_distributions": [Mapping, list],  # a list: _space explains
         "strategy": [str],
         "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "budget": [Budget, None],
@@ -444,8 +444,22 @@ class TuneSearchCV(BaseSearchCV):
                 self.scorer_ = check_scoring(original)
         return self
 
+    def _space(self) -> Space:
+        """The space searched: ``param_distributions``, or the single dict of a list of one."""
+        distributions = self.param_distributions
+        if isinstance(distributions, list):
+            if len(distributions) != 1 or not isinstance(distributions[0], Mapping):
+                raise ValueError(
+                    "TuneSearchCV searches one space: give param_distributions as one dict, got "
+                    f"a list of {len(distributions)} (RandomizedSearchCV's union of sub-spaces, "
+                    "which a strategy cannot search yet); run one TuneSearchCV per dict and keep "
+                    "the one with the highest best_score_, or merge the dicts into one"
+                )
+            distributions = distributions[0]
+        return Space.from_dict(distributions)
+
     def _prepare(self, fit_params: Mapping[str, Any]) -> _Search:
-        space = Space.from_dict(self.param_distributions)
+        space = self._space()
         cls = strategy_class(self.strategy)  # an unknown name: the valid ones, the closest
         options = dict(self.strategy_options or {})
         keras = _is_keras_wrapper(self.estimator)
