@@ -334,12 +334,17 @@ class TuneSearchCV(BaseSearchCV):
     param_distributions : what ``RandomizedSearchCV`` takes (lists, ``np.arange``, scipy
         ``reciprocal`` / ``loguniform`` / ``uniform`` / ``randint``), or a tunebench ``Space``.
         The estimator always receives plain Python ``int`` / ``float`` / ``str`` / ``bool``.
+        One dict: a list of one dict is that dict; a list of several (a union of sub-spaces)
+        is a ``ValueError``.
     strategy : a name from ``tunebench.available_strategies()`` (default ``"tpe"``).
     n_iter : candidates to evaluate when ``budget`` is None.
     cv, scoring, refit, n_jobs, verbose, error_score, pre_dispatch, return_train_score :
         as in ``RandomizedSearchCV``. The strategy maximises the mean test score (with several
         scorers, the one named by ``refit``). ``n_jobs`` runs folds and candidates in parallel
         (joblib); learning strategies are asked for about ``n_jobs / cv`` candidates at a time.
+        With a numeric ``error_score``, a candidate whose fits fail gets that score and is told
+        to the strategy as failed; the search goes on, and gives scikit-learn's
+        ``FitFailedWarning`` once at its end (its ``ValueError`` if every fit failed).
     budget : a tunebench ``Budget``: ``trials`` counts candidates, ``seconds`` wall-clock time,
         ``epochs`` the epochs the candidates are asked to train (each of the ``cv`` folds trains
         them; an estimator without epochs costs 1 a candidate). None: ``n_iter`` trials.
@@ -350,7 +355,9 @@ class TuneSearchCV(BaseSearchCV):
     (scikeras itself ignores them: ``fit(X, y, callbacks=[EarlyStopping(patience=10)])`` works
     as in the book, and ``best_estimator_`` keeps them), and two training hyperparameters:
     ``batch_size`` (the wrapper's own) and ``warmup_epochs`` (a linear learning-rate warm-up,
-    ``tunebench.warmup``).
+    ``tunebench.warmup``). A searched name that is an argument of the wrapper's model builder
+    but no parameter of the wrapper (``n_hidden`` on ``KerasRegressor(build_model)``) is set as
+    ``model__n_hidden``; ``routed_params_`` maps the names so routed to the names set.
 
     ``strategy="hyperband"`` (any multi-fidelity strategy) needs a scikeras wrapper: a
     candidate's ``epochs`` is the fidelity (``param_epochs`` in ``cv_results_``, and in
@@ -361,7 +368,8 @@ class TuneSearchCV(BaseSearchCV):
     from scratch. Give it an epoch budget (``budget=Budget(epochs=...)``): ``n_iter`` would
     count its many short first-rung trials.
 
-    The fitted attributes are ``RandomizedSearchCV``'s.
+    The fitted attributes are ``RandomizedSearchCV``'s, and ``routed_params_``; ``cv_results_``
+    and ``best_params_`` use the names of ``param_distributions``.
     """
 
     _parameter_constraints: ClassVar[dict] = {
