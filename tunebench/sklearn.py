@@ -615,7 +615,7 @@ def _result(score: float, epochs: int, fold_errors: list[str | None]) -> Result:
         last_line = errors[-1].strip().splitlines()[-1]
         why = f"{len(errors)} of {len(fold_errors)} folds failed to fit ({last_line})"
     elif not math.isfinite(score):
-        why = "the mean cross-validation score is NaN: a score failed (see the UserWarning)"
+        why = f"the mean cross-validation score is {score}: a fold's score failed or was {score}"
     else:
         return Result(loss=-score, epochs_run=epochs)
     return Result.failure(
