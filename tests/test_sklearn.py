@@ -5,20 +5,24 @@ Real scikit-learn, real scikeras, real Keras training on a few hundred rows."""
 import math
 import re
 import time
+import warnings
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 import pytest
-from scipy.stats import loguniform, reciprocal
+from scipy.stats import loguniform, reciprocal, uniform
 from sklearn.base import clone
 from sklearn.ensemble import GradientBoostingRegressor
+from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import RandomizedSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from tunebench import Budget, Float, Space
 from tunebench.sklearn import TuneSearchCV
+from tunebench.strategies.hyperopt_tpe import HyperoptTPE
+from tunebench.strategy import register, unregister
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -30,12 +34,28 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 SKLEARN_KNOWN = {"check_supervised_y_2d": "DataConversionWarning not caught (BaseSearchCV)"}
 
 
+# Checks that hand the search data its Ridge must reject (objects, NaN, inf): as from
+# RandomizedSearchCV, the folds that fail give a FitFailedWarning or a "Scoring failed" warning
+# (each with a traceback) and NaN scores, then the refit raises the error the check expects.
+# Their warnings are expected; any other check's warnings are shown.
+EXPECTED_WARNINGS = {
+    "check_dtype_object": [FitFailedWarning, "Scoring failed", "scores are non-finite"],
+    "check_estimators_nan_inf": [FitFailedWarning, "Scoring failed", "scores are non-finite"],
+}
+
+
 @parametrize_with_checks(
     [TuneSearchCV(Ridge(), {"alpha": loguniform(1e-2, 1e2)}, n_iter=3, strategy="random")],
     expected_failed_checks=lambda estimator: SKLEARN_KNOWN,
 )
 def test_scikit_learn_estimator_checks(estimator, check):
-    check(estimator)
+    with warnings.catch_warnings():
+        for expected in EXPECTED_WARNINGS.get(getattr(check, "func", check).__name__, []):
+            if isinstance(expected, str):
+                warnings.filterwarnings("ignore", message=f".*{re.escape(expected)}")
+            else:
+                warnings.filterwarnings("ignore", category=expected)
+        check(estimator)
 
 
 # -------------------------------------------------------------------- plain estimators
@@ -121,6 +141,88 @@ def test_a_budget_replaces_n_iter(regression):
     start = time.perf_counter()
     search.set_params(budget=Budget(seconds=0.5)).fit(X, y)
     assert time.perf_counter() - start < 5 and len(search.cv_results_["params"]) >= 2
+
+
+# Ridge rejects a negative alpha: about half of uniform(-1, 2) is a candidate that cannot fit.
+SOMETIMES_INVALID = {"alpha": uniform(-1, 2)}
+
+
+@pytest.mark.parametrize("strategy", ["tpe", "gp"])
+def test_a_failing_candidate_is_nan_and_the_search_goes_on(regression, strategy):
+    X, y = regression
+    search = TuneSearchCV(Ridge(), SOMETIMES_INVALID, strategy=strategy, n_iter=6, cv=2,
+                          random_state=0)  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search.fit(X, y)
+    alphas = np.array([params["alpha"] for params in search.cv_results_["params"]])
+    scores = search.cv_results_["mean_test_score"]
+    assert len(alphas) == 6 and (alphas < 0).any() and (alphas >= 0).any()
+    assert np.array_equal(np.isnan(scores), alphas < 0)  # NaN exactly where the fits failed
+    assert search.best_params_["alpha"] >= 0 and search.best_score_ == np.nanmax(scores)
+    # scikit-learn's warnings, each once for the whole search, as from RandomizedSearchCV
+    failed = [w for w in caught if issubclass(w.category, FitFailedWarning)]
+    assert len(failed) == 1
+    assert f"{2 * (alphas < 0).sum()} fits failed out of a total of 12" in str(failed[0].message)
+    assert len([w for w in caught if "scores are non-finite" in str(w.message)]) == 1
+
+
+class RecordingTPE(HyperoptTPE):
+    """Hyperopt's TPE, keeping what it is told."""
+
+    told: ClassVar[list] = []
+
+    def tell(self, suggestion, result):
+        RecordingTPE.told.append((suggestion.params["alpha"], result))
+        super().tell(suggestion, result)
+
+
+@pytest.fixture
+def recording_tpe():
+    register("recording-tpe", RecordingTPE)
+    RecordingTPE.told.clear()
+    yield "recording-tpe"
+    unregister("recording-tpe")
+
+
+@pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
+def test_the_strategy_is_told_a_failed_candidate_with_its_error(regression, recording_tpe):
+    X, y = regression
+    search = TuneSearchCV(Ridge(), SOMETIMES_INVALID, strategy=recording_tpe, n_iter=6, cv=2,
+                          random_state=0)  # fmt: skip
+    with pytest.warns(FitFailedWarning):
+        search.fit(X, y)
+    assert len(RecordingTPE.told) == 6
+    for alpha, result in RecordingTPE.told:
+        if alpha < 0:
+            assert result.status == "failed" and result.loss == math.inf
+            assert re.match(
+                r"2 of 2 folds failed to fit \(.*'alpha' parameter of Ridge", result.error
+            )
+        else:
+            assert result.status == "ok" and math.isfinite(result.loss)
+
+
+def test_error_score_raise_and_a_search_where_every_fit_fails_still_raise(regression):
+    X, y = regression
+    raising = TuneSearchCV(Ridge(), {"alpha": uniform(-1, 0.5)}, n_iter=3, cv=2,
+                           error_score="raise", random_state=0)  # fmt: skip
+    with pytest.raises(ValueError, match="'alpha' parameter of Ridge"):
+        raising.fit(X, y)
+    hopeless = raising.set_params(error_score=np.nan)
+    with pytest.raises(ValueError, match="All the 6 fits failed"):  # as RandomizedSearchCV
+        hopeless.fit(X, y)
+    assert hopeless.error_score is np.nan  # the user's value is back
+
+
+def test_a_list_of_one_dict_is_that_dict_and_a_union_is_a_clear_error(regression):
+    X, y = regression
+    one = TuneSearchCV(Ridge(), [{"alpha": reciprocal(1e-3, 1e3)}], n_iter=3, random_state=0)
+    alone = TuneSearchCV(Ridge(), {"alpha": reciprocal(1e-3, 1e3)}, n_iter=3, random_state=0)
+    assert one.fit(X, y).cv_results_["params"] == alone.fit(X, y).cv_results_["params"]
+    union = [{"alpha": [0.1, 1.0]}, {"alpha": [10.0], "fit_intercept": [False]}]
+    with pytest.raises(ValueError, match=r"one dict, got a list of 2 .* one TuneSearchCV per dict"):
+        TuneSearchCV(Ridge(), union).fit(X, y)
 
 
 def test_clear_errors(regression):
@@ -230,6 +332,35 @@ def test_the_books_flow_end_to_end(small_housing):
     assert math.isfinite(search.score(task.X_test, task.y_test))
     assert search.predict(task.X_test[:5]).shape == (5,)
     assert search.estimator.get_params()["callbacks"] is None  # the user's wrapper is unchanged
+    assert search.routed_params_ == {}  # declared on the wrapper: set by their own names
+
+
+def test_the_books_wrapper_without_declared_arguments_takes_bare_names(small_housing):
+    from scikeras.wrappers import KerasRegressor
+
+    X, y = small_housing.X_train[:200], small_housing.y_train[:200]
+    wrapper = KerasRegressor(build_model, verbose=0)  # the book's: no n_hidden=... declared
+    search = TuneSearchCV(wrapper, BOOK_SPACE, n_iter=2, cv=2, random_state=0)
+    search.fit(X, y, epochs=2)
+    names = ["learning_rate", "n_hidden", "n_neurons"]
+    assert search.routed_params_ == {name: f"model__{name}" for name in names}
+    assert all(sorted(params) == names for params in search.cv_results_["params"])
+    assert all(f"param_{name}" in search.cv_results_ for name in names)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    best, fitted = search.best_params_, search.best_estimator_
+    assert sorted(best) == names
+    assert {name: fitted.get_params()[f"model__{name}"] for name in names} == best
+    # The builder received them: the refitted model has the best candidate's shape and rate.
+    dense = [layer for layer in fitted.model_.layers if layer.name.startswith("dense")]
+    assert len(dense) == best["n_hidden"] + 1
+    assert all(layer.units == best["n_neurons"] for layer in dense[:-1])
+    assert float(fitted.model_.optimizer.learning_rate) == pytest.approx(best["learning_rate"])
+    assert not any(name.startswith("model__") for name in wrapper.get_params())  # unchanged
+    with pytest.raises(ValueError, match=re.escape(
+        "param_distributions names 'n_layers': not an argument of "
+        "build_model(n_hidden, n_neurons, learning_rate, input_shape) nor a parameter of "
+        "KerasRegressor (batch_size, ")):  # fmt: skip
+        search.set_params(param_distributions={"n_layers": [1, 2]}).fit(X, y)
 
 
 def test_hyperband_trains_epochs_as_fidelity_and_continues_the_models(small_housing):

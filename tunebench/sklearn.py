@@ -18,12 +18,15 @@ has scikit-learn cross-validate them, and tells it ``loss = -mean_test_score``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import math
 import numbers
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +36,7 @@ import joblib
 import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import check_scoring
+from sklearn.model_selection import _search as sklearn_search
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import Interval
@@ -51,6 +55,70 @@ _SEED_BOUND = 2**31 - 1
 def _is_keras_wrapper(estimator: Any) -> bool:
     """Whether ``estimator`` is a scikeras wrapper (told without importing scikeras)."""
     return any(cls.__module__.split(".")[0] == "scikeras" for cls in type(estimator).__mro__)
+
+
+# What scikeras hands a model builder itself, and the hyperparameter TuneSearchCV adds.
+_SCIKERAS_BUILDER_ARGUMENTS = frozenset({"meta", "compile_kwargs", "params"})
+_OWN_KERAS_PARAMS = frozenset({"warmup_epochs"})
+
+
+def _builder(wrapper: Any) -> Callable[..., Any] | None:
+    """A scikeras wrapper's model builder (``model``, ``build_fn`` or ``_keras_build_fn``);
+    None for a Keras model built beforehand."""
+    builder = wrapper.model if wrapper.model is not None else wrapper.build_fn
+    if builder is None:
+        builder = getattr(wrapper, "_keras_build_fn", None)
+    plain = inspect.isfunction(builder) or inspect.ismethod(builder)
+    return builder if plain or isinstance(builder, functools.partial) else None
+
+
+def _builder_arguments(builder: Callable[..., Any] | None) -> tuple[list[str], bool]:
+    """The argument names of a model builder scikeras does not fill itself, and whether it
+    takes ``**kwargs``."""
+    if builder is None:
+        return [], False
+    parameters = inspect.signature(builder).parameters.values()
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    names = [p.name for p in parameters if p.kind in named]
+    return (
+        [name for name in names if name not in _SCIKERAS_BUILDER_ARGUMENTS],
+        any(p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters),
+    )
+
+
+def _builder_routes(wrapper: Any, names: list[str]) -> dict[str, str]:
+    """``{name: "model__name"}`` for the searched names that only the builder takes.
+
+    scikeras hands its builder the wrapper's parameters named like the builder's arguments
+    (declared: ``KerasRegressor(build_model, n_hidden=1)``) and those routed to it
+    (``model__n_hidden``); a bare ``n_hidden`` on ``KerasRegressor(build_model)`` is neither,
+    and ``set_params`` would reject it. A name that is no parameter of the wrapper, no
+    argument of the builder and no routed name is an error here, before any training.
+    """
+    own = set(wrapper.get_params(deep=False)) | _OWN_KERAS_PARAMS
+    prefixes = tuple(f"{prefix}__" for prefix in sorted(getattr(wrapper, "_routing_prefixes", ())))
+    builder = _builder(wrapper)
+    arguments, takes_kwargs = _builder_arguments(builder)
+    routes: dict[str, str] = {}
+    unknown: list[str] = []
+    for name in names:
+        if name in own or name.startswith(prefixes):
+            continue
+        if name in arguments or takes_kwargs:
+            routes[name] = f"model__{name}"
+        else:
+            unknown.append(name)
+    if unknown:
+        kind = type(wrapper).__name__
+        name = getattr(builder, "__name__", "the model builder")
+        raise ValueError(
+            f"param_distributions names {', '.join(map(repr, unknown))}: not an argument of "
+            f"{name}({', '.join(arguments)}) nor a parameter of {kind} "
+            f"({', '.join(sorted(own))}); name a builder argument (TuneSearchCV passes it as "
+            "model__<name>), a parameter of the wrapper, or a routed name such as "
+            "optimizer__momentum"
+        )
+    return routes
 
 
 def _as_list(callbacks: Any) -> list[Any]:
@@ -72,6 +140,43 @@ def _seed(random_state: Any) -> int:
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         return int(random_state)
     raise TypeError(f"random_state must be an int, a RandomState or None, got {random_state!r}")
+
+
+class _FitFailures(float):
+    """``error_score`` while a ``TuneSearchCV`` searches: the number scikit-learn records for a
+    failed fit, and a mark that hands the fits' errors to the search (``sink``, one list a
+    batch) instead of letting scikit-learn warn or raise about each batch.
+
+    scikit-learn raises "All the N fits failed" when every fit of one ``evaluate_candidates``
+    call fails; ``RandomizedSearchCV`` makes one call, but a learning strategy makes one call a
+    candidate, so one bad candidate would end the search. The search gives scikit-learn's
+    warning (or error, when every fit of the whole search failed) once, at its end.
+    A worker process receives a plain float.
+    """
+
+    sink: list[list[str | None]]
+
+    def __new__(cls, value: float, sink: list[list[str | None]]) -> _FitFailures:
+        marked = super().__new__(cls, value)
+        marked.sink = sink
+        return marked
+
+    def __reduce__(self) -> tuple[type, tuple[float]]:
+        return float, (float(self),)
+
+
+def _warn_or_raise_about_fit_failures(results: list[dict[str, Any]], error_score: Any) -> None:
+    """scikit-learn's check after each batch of fits, except in a ``TuneSearchCV`` search."""
+    if isinstance(error_score, _FitFailures):
+        error_score.sink.append([result["fit_error"] for result in results])
+    else:
+        _sklearn_warn_or_raise_about_fit_failures(results, error_score)
+
+
+# BaseSearchCV.fit calls this module-level function of sklearn.model_selection._search after
+# each batch; only a TuneSearchCV's marked error_score changes what it does.
+_sklearn_warn_or_raise_about_fit_failures = sklearn_search._warn_or_raise_about_fit_failures
+sklearn_search._warn_or_raise_about_fit_failures = _warn_or_raise_about_fit_failures
 
 
 class _Checkpoints:
@@ -134,16 +239,23 @@ class _KerasFit:
     ``callbacks`` given to ``fit`` reach Keras (scikeras would drop them), a ``warmup_epochs``
     hyperparameter adds a ``tunebench.warmup`` callback, a candidate's own ``epochs`` beats
     ``fit(epochs=...)``, and under a multi-fidelity strategy a candidate continues, in each
-    fold, the model its parent left there.
+    fold, the model its parent left there. A name in ``routes`` (a bare builder argument)
+    reaches the wrapper as ``model__<name>``.
     """
 
-    def __init__(self, estimator: Any, checkpoints: _Checkpoints | None = None) -> None:
+    def __init__(
+        self,
+        estimator: Any,
+        checkpoints: _Checkpoints | None = None,
+        routes: Mapping[str, str] | None = None,
+    ) -> None:
         self.estimator = estimator
         self.checkpoints = checkpoints
+        self.routes = dict(routes or {})
         self._candidate: dict[str, Any] = {}
 
     def __sklearn_clone__(self) -> _KerasFit:
-        return _KerasFit(clone(self.estimator), self.checkpoints)
+        return _KerasFit(clone(self.estimator), self.checkpoints, self.routes)
 
     def __sklearn_tags__(self) -> Any:
         return get_tags(self.estimator)
@@ -161,7 +273,7 @@ class _KerasFit:
         self._candidate.update(params)
         params.pop("warmup_epochs", None)  # ours, not the wrapper's
         if params:
-            self.estimator.set_params(**params)
+            self.estimator.set_params(**{self.routes.get(k, k): v for k, v in params.items()})
         return self
 
     def fit(self, X: Any, y: Any = None, **fit_params: Any) -> _KerasFit:
@@ -205,7 +317,10 @@ class _Search:
     budget: Budget
     epochs: int | None  # epochs a candidate trains (a scikeras wrapper); None: one unit each
     checkpoints: _Checkpoints | None  # multi-fidelity strategies only
+    routes: dict[str, str]  # bare builder arguments of a scikeras wrapper -> model__<name>
     failed: set[int] = field(default_factory=set)
+    fit_errors: list[list[str | None]] = field(default_factory=list)  # a batch's, fold by fold
+    non_finite: list[warnings.WarningMessage] = field(default_factory=list)  # the latest batch's
 
 
 class TuneSearchCV(BaseSearchCV):
@@ -219,12 +334,17 @@ class TuneSearchCV(BaseSearchCV):
     param_distributions : what ``RandomizedSearchCV`` takes (lists, ``np.arange``, scipy
         ``reciprocal`` / ``loguniform`` / ``uniform`` / ``randint``), or a tunebench ``Space``.
         The estimator always receives plain Python ``int`` / ``float`` / ``str`` / ``bool``.
+        One dict: a list of one dict is that dict; a list of several (a union of sub-spaces)
+        is a ``ValueError``.
     strategy : a name from ``tunebench.available_strategies()`` (default ``"tpe"``).
     n_iter : candidates to evaluate when ``budget`` is None.
     cv, scoring, refit, n_jobs, verbose, error_score, pre_dispatch, return_train_score :
         as in ``RandomizedSearchCV``. The strategy maximises the mean test score (with several
         scorers, the one named by ``refit``). ``n_jobs`` runs folds and candidates in parallel
         (joblib); learning strategies are asked for about ``n_jobs / cv`` candidates at a time.
+        With a numeric ``error_score``, a candidate whose fits fail gets that score and is told
+        to the strategy as failed; the search goes on, and gives scikit-learn's
+        ``FitFailedWarning`` once at its end (its ``ValueError`` if every fit failed).
     budget : a tunebench ``Budget``: ``trials`` counts candidates, ``seconds`` wall-clock time,
         ``epochs`` the epochs the candidates are asked to train (each of the ``cv`` folds trains
         them; an estimator without epochs costs 1 a candidate). None: ``n_iter`` trials.
@@ -235,7 +355,9 @@ class TuneSearchCV(BaseSearchCV):
     (scikeras itself ignores them: ``fit(X, y, callbacks=[EarlyStopping(patience=10)])`` works
     as in the book, and ``best_estimator_`` keeps them), and two training hyperparameters:
     ``batch_size`` (the wrapper's own) and ``warmup_epochs`` (a linear learning-rate warm-up,
-    ``tunebench.warmup``).
+    ``tunebench.warmup``). A searched name that is an argument of the wrapper's model builder
+    but no parameter of the wrapper (``n_hidden`` on ``KerasRegressor(build_model)``) is set as
+    ``model__n_hidden``; ``routed_params_`` maps the names so routed to the names set.
 
     ``strategy="hyperband"`` (any multi-fidelity strategy) needs a scikeras wrapper: a
     candidate's ``epochs`` is the fidelity (``param_epochs`` in ``cv_results_``, and in
@@ -246,12 +368,13 @@ class TuneSearchCV(BaseSearchCV):
     from scratch. Give it an epoch budget (``budget=Budget(epochs=...)``): ``n_iter`` would
     count its many short first-rung trials.
 
-    The fitted attributes are ``RandomizedSearchCV``'s.
+    The fitted attributes are ``RandomizedSearchCV``'s, and ``routed_params_``; ``cv_results_``
+    and ``best_params_`` use the names of ``param_distributions``.
     """
 
     _parameter_constraints: ClassVar[dict] = {
         **BaseSearchCV._parameter_constraints,
-        "param_distributions": [Mapping],
+        "param_distributions": [Mapping, list],  # a list: _space explains
         "strategy": [str],
         "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "budget": [Budget, None],
@@ -307,16 +430,21 @@ class TuneSearchCV(BaseSearchCV):
         search = self._prepare(params)
         original = self.estimator
         keras = _is_keras_wrapper(original)
+        error_score = self.error_score
         self._search = search
         if keras:  # BaseSearchCV clones self.estimator: the adapter must be there meanwhile
-            self.estimator = _KerasFit(original, search.checkpoints)
+            self.estimator = _KerasFit(original, search.checkpoints, search.routes)
+        if not isinstance(error_score, str):  # "raise": scikit-learn raises, as it would
+            self.error_score = _FitFailures(error_score, search.fit_errors)
         try:
             super().fit(X, y, **params)
         finally:
             self.estimator = original
+            self.error_score = error_score
             del self._search
             if search.checkpoints is not None:
                 search.checkpoints.close()
+        self.routed_params_ = dict(search.routes)
         if keras:
             if hasattr(self, "best_estimator_"):
                 self.best_estimator_ = self.best_estimator_.estimator
@@ -324,8 +452,22 @@ class TuneSearchCV(BaseSearchCV):
                 self.scorer_ = check_scoring(original)
         return self
 
+    def _space(self) -> Space:
+        """The space searched: ``param_distributions``, or the single dict of a list of one."""
+        distributions = self.param_distributions
+        if isinstance(distributions, list):
+            if len(distributions) != 1 or not isinstance(distributions[0], Mapping):
+                raise ValueError(
+                    "TuneSearchCV searches one space: give param_distributions as one dict, got "
+                    f"a list of {len(distributions)} (RandomizedSearchCV's union of sub-spaces, "
+                    "which a strategy cannot search yet); run one TuneSearchCV per dict and keep "
+                    "the one with the highest best_score_, or merge the dicts into one"
+                )
+            distributions = distributions[0]
+        return Space.from_dict(distributions)
+
     def _prepare(self, fit_params: Mapping[str, Any]) -> _Search:
-        space = Space.from_dict(self.param_distributions)
+        space = self._space()
         cls = strategy_class(self.strategy)  # an unknown name: the valid ones, the closest
         options = dict(self.strategy_options or {})
         keras = _is_keras_wrapper(self.estimator)
@@ -335,6 +477,7 @@ class TuneSearchCV(BaseSearchCV):
             if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
                 raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
             epochs = int(epochs)
+        routes = _builder_routes(self.estimator, list(space)) if keras else {}
         checkpoints = None
         if cls.multi_fidelity:
             if not keras:
@@ -358,7 +501,8 @@ class TuneSearchCV(BaseSearchCV):
                 )
             checkpoints = _Checkpoints()
         budget = Budget(trials=self.n_iter) if self.budget is None else self.budget
-        return _Search(space, _seed(self.random_state), options, budget, epochs, checkpoints)
+        seed = _seed(self.random_state)
+        return _Search(space, seed, options, budget, epochs, checkpoints, routes)
 
     # ------------------------------------------------------------------ the search
 
@@ -375,18 +519,51 @@ class TuneSearchCV(BaseSearchCV):
                 more = None
                 if search.checkpoints is not None:  # where each candidate's training started
                     more = {"initial_epoch": [p["epochs"] - cost for _, p, cost in batch]}
+                reported = len(search.fit_errors)
                 results = evaluate_candidates([params for _, params, _ in batch], more_results=more)
                 scores = results[self._score_key(results)][-len(batch) :]
-                for (suggestion, _, granted), score in zip(batch, scores, strict=True):
+                errors = [error for call in search.fit_errors[reported:] for error in call]
+                for i, (suggestion, _, granted) in enumerate(batch):  # errors: candidate-major
                     ledger.charge(granted, granted)
-                    result = _result(float(score), granted)
+                    folds = errors[i * self.n_splits_ : (i + 1) * self.n_splits_]
+                    result = _result(float(scores[i]), granted, folds)
                     if result.status != "ok":
                         search.failed.add(suggestion.id)
                     strategy.tell(suggestion, result)
+            if search.fit_errors:  # scikit-learn's FitFailedWarning, once for the whole search;
+                # its ValueError when every fit failed, as RandomizedSearchCV's single batch
+                _sklearn_warn_or_raise_about_fit_failures(
+                    [{"fit_error": error} for call in search.fit_errors for error in call],
+                    float(self.error_score),
+                )
+            for caught in search.non_finite:  # "... scores are non-finite", once, as in
+                # RandomizedSearchCV (scikit-learn gives it again after each batch)
+                warnings.warn_explicit(
+                    caught.message, caught.category, caught.filename, caught.lineno
+                )
         finally:
             close = getattr(strategy, "close", None)
             if callable(close):
                 close()  # e.g. Hyperband's temporary folder
+
+    def _format_results(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """scikit-learn's ``cv_results_`` of the candidates so far; its warning that some mean
+        scores are non-finite is kept for the end of the search (``_run_search``)."""
+        search = getattr(self, "_search", None)
+        if search is None:
+            return super()._format_results(*args, **kwargs)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results = super()._format_results(*args, **kwargs)
+        search.non_finite = []
+        for warning in caught:
+            if "scores are non-finite" in str(warning.message):
+                search.non_finite.append(warning)
+            else:
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+        return results
 
     def _ask(
         self, strategy: Strategy, ledger: Ledger, at_once: float
@@ -430,11 +607,17 @@ class TuneSearchCV(BaseSearchCV):
         )
 
 
-def _result(score: float, epochs: int) -> Result:
-    if math.isfinite(score):
+def _result(score: float, epochs: int, fold_errors: list[str | None]) -> Result:
+    """What the strategy is told of a candidate: its loss, or why it failed (a fold's fit
+    raised, whatever ``error_score`` made of it, or the mean score is NaN)."""
+    errors = [error for error in fold_errors if error is not None]
+    if errors:
+        last_line = errors[-1].strip().splitlines()[-1]
+        why = f"{len(errors)} of {len(fold_errors)} folds failed to fit ({last_line})"
+    elif not math.isfinite(score):
+        why = f"the mean cross-validation score is {score}: a fold's score failed or was {score}"
+    else:
         return Result(loss=-score, epochs_run=epochs)
     return Result.failure(
-        "the mean cross-validation score is NaN: a fit or a score failed in at least one fold "
-        "(see the FitFailedWarning, or pass error_score='raise')",
-        epochs_run=epochs,
+        f"{why}; pass error_score='raise' to see the traceback", epochs_run=epochs
     )
