@@ -263,11 +263,21 @@ class Store:
     def record_start(
         self, study_id: int, suggestion: Suggestion, ask_seq: int, worker: str | None
     ) -> None:
-        """Write (or rewrite, for a redone trial) a trial as ``running``."""
+        """Write (or rewrite, for a redone trial) a trial as ``running``.
+
+        A redone trial keeps its first ``ask_seq``: it was asked then, and a later resume
+        replays the asks in that order."""
         self._db.execute(
-            "INSERT OR REPLACE INTO trials (study_id, trial_id, ask_seq, params, epochs, "
+            "INSERT INTO trials (study_id, trial_id, ask_seq, params, epochs, "
             "initial_epoch, resume_from, seed, meta, status, worker, started) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?) "
+            "ON CONFLICT (study_id, trial_id) DO UPDATE SET params = excluded.params, "
+            "epochs = excluded.epochs, initial_epoch = excluded.initial_epoch, "
+            "resume_from = excluded.resume_from, seed = excluded.seed, meta = excluded.meta, "
+            "status = 'running', tell_seq = NULL, loss = NULL, test_loss = NULL, "
+            "epochs_run = 0, seconds = 0, curve = '[]', error = NULL, "
+            "worker = excluded.worker, started = excluded.started, finished = NULL, "
+            "state = NULL",
             (
                 study_id,
                 suggestion.id,
