@@ -13,6 +13,7 @@ cannot run code.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -73,7 +74,32 @@ CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS leases (
+    study TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    token TEXT NOT NULL,
+    acquired REAL NOT NULL,
+    heartbeat REAL NOT NULL
+);
 """
+
+#: ``PRAGMA application_id`` of a tunebench store ("Tune"): marks the file as ours.
+APPLICATION_ID = 0x54756E65
+#: ``PRAGMA user_version`` of the store this code writes. Version 0 (no application id) is
+#: the first format, without the ``leases`` table; opening one migrates it.
+SCHEMA_VERSION = 1
+_TABLES_V0 = ("studies", "trials", "meta")
+
+
+@functools.cache
+def _schema_columns(table: str) -> list[str]:
+    """The columns of ``table`` as SCHEMA creates it."""
+    db = sqlite3.connect(":memory:")
+    db.executescript(SCHEMA)
+    columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+    db.close()
+    return columns
 
 
 class StudyMismatchError(ValueError):
@@ -139,16 +165,62 @@ class Store:
                     f"cannot create the store {self.path!r}: the folder {str(parent)!r} "
                     "does not exist"
                 )
+        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         try:
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            if self._format() != "current":  # checked before anything is written
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("BEGIN IMMEDIATE")
+                if self._format() != "current":  # unless another process just did it
+                    for statement in SCHEMA.split(";"):  # not executescript: it commits
+                        self._db.execute(statement)
+                    self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self._db.execute("COMMIT")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise ValueError(
                 f"{self.path!r} is not a tunebench store (SQLite said: {exc}); "
                 "give another file name"
             ) from exc
+        except ValueError:
+            self._db.close()
+            raise
+
+    def _format(self) -> str:
+        """``"current"``, ``"new"`` (empty) or ``"v0"`` (the first format: migrate it), read
+        without writing; any other file raises ``ValueError``."""
+        app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        tables = sorted(
+            row[0]
+            for row in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        )
+        if app_id == APPLICATION_ID:
+            if version > SCHEMA_VERSION:
+                raise ValueError(
+                    f"the store {self.path!r} was written by a newer tunebench (store format "
+                    f"{version}; this one reads up to {SCHEMA_VERSION}): upgrade tunebench"
+                )
+            return "current"
+        if app_id == 0 and version == 0 and not tables:
+            return "new"
+        first_format = tables == sorted(_TABLES_V0) and all(
+            self._columns(t) == _schema_columns(t) for t in _TABLES_V0
+        )
+        if app_id == 0 and version == 0 and first_format:
+            return "v0"
+        what = f"tables {', '.join(tables)}" if tables else "no tables"
+        raise ValueError(
+            f"{self.path!r} is a SQLite file of another program ({what}, application_id "
+            f"{app_id}, user_version {version}), not a tunebench store; it was left untouched. "
+            "Give a new file name for the store."
+        )
+
+    def _columns(self, table: str) -> list[str]:
+        return [row[1] for row in self._db.execute(f"PRAGMA table_info({table})")]
 
     def close(self) -> None:
         self._db.close()
