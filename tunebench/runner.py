@@ -279,6 +279,14 @@ def _as_objective(objective: Objective | Callable[..., float]) -> Objective:
     )
 
 
+def _describe(objective: Objective) -> dict[str, Any]:
+    """What the store keeps to recognise the objective on resume."""
+    if hasattr(objective, "describe"):
+        return objective.describe()
+    cls = type(objective)
+    return {"type": f"{cls.__module__}.{cls.__qualname__}", "max_epochs": objective.max_epochs}
+
+
 def tune(
     objective: Objective | Callable[..., float],
     space: Space | Mapping[str, Any],
@@ -346,7 +354,7 @@ def tune(
             space=space.to_json(),
             budget=budget.to_json(),
             options=options,
-            objective=objective.describe() if hasattr(objective, "describe") else {},
+            objective=_describe(objective),
         )
         owned = isinstance(executor, str)
         pool = make_executor(executor, workers=workers, address=address) if owned else executor

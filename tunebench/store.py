@@ -30,7 +30,7 @@ from .space import Space
 from .strategy import Result, Suggestion
 from .study import Study, Trial
 
-__all__ = ["Store", "StudyMismatchError", "StudyRecord", "load_study"]
+__all__ = ["Store", "StudyMismatchError", "StudyRecord", "load_study", "objective_differences"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies (
@@ -103,7 +103,49 @@ def _schema_columns(table: str) -> list[str]:
 
 
 class StudyMismatchError(ValueError):
-    """A study of that name exists in the store with another strategy, seed or space."""
+    """A study of that name exists in the store with another strategy, seed, space or
+    objective."""
+
+
+#: Keys of an objective's description that say how trials run, not what they score.
+NOT_COMPARED = frozenset({"fast", "verbose"})
+
+
+def objective_differences(stored: dict[str, Any], asked: dict[str, Any]) -> dict[str, tuple]:
+    """How two objective descriptions (``objective.describe()``) differ, as
+    ``{key: (stored, asked)}`` with nested keys dotted: the one rule for "the same
+    objective", used by ``tune``'s resume and by the benchmark.
+
+    Every key the store recorded is compared, except ``NOT_COMPARED``; a key it did not
+    record (a description from an older tunebench) is not. A code fingerprint
+    (``*_code``) is compared only when the same Python version made both.
+
+    >>> old = {"type": "function", "fn": "f", "max_epochs": 5}
+    >>> objective_differences(old, {**old, "fn_code": "py3.11:ab12"})
+    {}
+    >>> objective_differences(old, {**old, "fn": "g", "max_epochs": 9})
+    {'fn': ('f', 'g'), 'max_epochs': (5, 9)}
+    """
+    found, wanted = _flat(json.loads(_dumps(stored))), _flat(json.loads(_dumps(asked)))
+    differences = {}
+    for key, value in found.items():
+        other = wanted.get(key)
+        if key.split(".")[0] in NOT_COMPARED or value == other:
+            continue
+        if key.endswith("_code") and str(value).split(":")[0] != str(other).split(":")[0]:
+            continue  # another Python's bytecode: not comparable
+        differences[key] = (value, other)
+    return differences
+
+
+def _flat(description: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in description.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 @dataclass(frozen=True)
@@ -287,8 +329,9 @@ class Store:
         objective: dict[str, Any] | None = None,
     ) -> StudyRecord:
         """The study ``name``, created if new. An existing one must match the strategy,
-        options and space (the seed too, unless ``seed`` is None: then the stored one is used);
-        the budget is taken from this call."""
+        options, space and objective (``objective_differences``; the seed too, unless
+        ``seed`` is None: then the stored one is used); the budget is taken from this call,
+        and the objective's description too (it may record keys the stored one lacks)."""
         options = options or {}
         existing = self.get_study(name)
         if existing is not None:
@@ -296,16 +339,23 @@ class Store:
             if seed is not None:
                 wanted["seed"] = seed
             found = {key: getattr(existing, key) for key in wanted}
-            if found != wanted:
-                diff = {k: (found[k], wanted[k]) for k in wanted if found[k] != wanted[k]}
+            diff = {k: (found[k], wanted[k]) for k in wanted if found[k] != wanted[k]}
+            if objective is not None:
+                for key, pair in objective_differences(existing.objective, objective).items():
+                    diff[f"objective {key}"] = pair
+            if diff:
                 details = "; ".join(f"{k}: stored {a!r}, asked {b!r}" for k, (a, b) in diff.items())
                 raise StudyMismatchError(
                     f"the store {self.path!r} already holds a study {name!r} made differently "
                     f"({details}); pass another study name to start a new one"
                 )
             self._db.execute(
-                "UPDATE studies SET budget = ?, stop_reason = NULL WHERE id = ?",
-                (_dumps(budget), existing.id),
+                "UPDATE studies SET budget = ?, stop_reason = NULL, objective = ? WHERE id = ?",
+                (
+                    _dumps(budget),
+                    _dumps(existing.objective if objective is None else objective),
+                    existing.id,
+                ),
             )
             return self.get_study(name)  # type: ignore[return-value]
         self._db.execute(
