@@ -342,6 +342,7 @@ def tune(
         study_name = f"{strategy}-{suffix}"
     store = Store(":memory:" if storage is None else storage)
     try:
+        store.acquire_lease(study_name)  # released by store.close(), also on Ctrl-C
         existing = store.get_study(study_name)
         if seed is None:  # the stored seed of a study being resumed, or a fresh one kept with it
             seed = existing.seed if existing is not None else _draw_seed()

@@ -17,7 +17,10 @@ import functools
 import io
 import json
 import math
+import os
+import socket
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +33,14 @@ from .space import Space
 from .strategy import Result, Suggestion
 from .study import Study, Trial
 
-__all__ = ["Store", "StudyMismatchError", "StudyRecord", "load_study", "objective_differences"]
+__all__ = [
+    "Store",
+    "StudyBusyError",
+    "StudyMismatchError",
+    "StudyRecord",
+    "load_study",
+    "objective_differences",
+]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies (
@@ -105,6 +115,56 @@ def _schema_columns(table: str) -> list[str]:
 class StudyMismatchError(ValueError):
     """A study of that name exists in the store with another strategy, seed, space or
     objective."""
+
+
+class StudyBusyError(RuntimeError):
+    """Another process is running this study: it holds the study's lease."""
+
+
+#: A lease whose heartbeat is older than this is stale: its holder is gone (or frozen).
+LEASE_TIMEOUT = 60.0
+#: How often a running study renews its lease, besides at every trial it writes.
+LEASE_HEARTBEAT = 10.0
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _ago(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+class _Heartbeat(threading.Thread):
+    """Renews a lease every ``LEASE_HEARTBEAT`` seconds, on a connection of its own, so
+    that a trial longer than ``LEASE_TIMEOUT`` does not look like a dead runner."""
+
+    def __init__(self, path: str, study: str, token: str) -> None:
+        super().__init__(daemon=True, name=f"tunebench-lease-{study}")
+        self.path, self.study, self.token = path, study, token
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        db = sqlite3.connect(self.path, timeout=LEASE_HEARTBEAT, isolation_level=None)
+        try:
+            while not self.stopped.wait(LEASE_HEARTBEAT):
+                try:
+                    renewed = db.execute(
+                        "UPDATE leases SET heartbeat = ? WHERE study = ? AND token = ?",
+                        (time.time(), self.study, self.token),
+                    ).rowcount
+                except sqlite3.Error:
+                    continue  # busy for that long: try again at the next beat
+                if not renewed:
+                    return  # taken over; the runner finds out at its next write
+        finally:
+            db.close()
 
 
 #: Keys of an objective's description that say how trials run, not what they score.
@@ -207,6 +267,9 @@ class Store:
                     f"cannot create the store {self.path!r}: the folder {str(parent)!r} "
                     "does not exist"
                 )
+        self._lease: tuple[str, str] | None = None  # (study, token) while running a study
+        self._heartbeat: _Heartbeat | None = None
+        self._lease_lost = False
         self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         try:
             if self._format() != "current":  # checked before anything is written
@@ -265,6 +328,8 @@ class Store:
         return [row[1] for row in self._db.execute(f"PRAGMA table_info({table})")]
 
     def close(self) -> None:
+        """Release the lease this store holds, if any, and close the file."""
+        self.release_lease()
         self._db.close()
 
     def __enter__(self) -> Store:
@@ -290,6 +355,77 @@ class Store:
         """The JSON value kept under ``key``, or ``default``."""
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else json.loads(row[0])
+
+    # ------------------------------------------------------------------ leases
+
+    def acquire_lease(self, study: str) -> None:
+        """Take the lease of ``study``: only its holder writes the study's trials.
+
+        A lease held by another live runner raises ``StudyBusyError`` naming it; a stale one
+        (its process gone from this machine, or no heartbeat for ``LEASE_TIMEOUT`` seconds)
+        is taken over. Until ``release_lease()`` (or ``close()``) a thread renews it, and
+        every trial written checks that it still holds.
+        """
+        host, pid, token, now = socket.gethostname(), os.getpid(), os.urandom(8).hex(), time.time()
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            row = self._db.execute(
+                "SELECT host, pid, acquired, heartbeat FROM leases WHERE study = ?", (study,)
+            ).fetchone()
+            if row is not None:
+                held_by, held_pid, acquired, heartbeat = row
+                gone = held_by == host and not _process_alive(held_pid)
+                if not gone and now - heartbeat < LEASE_TIMEOUT:
+                    raise StudyBusyError(
+                        f"the study {study!r} in {self.path!r} is being run by "
+                        f"{held_by}:{held_pid} (since {_ago(now - acquired)}, last seen "
+                        f"{_ago(now - heartbeat)} ago). Wait for it to finish or stop it, or "
+                        "pass another study name to start a separate study. Its lease is "
+                        f"taken over once that process has exited (on this machine) or "
+                        f"has not been seen for {LEASE_TIMEOUT:.0f} s."
+                    )
+            self._db.execute(
+                "INSERT OR REPLACE INTO leases (study, host, pid, token, acquired, heartbeat) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (study, host, pid, token, now, now),
+            )
+        self._lease, self._lease_lost = (study, token), False
+        if self.path != ":memory:":
+            self._heartbeat = _Heartbeat(self.path, study, token)
+            self._heartbeat.start()
+
+    def release_lease(self) -> None:
+        """Give up the lease taken by ``acquire_lease`` (nothing when none is held)."""
+        if self._heartbeat is not None:
+            self._heartbeat.stopped.set()
+            self._heartbeat.join()
+            self._heartbeat = None
+        if self._lease is not None:
+            study, token = self._lease
+            self._lease = None
+            self._db.execute("DELETE FROM leases WHERE study = ? AND token = ?", (study, token))
+
+    def _renew_lease(self) -> None:
+        """Inside a write transaction: renew the lease, or refuse to write without it."""
+        if self._lease is None:
+            return
+        study, token = self._lease
+        renewed = self._db.execute(
+            "UPDATE leases SET heartbeat = ? WHERE study = ? AND token = ?",
+            (time.time(), study, token),
+        ).rowcount
+        if not renewed:
+            row = self._db.execute(
+                "SELECT host, pid FROM leases WHERE study = ?", (study,)
+            ).fetchone()
+            holder = "nobody" if row is None else f"{row[0]}:{row[1]}"
+            self._lease, self._lease_lost = None, True
+            raise StudyBusyError(
+                f"this process lost the lease of study {study!r} in {self.path!r} (now held "
+                f"by {holder}): it was not renewed for {LEASE_TIMEOUT:.0f} s (a frozen or "
+                "suspended process?) and another runner took the study over. This run stops "
+                "without writing; the other runner continues the study."
+            )
 
     # ------------------------------------------------------------------ studies
 
@@ -375,10 +511,16 @@ class Store:
         return self.get_study(name)  # type: ignore[return-value]
 
     def finish_study(self, study_id: int, *, seconds: float, stop_reason: str | None) -> None:
-        self._db.execute(
-            "UPDATE studies SET seconds = ?, stop_reason = ? WHERE id = ?",
-            (seconds, stop_reason, study_id),
-        )
+        """Write the study's wall time and stop reason (unless the lease was lost)."""
+        if self._lease_lost:
+            return  # another runner took the study over: it is not this process's to finish
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._renew_lease()
+            self._db.execute(
+                "UPDATE studies SET seconds = ?, stop_reason = ? WHERE id = ?",
+                (seconds, stop_reason, study_id),
+            )
 
     # ------------------------------------------------------------------ trials
 
@@ -389,6 +531,14 @@ class Store:
 
         A redone trial keeps its first ``ask_seq``: it was asked then, and a later resume
         replays the asks in that order."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._renew_lease()
+            self._insert_running(study_id, suggestion, ask_seq, worker)
+
+    def _insert_running(
+        self, study_id: int, suggestion: Suggestion, ask_seq: int, worker: str | None
+    ) -> None:
         self._db.execute(
             "INSERT INTO trials (study_id, trial_id, ask_seq, params, epochs, "
             "initial_epoch, resume_from, seed, meta, status, worker, started) "
@@ -428,7 +578,8 @@ class Store:
         """Write a finished trial and the study's running wall time, in one transaction."""
         state = encode_state(result.state) if keep_state and result.state is not None else None
         with self._db:
-            self._db.execute("BEGIN")
+            self._db.execute("BEGIN IMMEDIATE")
+            self._renew_lease()
             self._db.execute(
                 "UPDATE trials SET tell_seq = ?, status = ?, loss = ?, test_loss = ?, "
                 "epochs_run = ?, seconds = ?, curve = ?, error = ?, worker = COALESCE(?, worker), "
