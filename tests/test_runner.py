@@ -329,3 +329,18 @@ def test_a_new_process_resumes_the_same_lambda(tmp_path):
         )
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == str(trials)
+
+
+def test_seed_none_with_a_store_resumes_with_the_drawn_seed(tmp_path):
+    storage = tmp_path / "runs.db"
+    first = tune(
+        sphere, SPACE, "random", Budget(trials=3), seed=None, storage=storage, progress=False
+    )
+    again = tune(
+        sphere, SPACE, "random", Budget(trials=6), seed=None, storage=storage, progress=False
+    )
+    assert first.name == again.name == "random-drawn-seed"
+    assert again.seed == first.seed is not None
+    assert [t.params for t in again.trials[:3]] == [t.params for t in first.trials]
+    same_seed = tune(sphere, SPACE, "random", Budget(trials=6), seed=first.seed, progress=False)
+    assert [t.params for t in again.trials] == [t.params for t in same_seed.trials]
