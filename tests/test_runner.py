@@ -121,13 +121,22 @@ def test_failing_trials_are_recorded_and_the_search_goes_on(tmp_path):
     assert len(study.trials) == 30
 
 
-def test_a_study_that_only_fails_stops():
+def test_a_study_that_only_fails_stops_and_names_its_most_common_error():
     def broken(x, y):
-        raise RuntimeError("no GPU")
+        if x < 0.7:
+            raise RuntimeError(f"no GPU for x={x:.3f}" if x < 0.1 else "no GPU")
+        raise ValueError("x too large")
 
-    study = tune(broken, SPACE, "random", Budget(epochs=10_000), progress=False)
+    warning = r"stopped after 25 trials in a row failed; the most common error \((\d+) of 25"
+    with pytest.warns(RuntimeWarning, match=warning) as caught:
+        study = tune(broken, SPACE, "random", Budget(epochs=10_000), progress=False)
     assert study.stop_reason == "failures" and study.best_trial is None
-    assert "no GPU" in study.summary() or "failed" in study.summary()
+    assert len(study.trials) == 25
+    count = sum(t.error.startswith("RuntimeError: no GPU\n") for t in study.trials)
+    assert count > 25 / 2  # the most common error, as the warning and the summary say
+    assert f"({count} of 25 failed trials): RuntimeError: no GPU. Fix" in str(caught[0].message)
+    assert f"most common ({count} of them): RuntimeError: no GPU (see" in study.summary()
+    assert "stopped by failures" in study.summary()
 
 
 def test_rerun_resumes_and_refuses_a_different_study(tmp_path):

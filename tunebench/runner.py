@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+import warnings
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -374,6 +375,16 @@ def tune(
             if owned:
                 pool.close()
             store.finish_study(record.id, seconds=run.ledger.seconds_spent, stop_reason=reason)
-        return store.load_study(study_name)
+        study = store.load_study(study_name)
     finally:
         store.close()
+    if study.stop_reason == "failures":
+        message, count, failed = study.common_failure()  # type: ignore[misc]
+        warnings.warn(
+            f"study {study.name!r} stopped after {MAX_CONSECUTIVE_FAILURES} trials in a row "
+            f"failed; the most common error ({count} of {failed} failed trials): {message}. "
+            "Fix the objective (study.to_dataframe()['error'] has every trial's message).",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return study

@@ -138,12 +138,18 @@ def check_failures(name: str) -> None:
     )
     assert {"failed", "diverged"} & set(statuses), "the flaky objective produced no failure"
     strategy = get_strategy(name, MIXED_SPACE, seed=1)
-    for _ in range(15):  # told directly, a failure must not break later asks
+    for told in range(15):  # told directly, failures must not stop later asks
         suggestion = strategy.ask()
+        assert suggestion is not None or strategy.done, (
+            f"strategy {name!r}: ask() gave nothing after {told} failed trials, with none "
+            "pending; a failure must still be learnt from (as a bad result) and searched past"
+        )
         if suggestion is None:
             break
         strategy.tell(suggestion, Result.failure("RuntimeError: boom"))
-    strategy.ask()
+    assert strategy.ask() is not None or strategy.done, (
+        f"strategy {name!r}: ask() gave nothing after 15 failed trials, with none pending"
+    )
 
 
 def check_budget(name: str) -> None:
