@@ -128,6 +128,10 @@ LEASE_HEARTBEAT = 10.0
 
 
 def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine exists (always True on Windows, where
+    ``os.kill(pid, 0)`` would signal it: there only the heartbeat tells)."""
+    if os.name == "nt":
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -413,6 +417,8 @@ class Store:
         if self._lease is None:
             return
         study, token = self._lease
+        if self._lease_lost:
+            raise StudyBusyError(f"this process lost the lease of study {study!r}; see above")
         if time.monotonic() - self._renewed_at >= LEASE_HEARTBEAT:
             held = self._db.execute(
                 "UPDATE leases SET heartbeat = ? WHERE study = ? AND token = ?",
@@ -428,7 +434,7 @@ class Store:
                 "SELECT host, pid FROM leases WHERE study = ?", (study,)
             ).fetchone()
             holder = "nobody" if row is None else f"{row[0]}:{row[1]}"
-            self._lease, self._lease_lost = None, True
+            self._lease_lost = True
             raise StudyBusyError(
                 f"this process lost the lease of study {study!r} in {self.path!r} (now held "
                 f"by {holder}): it was not renewed for {LEASE_TIMEOUT:.0f} s (a frozen or "
