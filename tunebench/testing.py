@@ -311,7 +311,7 @@ def _check_parallel_resume(name: str) -> None:
                 assert kept.setdefault(trial.id, row) == row, (
                     f"strategy {name!r}: resume {session - 1} changed finished trial {trial.id}"
                 )
-            if crash_at is not None and session == 1:
+            if crash_at is not None:
                 assert any(not t.is_finished for t in study.trials), (
                     f"strategy {name!r}: the stopped parallel run left no trial running"
                 )
@@ -320,8 +320,9 @@ def _check_parallel_resume(name: str) -> None:
             f"strategy {name!r}: after two resumes the store holds trials {ids} with statuses "
             f"{[t.status for t in study.trials]}"
         )
-        assert study.epochs_spent <= 250, (
-            f"strategy {name!r}: resumed parallel run spent {study.epochs_spent} of 250 epochs"
+        assert study.epochs_spent <= 250 and study.stop_reason in ("epochs", "strategy_done"), (
+            f"strategy {name!r}: the resumed parallel run spent {study.epochs_spent} of 250 "
+            f"epochs and stopped by {study.stop_reason}"
         )
 
 
