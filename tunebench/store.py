@@ -3,7 +3,12 @@
 Every trial is written when it starts (``running``) and again when it finishes, each in its
 own transaction, so a run killed at any point loses no finished trial. The store holds JSON
 and numpy arrays only (``allow_pickle=False``): opening a store that came from elsewhere
-cannot run code.
+cannot run code. The file is marked as a store (``PRAGMA application_id``, the format in
+``PRAGMA user_version``); any other file is refused before anything is written to it.
+
+A study being run is leased (``acquire_lease``): one row naming the runner's host and pid,
+with a heartbeat, so a second runner of the same study is refused (``StudyBusyError``) while
+other studies of the same file run alongside.
 
 >>> store = Store(":memory:")
 >>> record = store.open_study("demo", strategy="random", seed=0, space={}, budget={})
