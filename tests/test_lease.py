@@ -118,7 +118,7 @@ def test_another_machines_lease_holds_until_its_heartbeat_is_old(tmp_path):
     storage = tmp_path / "runs.db"
     put_lease(storage, "elsewhere", 4242, seen_ago=5)
     with pytest.raises(
-        StudyBusyError, match=r"run by elsewhere:4242 \(since 10 min, last seen 5 s"
+        StudyBusyError, match=r"run by elsewhere:4242 \(started 10 min ago, last seen 5 s"
     ):
         tune(square, SPACE, "random", Budget(trials=3), storage=storage, progress=False)
     put_lease(storage, "elsewhere", 4242, seen_ago=3600)

@@ -388,7 +388,7 @@ class Store:
                 if not gone and now - heartbeat < LEASE_TIMEOUT:
                     raise StudyBusyError(
                         f"the study {study!r} in {self.path!r} is being run by "
-                        f"{held_by}:{held_pid} (since {_ago(now - acquired)}, last seen "
+                        f"{held_by}:{held_pid} (started {_ago(now - acquired)} ago, last seen "
                         f"{_ago(now - heartbeat)} ago). Wait for it to finish or stop it, or "
                         "pass another study name to start a separate study. Its lease is "
                         f"taken over once that process has exited (on this machine) or "
