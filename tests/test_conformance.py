@@ -40,6 +40,22 @@ class BreaksOnFailure(Strategy):
             raise ValueError("cannot handle inf")
 
 
+class GivesUpAfterFailures(Strategy):
+    """Stops proposing (without being done) after 12 failures in a row."""
+
+    def __init__(self, space, seed=None):
+        super().__init__(space, seed)
+        self.failures_in_a_row = 0
+
+    def _propose(self):
+        if self.failures_in_a_row >= 12:
+            return None
+        return self._suggest(self.space.sample(self.rng))
+
+    def tell(self, suggestion, result):
+        self.failures_in_a_row = 0 if result.status == "ok" else self.failures_in_a_row + 1
+
+
 class IgnoresResults(Strategy):
     """Claims to learn but never looks at the results."""
 
@@ -53,6 +69,7 @@ class IgnoresResults(Strategy):
         (NumpyValues, "values", "int64"),
         (GlobalRandom, "determinism", "seed 7"),
         (BreaksOnFailure, "failures", "raised ValueError: cannot handle inf"),
+        (GivesUpAfterFailures, "failures", "gave nothing after 12 failed trials"),
         (IgnoresResults, "learns", "not below half"),
     ],
 )

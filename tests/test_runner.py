@@ -9,7 +9,7 @@ from scipy.stats import reciprocal
 
 from tunebench import Budget, Float, Int, KerasObjective, Space, load_study, tune
 from tunebench.models import build_mlp
-from tunebench.store import StudyMismatchError
+from tunebench.store import Store, StudyMismatchError
 
 
 def sphere(x, y):
@@ -121,13 +121,22 @@ def test_failing_trials_are_recorded_and_the_search_goes_on(tmp_path):
     assert len(study.trials) == 30
 
 
-def test_a_study_that_only_fails_stops():
+def test_a_study_that_only_fails_stops_and_names_its_most_common_error():
     def broken(x, y):
-        raise RuntimeError("no GPU")
+        if x < 0.7:
+            raise RuntimeError(f"no GPU for x={x:.3f}" if x < 0.1 else "no GPU")
+        raise ValueError("x too large")
 
-    study = tune(broken, SPACE, "random", Budget(epochs=10_000), progress=False)
+    warning = r"stopped after 25 trials in a row failed; the most common error \((\d+) of 25"
+    with pytest.warns(RuntimeWarning, match=warning) as caught:
+        study = tune(broken, SPACE, "random", Budget(epochs=10_000), progress=False)
     assert study.stop_reason == "failures" and study.best_trial is None
-    assert "no GPU" in study.summary() or "failed" in study.summary()
+    assert len(study.trials) == 25
+    count = sum(t.error.startswith("RuntimeError: no GPU\n") for t in study.trials)
+    assert count > 25 / 2  # the most common error, as the warning and the summary say
+    assert f"({count} of 25 failed trials): RuntimeError: no GPU. Fix" in str(caught[0].message)
+    assert f"most common ({count} of them): RuntimeError: no GPU (see" in study.summary()
+    assert "stopped by failures" in study.summary()
 
 
 def test_rerun_resumes_and_refuses_a_different_study(tmp_path):
@@ -219,3 +228,128 @@ def test_a_promotion_whose_parent_failed_trains_from_scratch():
         assert trial.status == "ok"
         assert (trial.initial_epoch, trial.resume_from, trial.epochs_run) == (0, None, 3)
     assert study.epochs_spent == sum(t.epochs_run for t in by_id.values()) <= 30
+
+
+def other_sphere(x, y):
+    return (x - 0.6) ** 2 + (y - 0.2) ** 2
+
+
+def test_resume_refuses_another_function_naming_each_difference(tmp_path):
+    storage = tmp_path / "runs.db"
+    tune(sphere, SPACE, "random", Budget(trials=3), seed=0, storage=storage, progress=False)
+    with pytest.raises(StudyMismatchError) as refused:
+        tune(
+            other_sphere, SPACE, "random", Budget(trials=6), seed=0, storage=storage, progress=False
+        )
+    assert "objective fn: stored 'sphere', asked 'other_sphere'" in str(refused.value)
+    assert "objective fn_code: stored 'py" in str(refused.value)
+    # Two lambdas share the name "<lambda>": their code tells them apart.
+    tune(lambda x, y: x, SPACE, "random", Budget(trials=2), seed=1, storage=storage, progress=False)
+    with pytest.raises(StudyMismatchError, match=r"objective fn_code: stored 'py.*asked 'py"):
+        tune(
+            lambda x, y: y,
+            SPACE,
+            "random",
+            Budget(trials=4),
+            seed=1,
+            storage=storage,
+            progress=False,
+        )
+    assert len(load_study(storage, "random-seed0").trials) == 3  # nothing was added
+
+
+def test_resume_refuses_another_task_or_training_protocol(small_housing, tmp_path):
+    storage = tmp_path / "runs.db"
+    space = Space(n_hidden=Int(0, 2))
+    stored = KerasObjective(build_mlp, small_housing, max_epochs=60, patience=10)
+    with Store(storage) as store:  # as `tunebench tune --subsample 300 --max-epochs 60` left it
+        store.open_study(
+            "random-seed0",
+            strategy="random",
+            seed=0,
+            space=space.to_json(),
+            budget=Budget(epochs=60).to_json(),
+            objective=stored.describe(),
+        )
+    other_rows = small_housing.subsample(200, seed=0)
+    with pytest.raises(StudyMismatchError) as refused:
+        tune(
+            KerasObjective(build_mlp, other_rows, max_epochs=100, patience=10),
+            space,
+            "random",
+            Budget(epochs=200),
+            seed=0,
+            storage=storage,
+            progress=False,
+        )
+    message = str(refused.value)
+    assert "objective task.sizes.train: stored 300, asked 200" in message
+    assert "objective max_epochs: stored 60, asked 100" in message
+    assert "objective task.name" in message and "patience" not in message
+    assert load_study(storage).trials == []  # refused before any trial
+
+
+def test_resume_accepts_a_description_from_before_the_code_fingerprint(tmp_path):
+    storage = tmp_path / "runs.db"
+    first = tune(sphere, SPACE, "random", Budget(trials=3), seed=0, storage=storage, progress=False)
+    with sqlite3.connect(storage) as db:  # as the previous version described a function
+        db.execute(
+            "UPDATE studies SET objective = ?",
+            ('{"type": "function", "fn": "sphere", "max_epochs": null}',),
+        )
+    db.close()
+    more = tune(sphere, SPACE, "random", Budget(trials=5), seed=0, storage=storage, progress=False)
+    assert [t.params for t in more.trials[:3]] == [t.params for t in first.trials]
+    assert more.objective["fn_code"].startswith("py")  # recorded from now on
+    with sqlite3.connect(storage) as db:
+        db.execute(
+            "UPDATE studies SET objective = ?",
+            ('{"type": "function", "fn": "paraboloid", "max_epochs": null}',),
+        )
+    db.close()
+    with pytest.raises(StudyMismatchError, match="fn: stored 'paraboloid', asked 'sphere'"):
+        tune(sphere, SPACE, "random", Budget(trials=6), seed=0, storage=storage, progress=False)
+
+
+RESUME_SCRIPT = """
+import sys
+from tunebench import Budget, Float, Space, tune
+study = tune(lambda x: (x - 0.5) ** 2 + (x in {"a", "b", "c"}), Space(x=Float(0, 1)),
+             "random", Budget(trials=int(sys.argv[2])), seed=0, storage=sys.argv[1],
+             progress=False)
+print(len(study.trials))
+"""
+
+
+def test_a_new_process_resumes_the_same_lambda(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    storage = tmp_path / "runs.db"
+    for trials, hash_seed in ((2, "1"), (4, "2")):  # string hashing differs between the two
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run(
+            [sys.executable, "-c", RESUME_SCRIPT, str(storage), str(trials)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == str(trials)
+
+
+def test_seed_none_with_a_store_resumes_with_the_drawn_seed(tmp_path):
+    storage = tmp_path / "runs.db"
+    first = tune(
+        sphere, SPACE, "random", Budget(trials=3), seed=None, storage=storage, progress=False
+    )
+    again = tune(
+        sphere, SPACE, "random", Budget(trials=6), seed=None, storage=storage, progress=False
+    )
+    assert first.name == again.name == "random-drawn-seed"
+    assert again.seed == first.seed is not None
+    assert [t.params for t in again.trials[:3]] == [t.params for t in first.trials]
+    same_seed = tune(sphere, SPACE, "random", Budget(trials=6), seed=first.seed, progress=False)
+    assert [t.params for t in again.trials] == [t.params for t in same_seed.trials]

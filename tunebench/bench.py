@@ -21,7 +21,6 @@ protocol card shows.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -34,7 +33,7 @@ from typing import Any
 
 from .budget import Budget
 from .progress import BenchProgress, NullBenchProgress, make_bench_progress
-from .store import Store
+from .store import Store, objective_differences
 
 __all__ = [
     "DEFAULT_BUDGET_EPOCHS",
@@ -170,31 +169,13 @@ def _check_seeds(seeds: Sequence[int] | int) -> list[int]:
     return values
 
 
-def _protocol(objective_description: dict[str, Any]) -> dict[str, Any]:
-    """What must match for two runs to belong to the same benchmark."""
-    task = objective_description.get("task", {})
-    return json.loads(
-        json.dumps(
-            {
-                "build_model": objective_description.get("build_model"),
-                "task": task.get("name"),
-                "sizes": task.get("sizes"),
-                "max_epochs": objective_description.get("max_epochs"),
-                "patience": objective_description.get("patience"),
-                "batch_size": objective_description.get("batch_size"),
-            },
-            default=repr,
-        )
-    )
-
-
 def _runs_done(
-    store: Store, runs: list[tuple[str, int]], protocol: dict[str, Any], budget_epochs: int
+    store: Store, runs: list[tuple[str, int]], objective: dict[str, Any], budget_epochs: int
 ) -> dict[tuple[str, int], int | None]:
     """For each run: None when the store holds it finished, else the epochs it has spent.
 
-    A run made with another protocol or budget is refused: the benchmark would compare
-    unequal runs.
+    A run made with another objective (``objective_differences``: task, sizes, model,
+    limits) or budget is refused: the benchmark would compare unequal runs.
     """
     state: dict[tuple[str, int], int | None] = {}
     for name, seed in runs:
@@ -202,14 +183,16 @@ def _runs_done(
         if record is None:
             state[name, seed] = 0
             continue
-        stored = _protocol(record.objective)
-        asked = {"budget_epochs": budget_epochs, **protocol}
-        found = {"budget_epochs": record.budget.get("epochs"), **stored}
-        if record.strategy != name or record.seed != seed or found != asked:
+        differences = {
+            f"objective {key}": pair
+            for key, pair in objective_differences(record.objective, objective).items()
+        }
+        if record.budget.get("epochs") != budget_epochs:
+            differences["budget_epochs"] = (record.budget.get("epochs"), budget_epochs)
+        if record.strategy != name or record.seed != seed or differences:
             diff = "; ".join(
-                f"{key}: stored {found[key]!r}, asked {asked[key]!r}"
-                for key in asked
-                if found.get(key) != asked[key]
+                f"{key}: stored {found!r}, asked {asked!r}"
+                for key, (found, asked) in differences.items()
             )
             raise ValueError(
                 f"the store {store.path!r} already holds the run "
@@ -364,7 +347,7 @@ def run_benchmark(
     objective = make_objective()
     runs = plan(names, seed_list)
     with Store(storage) as store:
-        state = _runs_done(store, runs, _protocol(objective.describe()), budget.epochs)
+        state = _runs_done(store, runs, objective.describe(), budget.epochs)
         _note_plan(store, names, seed_list, budget.epochs, subsample, max_epochs, patience)
         if any(spent is not None for spent in state.values()):
             sessions = store.get_meta("environment", [])

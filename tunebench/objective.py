@@ -13,11 +13,14 @@ evaluation costs one unit.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import inspect
 import math
 import random
+import sys
 import time
 import traceback
+import types
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, runtime_checkable
@@ -50,6 +53,53 @@ def describe_error(exc: BaseException) -> str:
     head = f"{type(exc).__name__}: {exc}"
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-8))
     return f"{head}\n{tb}"
+
+
+def callable_identity(fn: Callable, key: str) -> dict[str, Any]:
+    """``{key: qualname, key_module: module, key_code: fingerprint}``: what tells a stored
+    study's function from another when resuming (``tunebench.store.objective_differences``).
+
+    The fingerprint hashes the bytecode, constants and names (not the line numbers, not
+    anything that changes between processes), prefixed with the Python version that made it,
+    so an edited function or another lambda of the same name is told apart.
+
+    >>> a, b = (lambda x: x + 1), (lambda x: x + 2)
+    >>> identity = callable_identity(a, "fn")
+    >>> identity["fn"], identity["fn_module"]
+    ('<lambda>', 'tunebench.objective')
+    >>> identity == callable_identity(a, "fn") != callable_identity(b, "fn")
+    True
+    """
+    identity = {
+        key: getattr(fn, "__qualname__", type(fn).__qualname__),
+        f"{key}_module": getattr(fn, "__module__", type(fn).__module__),
+    }
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        digest = hashlib.sha256()
+        _feed_code(digest, code)
+        version = f"py{sys.version_info.major}.{sys.version_info.minor}"
+        identity[f"{key}_code"] = f"{version}:{digest.hexdigest()[:16]}"
+    return identity
+
+
+def _feed_code(digest: Any, code: types.CodeType) -> None:
+    digest.update(code.co_code)
+    digest.update(repr((code.co_names, code.co_varnames, code.co_freevars)).encode())
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            _feed_code(digest, const)
+        else:
+            digest.update(_stable_repr(const).encode())
+
+
+def _stable_repr(value: Any) -> str:
+    """``repr`` with sets sorted (their order follows the per-process string hash)."""
+    if isinstance(value, (frozenset, set)):
+        return "{" + ", ".join(sorted(_stable_repr(v) for v in value)) + "}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_stable_repr(v) for v in value) + ")"
+    return repr(value)
 
 
 def _parameters(fn: Callable) -> dict[str, inspect.Parameter]:
@@ -116,8 +166,11 @@ class FunctionObjective:
         return Result(loss=loss, epochs_run=cost, seconds=time.perf_counter() - start)
 
     def describe(self) -> dict[str, Any]:
-        name = getattr(self.fn, "__qualname__", type(self.fn).__name__)
-        return {"type": "function", "fn": name, "max_epochs": self.max_epochs}
+        return {
+            "type": "function",
+            **callable_identity(self.fn, "fn"),
+            "max_epochs": self.max_epochs,
+        }
 
 
 def _clear_keras_session() -> None:
@@ -287,7 +340,7 @@ class KerasObjective:
     def describe(self) -> dict[str, Any]:
         return {
             "type": "keras",
-            "build_model": getattr(self.build_model, "__qualname__", repr(self.build_model)),
+            **callable_identity(self.build_model, "build_model"),
             "task": self.task.describe(),
             "max_epochs": self.max_epochs,
             "patience": self.patience,

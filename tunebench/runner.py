@@ -7,7 +7,9 @@ charges the epochs it really trained, writes the trial to the store, and tells t
 Resume: with ``storage=`` a rerun of the same call finds the study in the store, replays
 every stored ask and tell, in their recorded order, into a fresh strategy with the same seed
 (checking that it proposes the same trials), redoes the trials that were running when the
-run stopped, and continues with what is left of the budget.
+run stopped, and continues with what is left of the budget. The store must hold the study
+with the same strategy, options, space and objective (``StudyMismatchError`` otherwise), and
+the study must not be running elsewhere (``StudyBusyError``: its lease in the store).
 
 >>> from tunebench import Space, Float, Budget
 >>> study = tune(lambda x: abs(x - 0.5), Space(x=Float(0, 1)), strategy="grid",
@@ -21,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
-import os
+import warnings
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -279,6 +281,14 @@ def _as_objective(objective: Objective | Callable[..., float]) -> Objective:
     )
 
 
+def _describe(objective: Objective) -> dict[str, Any]:
+    """What the store keeps to recognise the objective on resume."""
+    if hasattr(objective, "describe"):
+        return objective.describe()
+    cls = type(objective)
+    return {"type": f"{cls.__module__}.{cls.__qualname__}", "max_epochs": objective.max_epochs}
+
+
 def tune(
     objective: Objective | Callable[..., float],
     space: Space | Mapping[str, Any],
@@ -305,11 +315,14 @@ def tune(
         budget: ``Budget(epochs=..., trials=..., seconds=...)``; the search stops on whichever
             is spent first.
         seed: seeds the strategy and every trial; the same seed gives the same study.
-            None draws one (stored with the study).
+            None draws one, stored with the study: rerunning with ``seed=None`` resumes that
+            study with that seed (pass another ``study_name`` for a fresh draw).
         strategy_options: keyword options of the strategy (see ``tunebench strategies -v``).
         storage: a SQLite file; every trial is written as it finishes, and rerunning the same
             call resumes the study. None keeps the study in memory.
-        study_name: the study's name in the store (default ``"<strategy>-seed<seed>"``).
+        study_name: the study's name in the store (default ``"<strategy>-seed<seed>"``, or
+            ``"<strategy>-drawn-seed"`` for ``seed=None``). Only one process at a time runs a
+            study: another one gets ``StudyBusyError`` naming it.
         progress: show a live progress line; None shows it only on a terminal.
         executor: where trials run: ``"inline"`` (this process, one at a time),
             ``"processes"`` (``workers`` worker processes on this machine) or ``"ray"``
@@ -330,10 +343,13 @@ def tune(
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
         raise TypeError(f"seed must be an int or None, got {seed!r}")
     if study_name is None:
-        suffix = f"seed{seed}" if seed is not None else os.urandom(4).hex()
+        # seed=None: a stable name, so that rerunning the same call resumes the study with
+        # the seed drawn (and stored) by its first run.
+        suffix = f"seed{seed}" if seed is not None else "drawn-seed"
         study_name = f"{strategy}-{suffix}"
     store = Store(":memory:" if storage is None else storage)
     try:
+        store.acquire_lease(study_name)  # released by store.close(), also on Ctrl-C
         existing = store.get_study(study_name)
         if seed is None:  # the stored seed of a study being resumed, or a fresh one kept with it
             seed = existing.seed if existing is not None else _draw_seed()
@@ -346,7 +362,7 @@ def tune(
             space=space.to_json(),
             budget=budget.to_json(),
             options=options,
-            objective=objective.describe() if hasattr(objective, "describe") else {},
+            objective=_describe(objective),
         )
         owned = isinstance(executor, str)
         pool = make_executor(executor, workers=workers, address=address) if owned else executor
@@ -359,6 +375,16 @@ def tune(
             if owned:
                 pool.close()
             store.finish_study(record.id, seconds=run.ledger.seconds_spent, stop_reason=reason)
-        return store.load_study(study_name)
+        study = store.load_study(study_name)
     finally:
         store.close()
+    if study.stop_reason == "failures":
+        message, count, failed = study.common_failure()  # type: ignore[misc]
+        warnings.warn(
+            f"study {study.name!r} stopped after {MAX_CONSECUTIVE_FAILURES} trials in a row "
+            f"failed; the most common error ({count} of {failed} failed trials): {message}. "
+            "Fix the objective (study.to_dataframe()['error'] has every trial's message).",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return study

@@ -3,7 +3,12 @@
 Every trial is written when it starts (``running``) and again when it finishes, each in its
 own transaction, so a run killed at any point loses no finished trial. The store holds JSON
 and numpy arrays only (``allow_pickle=False``): opening a store that came from elsewhere
-cannot run code.
+cannot run code. The file is marked as a store (``PRAGMA application_id``, the format in
+``PRAGMA user_version``); any other file is refused before anything is written to it.
+
+A study being run is leased (``acquire_lease``): one row naming the runner's host and pid,
+with a heartbeat, so a second runner of the same study is refused (``StudyBusyError``) while
+other studies of the same file run alongside.
 
 >>> store = Store(":memory:")
 >>> record = store.open_study("demo", strategy="random", seed=0, space={}, budget={})
@@ -13,10 +18,14 @@ cannot run code.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
+import os
+import socket
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +38,14 @@ from .space import Space
 from .strategy import Result, Suggestion
 from .study import Study, Trial
 
-__all__ = ["Store", "StudyMismatchError", "StudyRecord", "load_study"]
+__all__ = [
+    "Store",
+    "StudyBusyError",
+    "StudyMismatchError",
+    "StudyRecord",
+    "load_study",
+    "objective_differences",
+]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies (
@@ -73,11 +89,132 @@ CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS leases (
+    study TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    token TEXT NOT NULL,
+    acquired REAL NOT NULL,
+    heartbeat REAL NOT NULL
+);
 """
+
+#: ``PRAGMA application_id`` of a tunebench store ("Tune"): marks the file as ours.
+APPLICATION_ID = 0x54756E65
+#: ``PRAGMA user_version`` of the store this code writes. Version 0 (no application id) is
+#: the first format, without the ``leases`` table; opening one migrates it.
+SCHEMA_VERSION = 1
+_TABLES_V0 = ("studies", "trials", "meta")
+
+
+@functools.cache
+def _schema_columns(table: str) -> list[str]:
+    """The columns of ``table`` as SCHEMA creates it."""
+    db = sqlite3.connect(":memory:")
+    db.executescript(SCHEMA)
+    columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+    db.close()
+    return columns
 
 
 class StudyMismatchError(ValueError):
-    """A study of that name exists in the store with another strategy, seed or space."""
+    """A study of that name exists in the store with another strategy, seed, space or
+    objective."""
+
+
+class StudyBusyError(RuntimeError):
+    """Another process is running this study: it holds the study's lease."""
+
+
+#: A lease whose heartbeat is older than this is stale: its holder is gone (or frozen).
+LEASE_TIMEOUT = 60.0
+#: How often a running study renews its lease (a thread does, and any write after as long).
+LEASE_HEARTBEAT = 10.0
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine exists (always True on Windows, where
+    ``os.kill(pid, 0)`` would signal it: there only the heartbeat tells)."""
+    if os.name == "nt":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _ago(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+class _Heartbeat(threading.Thread):
+    """Renews a lease every ``LEASE_HEARTBEAT`` seconds, on a connection of its own, so
+    that a trial longer than ``LEASE_TIMEOUT`` does not look like a dead runner."""
+
+    def __init__(self, path: str, study: str, token: str) -> None:
+        super().__init__(daemon=True, name=f"tunebench-lease-{study}")
+        self.path, self.study, self.token = path, study, token
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        db = sqlite3.connect(self.path, timeout=LEASE_HEARTBEAT, isolation_level=None)
+        try:
+            while not self.stopped.wait(LEASE_HEARTBEAT):
+                try:
+                    renewed = db.execute(
+                        "UPDATE leases SET heartbeat = ? WHERE study = ? AND token = ?",
+                        (time.time(), self.study, self.token),
+                    ).rowcount
+                except sqlite3.Error:
+                    continue  # busy for that long: try again at the next beat
+                if not renewed:
+                    return  # taken over; the runner finds out at its next write
+        finally:
+            db.close()
+
+
+#: Keys of an objective's description that say how trials run, not what they score.
+NOT_COMPARED = frozenset({"fast", "verbose"})
+
+
+def objective_differences(stored: dict[str, Any], asked: dict[str, Any]) -> dict[str, tuple]:
+    """How two objective descriptions (``objective.describe()``) differ, as
+    ``{key: (stored, asked)}`` with nested keys dotted: the one rule for "the same
+    objective", used by ``tune``'s resume and by the benchmark.
+
+    Every key the store recorded is compared, except ``NOT_COMPARED``; a key it did not
+    record (a description from an older tunebench) is not. A code fingerprint
+    (``*_code``) is compared only when the same Python version made both.
+
+    >>> old = {"type": "function", "fn": "f", "max_epochs": 5}
+    >>> objective_differences(old, {**old, "fn_code": "py3.11:ab12"})
+    {}
+    >>> objective_differences(old, {**old, "fn": "g", "max_epochs": 9})
+    {'fn': ('f', 'g'), 'max_epochs': (5, 9)}
+    """
+    found, wanted = _flat(json.loads(_dumps(stored))), _flat(json.loads(_dumps(asked)))
+    differences = {}
+    for key, value in found.items():
+        other = wanted.get(key)
+        if key.split(".")[0] in NOT_COMPARED or value == other:
+            continue
+        if key.endswith("_code") and str(value).split(":")[0] != str(other).split(":")[0]:
+            continue  # another Python's bytecode: not comparable
+        differences[key] = (value, other)
+    return differences
+
+
+def _flat(description: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in description.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 @dataclass(frozen=True)
@@ -139,18 +276,70 @@ class Store:
                     f"cannot create the store {self.path!r}: the folder {str(parent)!r} "
                     "does not exist"
                 )
+        self._lease: tuple[str, str] | None = None  # (study, token) while running a study
+        self._heartbeat: _Heartbeat | None = None
+        self._lease_lost = False
+        self._renewed_at = 0.0
+        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         try:
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            if self._format() != "current":  # checked before anything is written
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("BEGIN IMMEDIATE")
+                if self._format() != "current":  # unless another process just did it
+                    for statement in SCHEMA.split(";"):  # not executescript: it commits
+                        self._db.execute(statement)
+                    self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self._db.execute("COMMIT")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise ValueError(
                 f"{self.path!r} is not a tunebench store (SQLite said: {exc}); "
                 "give another file name"
             ) from exc
+        except ValueError:
+            self._db.close()
+            raise
+
+    def _format(self) -> str:
+        """``"current"``, ``"new"`` (empty) or ``"v0"`` (the first format: migrate it), read
+        without writing; any other file raises ``ValueError``."""
+        app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        tables = sorted(
+            row[0]
+            for row in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        )
+        if app_id == APPLICATION_ID:
+            if version > SCHEMA_VERSION:
+                raise ValueError(
+                    f"the store {self.path!r} was written by a newer tunebench (store format "
+                    f"{version}; this one reads up to {SCHEMA_VERSION}): upgrade tunebench"
+                )
+            return "current"
+        if app_id == 0 and version == 0 and not tables:
+            return "new"
+        first_format = tables == sorted(_TABLES_V0) and all(
+            self._columns(t) == _schema_columns(t) for t in _TABLES_V0
+        )
+        if app_id == 0 and version == 0 and first_format:
+            return "v0"
+        what = f"tables {', '.join(tables)}" if tables else "no tables"
+        raise ValueError(
+            f"{self.path!r} is a SQLite file of another program ({what}, application_id "
+            f"{app_id}, user_version {version}), not a tunebench store; it was left untouched. "
+            "Give a new file name for the store."
+        )
+
+    def _columns(self, table: str) -> list[str]:
+        return [row[1] for row in self._db.execute(f"PRAGMA table_info({table})")]
 
     def close(self) -> None:
+        """Release the lease this store holds, if any, and close the file."""
+        self.release_lease()
         self._db.close()
 
     def __enter__(self) -> Store:
@@ -176,6 +365,87 @@ class Store:
         """The JSON value kept under ``key``, or ``default``."""
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else json.loads(row[0])
+
+    # ------------------------------------------------------------------ leases
+
+    def acquire_lease(self, study: str) -> None:
+        """Take the lease of ``study``: only its holder writes the study's trials.
+
+        A lease held by another live runner raises ``StudyBusyError`` naming it; a stale one
+        (its process gone from this machine, or no heartbeat for ``LEASE_TIMEOUT`` seconds)
+        is taken over. Until ``release_lease()`` (or ``close()``) a thread renews it, and
+        every trial written checks that it still holds.
+        """
+        host, pid, token, now = socket.gethostname(), os.getpid(), os.urandom(8).hex(), time.time()
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            row = self._db.execute(
+                "SELECT host, pid, acquired, heartbeat FROM leases WHERE study = ?", (study,)
+            ).fetchone()
+            if row is not None:
+                held_by, held_pid, acquired, heartbeat = row
+                gone = held_by == host and not _process_alive(held_pid)
+                if not gone and now - heartbeat < LEASE_TIMEOUT:
+                    raise StudyBusyError(
+                        f"the study {study!r} in {self.path!r} is being run by "
+                        f"{held_by}:{held_pid} (started {_ago(now - acquired)} ago, last seen "
+                        f"{_ago(now - heartbeat)} ago). Wait for it to finish or stop it, or "
+                        "pass another study name to start a separate study. Its lease is "
+                        f"taken over once that process has exited (on this machine) or "
+                        f"has not been seen for {LEASE_TIMEOUT:.0f} s."
+                    )
+            self._db.execute(
+                "INSERT OR REPLACE INTO leases (study, host, pid, token, acquired, heartbeat) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (study, host, pid, token, now, now),
+            )
+        self._lease, self._lease_lost = (study, token), False
+        self._renewed_at = time.monotonic()
+        if self.path != ":memory:":
+            self._heartbeat = _Heartbeat(self.path, study, token)
+            self._heartbeat.start()
+
+    def release_lease(self) -> None:
+        """Give up the lease taken by ``acquire_lease`` (nothing when none is held)."""
+        if self._heartbeat is not None:
+            self._heartbeat.stopped.set()
+            self._heartbeat.join()
+            self._heartbeat = None
+        if self._lease is not None:
+            study, token = self._lease
+            self._lease = None
+            self._db.execute("DELETE FROM leases WHERE study = ? AND token = ?", (study, token))
+
+    def _renew_lease(self) -> None:
+        """Inside a write transaction: check that this process still holds its lease (and
+        renew it, if the heartbeat thread has not lately), or refuse to write."""
+        if self._lease is None:
+            return
+        study, token = self._lease
+        if self._lease_lost:
+            raise StudyBusyError(f"this process lost the lease of study {study!r}; see above")
+        if time.monotonic() - self._renewed_at >= LEASE_HEARTBEAT:
+            held = self._db.execute(
+                "UPDATE leases SET heartbeat = ? WHERE study = ? AND token = ?",
+                (time.time(), study, token),
+            ).rowcount
+            self._renewed_at = time.monotonic()
+        else:  # a read: renewing at every write would double the cost of a small trial
+            held = self._db.execute(
+                "SELECT count(*) FROM leases WHERE study = ? AND token = ?", (study, token)
+            ).fetchone()[0]
+        if not held:
+            row = self._db.execute(
+                "SELECT host, pid FROM leases WHERE study = ?", (study,)
+            ).fetchone()
+            holder = "nobody" if row is None else f"{row[0]}:{row[1]}"
+            self._lease_lost = True
+            raise StudyBusyError(
+                f"this process lost the lease of study {study!r} in {self.path!r} (now held "
+                f"by {holder}): it was not renewed for {LEASE_TIMEOUT:.0f} s (a frozen or "
+                "suspended process?) and another runner took the study over. This run stops "
+                "without writing; the other runner continues the study."
+            )
 
     # ------------------------------------------------------------------ studies
 
@@ -215,8 +485,9 @@ class Store:
         objective: dict[str, Any] | None = None,
     ) -> StudyRecord:
         """The study ``name``, created if new. An existing one must match the strategy,
-        options and space (the seed too, unless ``seed`` is None: then the stored one is used);
-        the budget is taken from this call."""
+        options, space and objective (``objective_differences``; the seed too, unless
+        ``seed`` is None: then the stored one is used); the budget is taken from this call,
+        and the objective's description too (it may record keys the stored one lacks)."""
         options = options or {}
         existing = self.get_study(name)
         if existing is not None:
@@ -224,16 +495,23 @@ class Store:
             if seed is not None:
                 wanted["seed"] = seed
             found = {key: getattr(existing, key) for key in wanted}
-            if found != wanted:
-                diff = {k: (found[k], wanted[k]) for k in wanted if found[k] != wanted[k]}
+            diff = {k: (found[k], wanted[k]) for k in wanted if found[k] != wanted[k]}
+            if objective is not None:
+                for key, pair in objective_differences(existing.objective, objective).items():
+                    diff[f"objective {key}"] = pair
+            if diff:
                 details = "; ".join(f"{k}: stored {a!r}, asked {b!r}" for k, (a, b) in diff.items())
                 raise StudyMismatchError(
                     f"the store {self.path!r} already holds a study {name!r} made differently "
                     f"({details}); pass another study name to start a new one"
                 )
             self._db.execute(
-                "UPDATE studies SET budget = ?, stop_reason = NULL WHERE id = ?",
-                (_dumps(budget), existing.id),
+                "UPDATE studies SET budget = ?, stop_reason = NULL, objective = ? WHERE id = ?",
+                (
+                    _dumps(budget),
+                    _dumps(existing.objective if objective is None else objective),
+                    existing.id,
+                ),
             )
             return self.get_study(name)  # type: ignore[return-value]
         self._db.execute(
@@ -253,21 +531,45 @@ class Store:
         return self.get_study(name)  # type: ignore[return-value]
 
     def finish_study(self, study_id: int, *, seconds: float, stop_reason: str | None) -> None:
-        self._db.execute(
-            "UPDATE studies SET seconds = ?, stop_reason = ? WHERE id = ?",
-            (seconds, stop_reason, study_id),
-        )
+        """Write the study's wall time and stop reason (unless the lease was lost)."""
+        if self._lease_lost:
+            return  # another runner took the study over: it is not this process's to finish
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._renew_lease()
+            self._db.execute(
+                "UPDATE studies SET seconds = ?, stop_reason = ? WHERE id = ?",
+                (seconds, stop_reason, study_id),
+            )
 
     # ------------------------------------------------------------------ trials
 
     def record_start(
         self, study_id: int, suggestion: Suggestion, ask_seq: int, worker: str | None
     ) -> None:
-        """Write (or rewrite, for a redone trial) a trial as ``running``."""
+        """Write (or rewrite, for a redone trial) a trial as ``running``.
+
+        A redone trial keeps its first ``ask_seq``: it was asked then, and a later resume
+        replays the asks in that order."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._renew_lease()
+            self._insert_running(study_id, suggestion, ask_seq, worker)
+
+    def _insert_running(
+        self, study_id: int, suggestion: Suggestion, ask_seq: int, worker: str | None
+    ) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO trials (study_id, trial_id, ask_seq, params, epochs, "
+            "INSERT INTO trials (study_id, trial_id, ask_seq, params, epochs, "
             "initial_epoch, resume_from, seed, meta, status, worker, started) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?) "
+            "ON CONFLICT (study_id, trial_id) DO UPDATE SET params = excluded.params, "
+            "epochs = excluded.epochs, initial_epoch = excluded.initial_epoch, "
+            "resume_from = excluded.resume_from, seed = excluded.seed, meta = excluded.meta, "
+            "status = 'running', tell_seq = NULL, loss = NULL, test_loss = NULL, "
+            "epochs_run = 0, seconds = 0, curve = '[]', error = NULL, "
+            "worker = excluded.worker, started = excluded.started, finished = NULL, "
+            "state = NULL",
             (
                 study_id,
                 suggestion.id,
@@ -296,7 +598,8 @@ class Store:
         """Write a finished trial and the study's running wall time, in one transaction."""
         state = encode_state(result.state) if keep_state and result.state is not None else None
         with self._db:
-            self._db.execute("BEGIN")
+            self._db.execute("BEGIN IMMEDIATE")
+            self._renew_lease()
             self._db.execute(
                 "UPDATE trials SET tell_seq = ?, status = ?, loss = ?, test_loss = ?, "
                 "epochs_run = ?, seconds = ?, curve = ?, error = ?, worker = COALESCE(?, worker), "

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,8 +84,11 @@ class Trial:
 class Study:
     """The trials of one search and how it ended.
 
-    ``stop_reason`` says which limit ended the search: ``epochs``, ``trials``, ``seconds``,
-    ``strategy_done`` (e.g. a finished grid), ``interrupted``; None while it has not ended.
+    ``stop_reason`` says what ended the search: a limit of the budget (``epochs``,
+    ``trials``, ``seconds``), ``strategy_done`` (e.g. a finished grid), ``strategy_idle`` (the
+    strategy had nothing to propose), ``failures`` (25 trials in a row failed or diverged:
+    ``summary()`` and ``common_failure()`` name the most common error), ``interrupted``;
+    None while it has not ended (or when its process was killed).
     """
 
     name: str
@@ -123,6 +127,26 @@ class Study:
         """Epochs charged to the budget: the sum over finished trials of the epochs they ran."""
         return sum(t.epochs_run for t in self.finished_trials)
 
+    def common_failure(self) -> tuple[str, int, int] | None:
+        """The most common error among failed and diverged trials (its first line), how many
+        trials had it and how many failed or diverged in all; None when none did.
+
+        >>> study = Study(name="s", strategy="random", seed=0, trials=[
+        ...     Trial(id=i, params={}, status="failed", error=f"{e}\\n  traceback...")
+        ...     for i, e in enumerate(["OSError: no GPU", "ValueError: x", "OSError: no GPU"])])
+        >>> study.common_failure()
+        ('OSError: no GPU', 2, 3)
+        """
+        errors = [
+            t.error.splitlines()[0] if t.error else "diverged: the loss became NaN or infinite"
+            for t in self.trials
+            if t.status in ("failed", "diverged")
+        ]
+        if not errors:
+            return None
+        message, count = Counter(errors).most_common(1)[0]
+        return message, count, len(errors)
+
     def to_dataframe(self) -> Any:
         """One row a trial; parameters as ``param_<name>`` columns (pandas)."""
         import pandas as pd
@@ -160,9 +184,13 @@ class Study:
             test = "" if best.test_loss is None else f", test loss {best.test_loss:.4f}"
             lines.append(f"best trial #{best.id}: validation loss {best.loss:.4f}{test}")
             lines.append("  " + ", ".join(f"{k}={_fmt(v)}" for k, v in best.params.items()))
-        failed = sum(t.status in ("failed", "diverged") for t in self.trials)
-        if failed:
-            lines.append(f"{failed} trial(s) failed or diverged (see to_dataframe()['error'])")
+        failure = self.common_failure()
+        if failure is not None:
+            message, count, failed = failure
+            lines.append(
+                f"{failed} trial(s) failed or diverged; most common ({count} of them): "
+                f"{message} (see to_dataframe()['error'])"
+            )
         return "\n".join(lines)
 
 

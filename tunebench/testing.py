@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from .budget import Budget
-from .objective import FunctionObjective
+from .executors import evaluate_safely
+from .objective import FunctionObjective, Objective
 from .runner import tune
 from .space import Choice, Float, Int, Space
 from .strategy import Result, Strategy, Suggestion, get_strategy, strategy_class
@@ -137,12 +138,18 @@ def check_failures(name: str) -> None:
     )
     assert {"failed", "diverged"} & set(statuses), "the flaky objective produced no failure"
     strategy = get_strategy(name, MIXED_SPACE, seed=1)
-    for _ in range(15):  # told directly, a failure must not break later asks
+    for told in range(15):  # told directly, failures must not stop later asks
         suggestion = strategy.ask()
+        assert suggestion is not None or strategy.done, (
+            f"strategy {name!r}: ask() gave nothing after {told} failed trials, with none "
+            "pending; a failure must still be learnt from (as a bad result) and searched past"
+        )
         if suggestion is None:
             break
         strategy.tell(suggestion, Result.failure("RuntimeError: boom"))
-    strategy.ask()
+    assert strategy.ask() is not None or strategy.done, (
+        f"strategy {name!r}: ask() gave nothing after 15 failed trials, with none pending"
+    )
 
 
 def check_budget(name: str) -> None:
@@ -187,7 +194,8 @@ def check_pending_asks(name: str) -> None:
 
 
 def check_resume(name: str) -> None:
-    """A study interrupted mid-trial (Ctrl-C) and rerun equals one that was never stopped."""
+    """A study interrupted mid-trial (Ctrl-C) and rerun equals one that was never stopped;
+    a parallel run stopped with trials running survives resume, stop, resume."""
     import tempfile
     from pathlib import Path
 
@@ -228,6 +236,93 @@ def check_resume(name: str) -> None:
         raise AssertionError(
             f"strategy {name!r}: the resumed study differs from an uninterrupted one from trial "
             f"{first} on ({len(resumed)} against {len(uninterrupted)} trials)"
+        )
+    _check_parallel_resume(name)
+
+
+class _OutOfOrderExecutor:
+    """Runs trials in this process two at a time, finishing the newest first (so the oldest
+    stays running, as a slow trial does on a parallel pool), and raises ``KeyboardInterrupt``
+    on its ``crash_at``-th wait: a parallel run stopped with trials still running."""
+
+    capacity = 2
+
+    def __init__(self, crash_at: int | None) -> None:
+        self.crash_at, self.waits = crash_at, 0
+        self.pending: list[tuple[Objective, Suggestion, dict | None]] = []
+
+    @property
+    def running(self) -> int:
+        return len(self.pending)
+
+    def submit(self, objective: Objective, suggestion: Suggestion, state: dict | None) -> None:
+        self.pending.append((objective, suggestion, state))
+
+    def wait(self) -> list[tuple[Suggestion, Result]]:
+        self.waits += 1
+        if self.waits == self.crash_at:
+            raise KeyboardInterrupt
+        objective, suggestion, state = self.pending.pop()
+        return [(suggestion, evaluate_safely(objective, suggestion, state))]
+
+    def close(self) -> None:
+        self.pending.clear()
+
+
+def _check_parallel_resume(name: str) -> None:
+    """A parallel run stopped with trials running, resumed, stopped again and resumed again
+    ends as a whole study: every trial once, finished trials kept, the budget kept."""
+    import tempfile
+    from pathlib import Path
+
+    from .store import load_study
+
+    def trained(epochs: int, lr: float, **rest: object) -> float:
+        return _mixed_loss({"lr": lr, **rest}) / math.sqrt(epochs)
+
+    def run(storage: Path, crash_at: int | None) -> None:
+        tune(
+            FunctionObjective(trained, max_epochs=27),
+            MIXED_SPACE,
+            name,
+            Budget(epochs=250),
+            seed=3,
+            storage=storage,
+            progress=False,
+            executor=_OutOfOrderExecutor(crash_at),
+        )
+
+    with tempfile.TemporaryDirectory() as folder:
+        storage = Path(folder) / "resume.db"
+        kept: dict[int, tuple] = {}
+        for session, crash_at in enumerate((4, 4, None), start=1):
+            try:
+                run(storage, crash_at)
+            except KeyboardInterrupt:
+                pass
+            except Exception as exc:
+                raise AssertionError(
+                    f"strategy {name!r}: resume {session - 1} after a parallel run was stopped "
+                    f"with trials running raised {type(exc).__name__}: {exc}"
+                ) from exc
+            study = load_study(storage)
+            for trial in study.finished_trials:
+                row = (trial.params, trial.epochs, trial.initial_epoch, trial.loss)
+                assert kept.setdefault(trial.id, row) == row, (
+                    f"strategy {name!r}: resume {session - 1} changed finished trial {trial.id}"
+                )
+            if crash_at is not None:
+                assert any(not t.is_finished for t in study.trials), (
+                    f"strategy {name!r}: the stopped parallel run left no trial running"
+                )
+        ids = [t.id for t in study.trials]
+        assert ids == list(range(len(ids))) and all(t.is_finished for t in study.trials), (
+            f"strategy {name!r}: after two resumes the store holds trials {ids} with statuses "
+            f"{[t.status for t in study.trials]}"
+        )
+        assert study.epochs_spent <= 250 and study.stop_reason in ("epochs", "strategy_done"), (
+            f"strategy {name!r}: the resumed parallel run spent {study.epochs_spent} of 250 "
+            f"epochs and stopped by {study.stop_reason}"
         )
 
 
