@@ -17,7 +17,8 @@ One job a module: ``runs`` reads the store, ``stats`` computes the statistics, `
 draws, ``protocol`` and ``sections`` make the tables and their prose, ``verdict`` the verdict,
 ``document`` renders Markdown and HTML, ``write`` puts it together and writes the files
 (``reference``: the book's result; ``formats``: how numbers are written). Importing the
-package loads numpy only; scipy, statsmodels, matplotlib and markdown-it-py when used.
+package imports no heavy library: scipy, statsmodels, matplotlib and markdown-it-py are
+imported when used.
 
 >>> holm([0.01, 0.04, 0.03])
 [0.03, 0.06, 0.06]

@@ -110,7 +110,7 @@ def _markdown_it() -> Any:
 
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
 
-    def table_open(renderer: Any, tokens: Any, idx: int, options: Any, env: dict) -> str:
+    def table_open(renderer: Any, tokens: Any, idx: int, options: Any, env: dict[str, str]) -> str:
         caption = env.get("caption")
         return "<table>\n" + (f"<caption>{caption}</caption>\n" if caption else "")
 
@@ -156,7 +156,7 @@ def render_html(blocks: Sequence[Block], images: dict[str, bytes], title: str) -
                 "</figure>"
             )
             continue
-        env = {}
+        env: dict[str, str] = {}
         if isinstance(block, Table):
             tables += 1
             env["caption"] = f"Table {tables}. {md.renderInline(block.caption)}"
