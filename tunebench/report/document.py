@@ -1,6 +1,10 @@
-"""A small document model — headings, paragraphs, captioned tables and figures — rendered
-as Markdown (figures referenced by file name) and as one self-contained HTML page (figures
-embedded as ``data:`` URIs). Text may hold ``**bold**`` and ```code``` spans.
+"""The report as a document: headings, paragraphs, captioned tables and figures, written as
+Markdown (figures referenced by file name) and as one self-contained HTML page.
+
+Text is Markdown (``**bold**``, ```code```). ``markdown-it-py`` (CommonMark with tables, raw
+HTML escaped) turns each block's Markdown into HTML; the page template here adds what
+Markdown has no syntax for: numbered captions (a table's ``<caption>``, a ``<figure>``'s
+``<figcaption>``), figures embedded as ``data:`` URIs, and the style sheet.
 
 >>> blocks = [Heading("Result", 1), Para("**tpe** won"), Table(["a", "b"], [["1", "2"]], "Two.")]
 >>> print(render_markdown(blocks))
@@ -14,7 +18,7 @@ embedded as ``data:`` URIs). Text may hold ``**bold**`` and ```code``` spans.
 <BLANKLINE>
 *Table 1. Two.*
 <BLANKLINE>
->>> "<strong>tpe</strong> won" in render_html(blocks, {}, "Result")
+>>> "<p><strong>tpe</strong> won</p>" in render_html(blocks, {}, "Result")
 True
 """
 
@@ -22,9 +26,9 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Block", "Figure", "Heading", "Para", "Table", "render_html", "render_markdown"]
 
@@ -69,36 +73,49 @@ def _md_cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _markdown(block: Heading | Para | Table) -> str:
+    """A heading, paragraph or table (without its caption) as Markdown."""
+    if isinstance(block, Heading):
+        return f"{'#' * block.level} {block.text}"
+    if isinstance(block, Para):
+        return block.text
+    lines = [
+        "| " + " | ".join(_md_cell(h) for h in block.headers) + " |",
+        "| " + " | ".join("---" for _ in block.headers) + " |",
+    ]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
+    return "\n".join(lines)
+
+
 def render_markdown(blocks: Sequence[Block]) -> str:
     """The report as Markdown; figures are referenced by file name (next to the report)."""
     out: list[str] = []
     tables = figures = 0
     for block in blocks:
-        if isinstance(block, Heading):
-            out.append(f"{'#' * block.level} {block.text}")
-        elif isinstance(block, Para):
-            out.append(block.text)
-        elif isinstance(block, Table):
-            tables += 1
-            lines = [
-                "| " + " | ".join(_md_cell(h) for h in block.headers) + " |",
-                "| " + " | ".join("---" for _ in block.headers) + " |",
-            ]
-            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
-            out.append("\n".join(lines))
-            out.append(f"*Table {tables}. {block.caption}*")
-        else:
+        if isinstance(block, Figure):
             figures += 1
             out.append(f"![{block.alt}]({block.file})")
             out.append(f"*Figure {figures}. {block.caption}*")
+        else:
+            out.append(_markdown(block))
+            if isinstance(block, Table):
+                tables += 1
+                out.append(f"*Table {tables}. {block.caption}*")
     return "\n\n".join(out) + "\n"
 
 
-def _inline_html(text: str) -> str:
-    text = html.escape(text, quote=False)
-    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
-    text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-    return text
+def _markdown_it() -> Any:
+    """CommonMark with GFM tables, raw HTML escaped; a table opens with ``env["caption"]``."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+    def table_open(renderer: Any, tokens: Any, idx: int, options: Any, env: dict[str, str]) -> str:
+        caption = env.get("caption")
+        return "<table>\n" + (f"<caption>{caption}</caption>\n" if caption else "")
+
+    md.add_render_rule("table_open", table_open)
+    return md
 
 
 _CSS = """
@@ -117,6 +134,7 @@ code { background: #f3f3f3; padding: 0 0.2em; }
 
 def render_html(blocks: Sequence[Block], images: dict[str, bytes], title: str) -> str:
     """The report as one self-contained HTML page: every PNG embedded as a data URI."""
+    md = _markdown_it()
     out = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -129,30 +147,19 @@ def render_html(blocks: Sequence[Block], images: dict[str, bytes], title: str) -
     ]
     tables = figures = 0
     for block in blocks:
-        if isinstance(block, Heading):
-            out.append(f"<h{block.level}>{_inline_html(block.text)}</h{block.level}>")
-        elif isinstance(block, Para):
-            out.append(f"<p>{_inline_html(block.text)}</p>")
-        elif isinstance(block, Table):
-            tables += 1
-            out.append("<table>")
-            out.append(
-                f"<caption>Table {tables}. {_inline_html(block.caption)}</caption>"
-                "<thead><tr>"
-                + "".join(f"<th>{_inline_html(h)}</th>" for h in block.headers)
-                + "</tr></thead>"
-            )
-            out.append("<tbody>")
-            for row in block.rows:
-                out.append("<tr>" + "".join(f"<td>{_inline_html(c)}</td>" for c in row) + "</tr>")
-            out.append("</tbody></table>")
-        else:
+        if isinstance(block, Figure):
             figures += 1
             data = base64.b64encode(images[block.file]).decode("ascii")
             out.append(
                 f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(block.alt)}">'
-                f"<figcaption>Figure {figures}. {_inline_html(block.caption)}</figcaption>"
+                f"<figcaption>Figure {figures}. {md.renderInline(block.caption)}</figcaption>"
                 "</figure>"
             )
+            continue
+        env: dict[str, str] = {}
+        if isinstance(block, Table):
+            tables += 1
+            env["caption"] = f"Table {tables}. {md.renderInline(block.caption)}"
+        out.append(md.render(_markdown(block), env).rstrip("\n"))
     out += ["</body>", "</html>"]
     return "\n".join(out) + "\n"

@@ -1,0 +1,417 @@
+"""The report's sections after the verdict and the protocol card, as document blocks: the
+average ranks over the budget, the final table, the best configurations, the tests against
+random search, time to the book's result and the budget audit. Each table's caption says
+how to read it."""
+
+from __future__ import annotations
+
+import math
+
+from .document import Block, Heading, Para, Table
+from .formats import (
+    best_run_sentence,
+    fmt_median_iqr,
+    fmt_p,
+    fmt_param,
+    fmt_value,
+)
+from .reference import REFERENCE, TARGET_MSE
+from .runs import Groups
+from .stats import (
+    ALPHA,
+    Comparison,
+    average_ranks,
+    compare_with_random,
+    finite_median,
+    median_failed_last,
+    overall_best,
+    smallest_p,
+)
+
+__all__ = [
+    "FRACTIONS",
+    "audit",
+    "best_configurations",
+    "final_table",
+    "ranks_table",
+    "statistics_section",
+    "time_to_target_table",
+]
+
+#: Points of the budget at which strategies are ranked.
+FRACTIONS = (0.10, 0.25, 0.50, 1.00)
+
+
+def ranks_table(groups: Groups, order: list[str]) -> tuple[Table, int]:
+    """The average ranks over the budget, and how many seeds they are over."""
+    means, n_seeds = average_ranks(groups, order, FRACTIONS)
+    rows = []
+    for name in order:
+        mean = means[name]
+        if mean is not None:
+            rows.append([name, *(f"{v:.2f}" for v in mean)])
+        else:
+            rows.append([name, *("—" for _ in FRACTIONS)])
+    rows.sort(key=lambda r: float(r[-1]) if r[-1] != "—" else math.inf)
+    caption = (
+        f"Average rank (1 = best) of each strategy's best validation MSE once 10 %, 25 %, 50 % "
+        f"and 100 % of the epoch budget were spent, over the {n_seeds} seed(s) every "
+        "strategy ran; ties share their rank, a run with no successful trial yet ranks last "
+        "(several such runs share the last ranks). "
+        "Read across a row to see whether a strategy starts fast or finishes strong."
+    )
+    headers = ["strategy", *(f"{round(100 * f)} % of budget" for f in FRACTIONS)]
+    return Table(headers, rows, caption), n_seeds
+
+
+def comparison_sentence(c: Comparison) -> str:
+    """One strategy's paired test against random search, in a sentence."""
+    direction = "lower" if c.median_diff < 0 else "higher"
+    head = (
+        f"**{c.name}** against random: lower final validation MSE on {c.lower} of {c.n} "
+        f"seed(s), higher on {c.higher}"
+        + (f", equal on {c.ties}" if c.ties else "")
+        + (
+            f" ({c.failed_pairs} pair(s) with a failed run, which loses its pair)"
+            if c.failed_pairs
+            else ""
+        )
+        + (
+            f"; the median paired difference is {c.median_diff:+.4f} ({100 * c.median_rel:+.1f} %)"
+            if math.isfinite(c.median_diff)
+            else ""
+        )
+        + f". Wilcoxon p = {fmt_p(c.p)}, Holm-adjusted {fmt_p(c.p_holm)}: "
+    )
+    if c.p_holm < ALPHA:
+        return head + f"significantly {direction} than random search at the 5 % level."
+    return head + "no significant difference from random search."
+
+
+def statistics_section(
+    groups: Groups, order: list[str]
+) -> tuple[list[Block], list[Comparison], bool]:
+    """The tests against random search: the section's blocks, the comparisons, and whether
+    the seeds are enough for any test to pass."""
+    comparisons = compare_with_random(groups, order)
+    blocks: list[Block] = [Heading("Statistics: each strategy against random search")]
+    if len(groups) == 1:
+        blocks.append(
+            Para(
+                f"Only one strategy, {order[0]}, is in this benchmark: there is nothing to "
+                "compare it with, so no test is run."
+            )
+        )
+        return blocks, comparisons, False
+    if "random" not in groups:
+        blocks.append(
+            Para(
+                "There is no random-search baseline in this benchmark (its strategies: "
+                f"{', '.join(order)}), so no strategy is tested against one; the verdict "
+                "compares the winner with the runner-up instead. Add `random` to the "
+                "benchmark's strategies for these tests."
+            )
+        )
+        return blocks, comparisons, False
+    if not comparisons:
+        blocks.append(
+            Para(
+                "Random search shares no seed with any other strategy in this store, so no "
+                "strategy is tested against it; rerun the benchmark to complete its seeds."
+            )
+        )
+        return blocks, comparisons, False
+    n = min(c.n for c in comparisons)
+    m = len(comparisons)
+    floor = min(1.0, m * smallest_p(n))
+    claimable = n >= 5 and floor < ALPHA
+    if n < 5:
+        intro = (
+            f"**With {n} paired seed(s), significance cannot be claimed**: the benchmark "
+            "protocol asks for at least 5 seeds, and the smallest two-sided p-value a Wilcoxon "
+            f"signed-rank test can give {n} pair{'s' if n != 1 else ''} is "
+            f"{smallest_p(n):.3g}. The tests below are shown for completeness; read the "
+            "differences as indicative only."
+        )
+    elif not claimable:
+        intro = (
+            f"**With {n} paired seeds and {m} comparisons, significance cannot be claimed**: "
+            f"the smallest p-value {n} pairs can give is {smallest_p(n):.3g}, which Holm's "
+            f"correction multiplies by {m} to {floor:.3g}, above 0.05. More seeds are needed "
+            "for any test to pass; read the differences as indicative only."
+        )
+    else:
+        intro = (
+            f"Each strategy is compared with random search on the final validation MSE of the "
+            f"same seeds ({n} pairs), two-sided, with Holm's correction over the {m} "
+            "comparisons; significant means Holm-adjusted p < 0.05."
+        )
+    blocks.append(Para(intro))
+    rows = [
+        [
+            c.name,
+            str(c.n),
+            f"{c.lower} / {c.ties} / {c.higher}",
+            fmt_value(c.median_diff) if math.isfinite(c.median_diff) else "—",
+            f"{100 * c.median_rel:+.1f} %" if math.isfinite(c.median_rel) else "—",
+            fmt_p(c.p),
+            fmt_p(c.p_holm),
+            "yes" if c.p_holm < ALPHA else "no",
+        ]
+        for c in comparisons
+    ]
+    blocks.append(
+        Table(
+            [
+                "strategy",
+                "paired seeds",
+                "seeds lower / equal / higher than random",
+                "median difference",
+                "relative to random's median",
+                "Wilcoxon p",
+                "Holm p",
+                "significant",
+            ],
+            rows,
+            "Paired Wilcoxon signed-rank test of each strategy's final validation MSE against "
+            "random search's on the same seed. A negative difference means the strategy found "
+            "a better (lower) validation MSE than random search; 'Holm p' is corrected for "
+            "testing several strategies at once. A run whose every trial failed loses its "
+            "pair (counted as higher, by more than any finite difference, or equal when both "
+            "runs failed) and is left out of the median difference.",
+        )
+    )
+    blocks += [Para(comparison_sentence(c)) for c in comparisons]
+    return blocks, comparisons, claimable
+
+
+def final_table(groups: Groups, order: list[str]) -> Table:
+    """Each strategy's incumbents (median and quartiles of validation and test MSE), cost
+    and failures, then the book's search as an external reference."""
+    rows = []
+    for name in order:
+        runs = list(groups[name].values())
+        overheads = [r.overhead for r in runs if r.overhead is not None]
+        seconds = finite_median([r.study.seconds for r in runs])
+        overhead = finite_median(overheads) if overheads else math.nan
+        share = f" ({100 * overhead / seconds:.0f} %)" if seconds > 0 and overheads else ""
+        rows.append(
+            [
+                name,
+                str(len(runs)),
+                fmt_median_iqr([r.final_val for r in runs]),
+                fmt_median_iqr([r.final_test for r in runs if not math.isnan(r.final_test)]),
+                f"{finite_median([len(r.study.finished_trials) for r in runs]):.0f}",
+                f"{finite_median([r.study.epochs_spent for r in runs]):.0f}",
+                f"{seconds:.0f}",
+                f"{overhead:.2f}{share}" if overheads else "— (parallel)",
+                str(sum(r.failures for r in runs)),
+            ]
+        )
+    rows.append(
+        [
+            f"{REFERENCE['name']} — **external reference, not run here**",
+            "—",
+            f"{REFERENCE['cv_mse']:.3f} (3-fold CV)",
+            f"{REFERENCE['test_mse']:.3f}",
+            "10 (x 3 folds)",
+            "—",
+            "—",
+            "—",
+            "—",
+        ]
+    )
+    return Table(
+        [
+            "strategy",
+            "runs",
+            "validation MSE, median [IQR]",
+            "test MSE, median [IQR]",
+            "trials a run",
+            "epochs charged a run",
+            "wall s a run",
+            "overhead s a run",
+            "failures (all runs)",
+        ],
+        rows,
+        "The incumbent (best validation MSE) each run ended with: its validation MSE, on which "
+        "it was selected, and its test MSE, which was never used to choose; median over seeds "
+        "with the interquartile range in brackets, sorted by median validation MSE (lower is "
+        "better). A run whose every trial failed has no incumbent: it is left out of the median "
+        "and quartiles, which say how many runs failed, and counts as worse than any loss in "
+        "the order (a strategy with half its runs failed or more comes last). "
+        "Trials, epochs and seconds are medians per run; overhead is the wall time not spent "
+        "inside trials (strategy, store, resume replay), with its share of the wall time; "
+        "failures counts failed and diverged trials. The last row is the book's own search on "
+        "the same task, for orientation: it selected by 3-fold cross-validation, not on this "
+        "validation split, and spent its own budget.",
+    )
+
+
+def best_configurations(groups: Groups, order: list[str]) -> list[Block]:
+    """The best configuration overall, then each run's incumbent with its parameters."""
+    blocks: list[Block] = [Heading("Best configurations")]
+    best = overall_best(groups)
+    if best is None:
+        blocks.append(Para("No run has a successful trial, so there is no best configuration."))
+        return blocks
+    blocks.append(
+        Para(
+            "**The best configuration overall** (the lowest validation MSE of any run; chosen "
+            f"on validation, its test MSE only reported): {best_run_sentence(best)}."
+        )
+    )
+    names: list[str] = []
+    for name in order:
+        for run in groups[name].values():
+            if run.study.space is not None:
+                names += [p for p in run.study.space.to_json() if p not in names]
+            trial = run.study.best_trial
+            names += [p for p in (trial.params if trial else {}) if p not in names]
+    rows = []
+    for name in order:
+        for seed, run in sorted(groups[name].items()):
+            trial = run.study.best_trial
+            if trial is None:
+                rows.append([name, str(seed), "failed", "—", *("—" for _ in names), "—"])
+                continue
+            rows.append(
+                [
+                    name,
+                    str(seed),
+                    fmt_value(run.final_val),
+                    fmt_value(run.final_test),
+                    *(fmt_param(trial.params[p]) if p in trial.params else "—" for p in names),
+                    str(trial.id),
+                ]
+            )
+    blocks.append(
+        Table(
+            ["strategy", "seed", "validation MSE", "test MSE", *(f"`{p}`" for p in names), "trial"],
+            rows,
+            "Each run's incumbent — the configuration with the lowest validation MSE it found "
+            "— with its validation and test MSE and the trial that found it; strategies in the "
+            "order of the final table, seeds in order. Integers are shown as integers, reals to "
+            "4 significant digits; 'failed' marks a run with no successful trial.",
+        )
+    )
+    return blocks
+
+
+def time_to_target_table(groups: Groups, order: list[str]) -> Table:
+    """How much budget each strategy spent before reaching the book's CV MSE."""
+    rows = []
+    for name in order:
+        hits = [run.time_to(TARGET_MSE) for run in groups[name].values()]
+        reached = sum(math.isfinite(e) for e, _ in hits)
+        epochs = median_failed_last([e for e, _ in hits])
+        seconds = median_failed_last([s for _, s in hits])
+        rows.append(
+            [
+                name,
+                "never" if math.isinf(epochs) else f"{epochs:.0f}",
+                "never" if math.isinf(seconds) else f"{seconds:.0f}",
+                f"{reached} of {len(hits)}",
+            ]
+        )
+    rows.sort(key=lambda r: (math.inf if r[1] == "never" else float(r[1]), order.index(r[0])))
+    return Table(
+        ["strategy", "median epochs to target", "median seconds to target", "seeds reaching it"],
+        rows,
+        f"How much budget each strategy spent before its best validation MSE first reached "
+        f"{TARGET_MSE:.3f}, the cross-validated MSE of the book's RandomizedSearchCV; the count "
+        "includes the whole trial that reached it. Median over seeds, a seed that never reached "
+        "it counting as never; 'never' means most seeds did not reach it within the budget.",
+    )
+
+
+def audit(groups: Groups, order: list[str]) -> tuple[list[Block], list[str], list[str]]:
+    """The budget audit: its blocks, the overruns found and the studies not finished."""
+    rows = []
+    overruns: list[str] = []
+    incomplete: list[str] = []
+    for name in order:
+        for seed, run in sorted(groups[name].items()):
+            study = run.study
+            budget = run.budget_epochs
+            spent = study.epochs_spent
+            limit = study.objective.get("max_epochs")
+            long_trials = (
+                sum(t.epochs_run > limit for t in study.trials) if isinstance(limit, int) else 0
+            )
+            flags = []
+            if budget is not None and spent > budget:
+                flags.append(f"**OVER BUDGET by {spent - budget} epochs**")
+                overruns.append(f"{study.name} ({spent} of {budget} epochs)")
+            if long_trials:
+                flags.append(f"**{long_trials} trial(s) over the {limit}-epoch trial limit**")
+                overruns.append(f"{study.name} ({long_trials} trial(s) over {limit} epochs)")
+            if not run.complete:
+                flags.append("incomplete: rerun the benchmark to resume")
+                incomplete.append(study.name)
+            rows.append(
+                [
+                    name,
+                    str(seed),
+                    "—" if budget is None else str(budget),
+                    str(spent),
+                    "—" if budget is None else str(budget - spent),
+                    str(len(study.finished_trials)),
+                    str(study.stop_reason or "not finished"),
+                    str(run.promoted_trials),
+                    str(run.promoted_epochs),
+                    "; ".join(flags) or "ok",
+                ]
+            )
+    if overruns:
+        headline = (
+            f"**⚠ BUDGET OVERRUN: {len(overruns)} problem(s) — {'; '.join(overruns)}.** The "
+            "comparison is not fair until this is explained."
+        )
+    else:
+        headline = (
+            f"All {len(rows)} runs stayed within their epoch budget and every trial within the "
+            "per-trial limit."
+        )
+    blocks: list[Block] = [Heading("Budget audit"), Para(headline)]
+    promoted = [
+        (
+            name,
+            finite_median([r.promoted_epochs for r in groups[name].values()]),
+            finite_median([r.study.epochs_spent for r in groups[name].values()]),
+        )
+        for name in order
+        if any(r.promoted_trials for r in groups[name].values())
+    ]
+    for name, epochs, total in promoted:
+        share = f" ({100 * epochs / total:.0f} %)" if total else ""
+        blocks.append(
+            Para(
+                f"{name} spent a median of {epochs:.0f} of its {total:.0f} epochs a run{share} "
+                "continuing promoted trials (trials that resume an earlier one's weights, "
+                "charged only their new epochs)."
+            )
+        )
+    blocks.append(
+        Table(
+            [
+                "strategy",
+                "seed",
+                "budget",
+                "epochs charged",
+                "left",
+                "trials",
+                "stopped by",
+                "promoted trials",
+                "epochs on promoted trials",
+                "check",
+            ],
+            rows,
+            "Every run's epochs charged against its budget: a run may never charge more than "
+            "its budget ('left' never negative). 'Stopped by' says which limit ended it "
+            "(epochs: the budget was spent; strategy_done: the strategy had nothing left to "
+            "try). Promoted trials are multi-fidelity continuations (initial epoch > 0), "
+            "charged only the epochs they added.",
+        )
+    )
+    return blocks, overruns, incomplete

@@ -1,0 +1,187 @@
+"""Writing the report of a store: the sections put together in order, and the files —
+``report.md``, the self-contained ``report.html``, the figures as PNG and ``trials.csv``."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from .document import Block, Figure, Heading, Para, render_html, render_markdown
+from .figures import anytime_figure, final_figure
+from .protocol import protocol_table
+from .runs import Groups, load_runs
+from .sections import (
+    audit,
+    best_configurations,
+    final_table,
+    ranks_table,
+    statistics_section,
+    time_to_target_table,
+)
+from .stats import strategy_order
+from .verdict import Findings, verdict_paragraph
+
+__all__ = ["TRIAL_FIELDS", "write_report", "write_trials_csv"]
+
+#: The trial fields in ``trials.csv``, after strategy, seed and study, before the parameters.
+TRIAL_FIELDS = [
+    "id",
+    "status",
+    "loss",
+    "test_loss",
+    "epochs_run",
+    "epochs",
+    "initial_epoch",
+    "resume_from",
+    "seconds",
+    "started",
+    "finished",
+    "worker",
+    "error",
+]
+
+
+def write_trials_csv(groups: Groups, path: Path) -> int:
+    """Every trial of every run, one row each (an error only by its first line); returns the
+    number of rows."""
+    runs = [groups[name][seed] for name in sorted(groups) for seed in sorted(groups[name])]
+    params = sorted({p for r in runs for t in r.study.trials for p in t.params})
+    count = 0
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "strategy",
+                "seed",
+                "study",
+                "trial",
+                *TRIAL_FIELDS[1:],
+                *(f"param_{p}" for p in params),
+            ]
+        )
+        for run in runs:
+            for t in run.study.trials:
+                values = [getattr(t, name) for name in TRIAL_FIELDS]
+                if t.error is not None:
+                    values[-1] = t.error.splitlines()[0]
+                params_row = [t.params.get(p) for p in params]
+                writer.writerow([run.strategy, run.seed, run.study.name, *values, *params_row])
+                count += 1
+    return count
+
+
+def write_report(store: str | Path, out_dir: str | Path) -> Path:
+    """Write the report of every study in ``store`` into ``out_dir``; return ``report.md``'s
+    path. Also written: ``report.html`` (self-contained), ``anytime_epochs.png``,
+    ``anytime_seconds.png``, ``final_mse.png`` and ``trials.csv``."""
+    store, out = Path(store), Path(out_dir)
+    groups, notes = load_runs(store)
+    out.mkdir(parents=True, exist_ok=True)
+    order = strategy_order(groups)  # by validation MSE: the test split never orders
+
+    images = {
+        "anytime_epochs.png": anytime_figure(groups, order, "epochs", out / "anytime_epochs.png"),
+        "anytime_seconds.png": anytime_figure(
+            groups, order, "seconds", out / "anytime_seconds.png"
+        ),
+        "final_mse.png": final_figure(groups, order, out / "final_mse.png"),
+    }
+    n_trials = write_trials_csv(groups, out / "trials.csv")
+    stats_blocks, comparisons, _ = statistics_section(groups, order)
+    audit_blocks, overruns, incomplete = audit(groups, order)
+    ranks, ranked_seeds = ranks_table(groups, order)
+
+    runs = [r for seeds in groups.values() for r in seeds.values()]
+    task = (runs[0].study.objective or {}).get("task", {}).get("name", "the task")
+    seeds = sorted({r.seed for r in runs})
+    title = f"Benchmark report: {len(groups)} search strategies on {task}"
+    blocks: list[Block] = [
+        Heading(title, 1),
+        Para(
+            f"{len(runs)} runs — {len(groups)} strategies x {len(seeds)} paired seed(s) — from "
+            f"the store `{store.name}`, {n_trials} trials in all. Scores are mean squared errors "
+            "(MSE, lower is better) of the median house value in units of 100,000 US dollars."
+        ),
+    ]
+    if overruns:
+        blocks.append(Para(f"**⚠ BUDGET OVERRUN** in {len(overruns)} run(s): see the audit."))
+    planned = notes.get("benchmark") or {}
+    missing = [
+        f"{s}-seed{k}"
+        for k in planned.get("seeds", [])
+        for s in planned.get("strategies", [])
+        if k not in groups.get(s, {})
+    ]
+    if incomplete or missing:
+        blocks.append(
+            Para(
+                f"**Incomplete benchmark**: {len(incomplete)} run(s) unfinished"
+                + (f", {len(missing)} planned run(s) not started" if missing else "")
+                + ". Rerun the same benchmark command to finish them; until then the numbers "
+                "below compare unequal sets of runs."
+            )
+        )
+    if notes["duplicates"]:
+        blocks.append(
+            Para(
+                "Studies left out (another study of the same strategy and seed came first): "
+                + ", ".join(notes["duplicates"])
+            )
+        )
+    blocks += [
+        Heading("Verdict"),
+        Para(verdict_paragraph(Findings(groups, order, comparisons, overruns))),
+        Heading("Protocol"),
+        protocol_table(groups, order, notes, store),
+        Heading("Anytime performance"),
+        Figure(
+            "anytime_epochs.png",
+            "best validation MSE so far against epochs spent",
+            "Best validation MSE found so far (log scale) against the epochs spent, one line "
+            "per strategy: the median over seeds, with the band between the first and third "
+            "quartiles. Lower and further left is better: a line that drops early finds good "
+            "models with little budget. A step happens when a trial that beats the incumbent "
+            "finishes, and is drawn at the epoch count including that whole trial. The dotted "
+            "line is the book's cross-validated MSE (an external reference).",
+        ),
+        Figure(
+            "anytime_seconds.png",
+            "best validation MSE so far against wall-clock seconds",
+            "The same against wall-clock seconds. A run's clock is its trials' own durations in "
+            "the order they finished, rescaled so that they add up to the run's wall time "
+            "(resume gaps excluded): the framework's overhead (strategy, store) is spread over "
+            "the trials in proportion to their length. A strategy that needs many short trials "
+            "or expensive proposals looks worse here than against epochs.",
+        ),
+        Heading("Average rank over the budget"),
+        ranks,
+        Heading("Final results"),
+        final_table(groups, order),
+        Figure(
+            "final_mse.png",
+            "final validation and test MSE per strategy and seed",
+            "Each run's incumbent: validation MSE (circles, what the strategy selected on) and "
+            "test MSE (crosses, reported only), one mark per seed, a bar at the median. The "
+            "dotted and dashed lines are the book's RandomizedSearchCV CV and test MSE "
+            "(external reference). Marks above the plot's top are cut off; a run whose every "
+            "trial failed has no mark (the final table counts those).",
+        ),
+        *best_configurations(groups, order),
+        *stats_blocks,
+        Heading("Time to the book's result"),
+        time_to_target_table(groups, order),
+        *audit_blocks,
+        Heading("Files"),
+        Para(
+            "`trials.csv` holds every trial of every run (strategy, seed, status, validation "
+            "loss `loss`, `test_loss`, epochs, fidelity, seconds, timestamps, parameters as "
+            "`param_*` columns); the figures are `anytime_epochs.png`, `anytime_seconds.png` "
+            f"and `final_mse.png`. Regenerate this report with `tunebench report {store.name} "
+            "-o DIR`."
+        ),
+    ]
+    if ranked_seeds == 0:
+        blocks.append(Para("No seed was run by every strategy, so no ranks were computed."))
+    (out / "report.md").write_text(render_markdown(blocks), encoding="utf-8")
+    (out / "report.html").write_text(render_html(blocks, images, title), encoding="utf-8")
+    return out / "report.md"
