@@ -15,8 +15,9 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
+from tunebench.options import Constraint, Integer, Real
 from tunebench.space import Choice, Space
 from tunebench.strategy import Result, Strategy, Suggestion
 
@@ -46,18 +47,6 @@ class _Individual(list):
     """A genome (list of unit-cube genes) with the ``fitness`` DEAP's tournament maximises."""
 
     fitness: float
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"Evolution option {name} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def _check_probability(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"Evolution option {name} must be a number in [0, 1], got {value!r}")
-    return float(value)
 
 
 class Evolution(Strategy):
@@ -96,6 +85,13 @@ class Evolution(Strategy):
     name = "evolution"
     description = "steady-state aging evolution with DEAP operators (tournament, crossover)"
     learns = True
+    option_constraints: ClassVar[dict[str, Constraint]] = {
+        "population_size": Integer(2),
+        "tournament_size": Integer(1),
+        "crossover_prob": Real(0, 1),
+        "mutation_prob": Real(0, 1, none_ok=True),
+        "eta": Real(0, inclusive=False),
+    }
 
     def __init__(
         self,
@@ -109,15 +105,11 @@ class Evolution(Strategy):
         eta: float = 10.0,
     ) -> None:
         super().__init__(space, seed)
-        self.population_size = _check_int("population_size", population_size, 2)
-        self.tournament_size = _check_int("tournament_size", tournament_size, 1)
-        self.crossover_prob = _check_probability("crossover_prob", crossover_prob)
-        if mutation_prob is None:
-            mutation_prob = 1.0 / len(space)
-        self.mutation_prob = _check_probability("mutation_prob", mutation_prob)
-        if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta > 0:
-            raise ValueError(f"Evolution option eta must be a number > 0, got {eta!r}")
-        self.eta = float(eta)
+        self.population_size = population_size
+        self.tournament_size = tournament_size
+        self.crossover_prob = crossover_prob
+        self.mutation_prob = 1.0 / len(space) if mutation_prob is None else mutation_prob
+        self.eta = eta
         params = list(space.values())
         self._numeric = [i for i, p in enumerate(params) if not isinstance(p, Choice)]
         self._choices = [(i, p) for i, p in enumerate(params) if isinstance(p, Choice)]

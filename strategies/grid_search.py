@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 
+from tunebench.options import Constraint, Flag
 from tunebench.space import Choice, Float, Int, Param, Space
 from tunebench.strategy import Strategy, Suggestion
 
@@ -57,6 +59,8 @@ class GridSearch(Strategy):
     name = "grid"
     description = "grid search over a discretised space (scikit-learn ParameterGrid)"
     learns = False
+    # resolution (an int, or a mapping per parameter) is checked against the space below.
+    option_constraints: ClassVar[dict[str, Constraint]] = {"shuffle": Flag()}
 
     def __init__(
         self,

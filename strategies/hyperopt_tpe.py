@@ -10,8 +10,9 @@ documents on ``tell``. Pending documents have no loss yet, which ``tpe.suggest``
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
+from tunebench.options import Constraint, Flag, Integer, Real
 from tunebench.space import Choice, Float, Int, Space
 from tunebench.strategy import Result, Strategy, Suggestion
 
@@ -20,14 +21,6 @@ _SEED_BOUND = 2**31 - 1
 
 def _never_called(params: Any) -> float:  # pragma: no cover - hyperopt only stores it
     raise RuntimeError("the tunebench runner evaluates trials, not hyperopt")
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"HyperoptTPE option {name} must be an integer >= {minimum}, got {value!r}"
-        )
-    return int(value)
 
 
 class HyperoptTPE(Strategy):
@@ -66,6 +59,13 @@ class HyperoptTPE(Strategy):
     name = "tpe"
     description = "Tree-structured Parzen Estimator (hyperopt tpe.suggest); pending trials = +inf"
     learns = True
+    option_constraints: ClassVar[dict[str, Constraint]] = {
+        "n_startup_jobs": Integer(0),
+        "gamma": Real(0, inclusive=False),
+        "n_EI_candidates": Integer(1),
+        "prior_weight": Real(0, inclusive=False),
+        "verbose": Flag(),
+    }
 
     def __init__(
         self,
@@ -79,26 +79,10 @@ class HyperoptTPE(Strategy):
         verbose: bool = False,
     ) -> None:
         super().__init__(space, seed)
-        self.n_startup_jobs = _check_int("n_startup_jobs", n_startup_jobs, 0)
-        self.n_EI_candidates = _check_int("n_EI_candidates", n_EI_candidates, 1)
-        if (
-            isinstance(gamma, bool)
-            or not isinstance(gamma, (int, float))
-            or not 0 < gamma < math.inf
-        ):
-            raise ValueError(f"HyperoptTPE option gamma must be a number > 0, got {gamma!r}")
-        self.gamma = float(gamma)
-        if (
-            isinstance(prior_weight, bool)
-            or not isinstance(prior_weight, (int, float))
-            or not 0 < prior_weight < math.inf
-        ):
-            raise ValueError(
-                f"HyperoptTPE option prior_weight must be a number > 0, got {prior_weight!r}"
-            )
-        self.prior_weight = float(prior_weight)
-        if not isinstance(verbose, bool):
-            raise TypeError(f"HyperoptTPE option verbose must be True or False, got {verbose!r}")
+        self.n_startup_jobs = n_startup_jobs
+        self.n_EI_candidates = n_EI_candidates
+        self.gamma = gamma
+        self.prior_weight = prior_weight
         self.verbose = verbose
 
         from hyperopt import Trials, hp

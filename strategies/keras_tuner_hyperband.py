@@ -18,8 +18,9 @@ import warnings
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
+from tunebench.options import Constraint, Flag, Integer
 from tunebench.space import Choice, Float, Int, Space
 from tunebench.strategy import Result, Strategy, Suggestion
 
@@ -98,12 +99,6 @@ def _oracle_class() -> Any:
     return _ORACLE_CLASS
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"Hyperband option {name} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
 class Hyperband(Strategy):
     """Hyperband (keras-tuner ``HyperbandOracle``): successive halving over brackets.
 
@@ -143,6 +138,12 @@ class Hyperband(Strategy):
     description = "Hyperband successive halving over brackets (keras-tuner HyperbandOracle)"
     learns = True
     multi_fidelity = True
+    option_constraints: ClassVar[dict[str, Constraint]] = {
+        "max_epochs": Integer(1),
+        "factor": Integer(2),
+        "hyperband_iterations": Integer(1),
+        "verbose": Flag(),
+    }
 
     def __init__(
         self,
@@ -158,11 +159,9 @@ class Hyperband(Strategy):
         import tempfile
 
         super().__init__(space, seed)
-        self.max_epochs = _check_int("max_epochs", max_epochs, 1)
-        self.factor = _check_int("factor", factor, 2)
-        self.hyperband_iterations = _check_int("hyperband_iterations", hyperband_iterations, 1)
-        if not isinstance(verbose, bool):
-            raise ValueError(f"Hyperband option verbose must be True or False, got {verbose!r}")
+        self.max_epochs = max_epochs
+        self.factor = factor
+        self.hyperband_iterations = hyperband_iterations
         self.verbose = verbose
 
         keras_tuner = _import_keras_tuner()

@@ -15,8 +15,9 @@ import math
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
+from tunebench.options import Constraint, Flag, Integer, Real
 from tunebench.space import Choice, Float, Int, Space
 from tunebench.strategy import Result, Strategy, Suggestion
 
@@ -28,10 +29,6 @@ class _OptunaStrategy(Strategy):
 
     def __init__(self, space: Space, seed: int | None, verbose: bool) -> None:
         super().__init__(space, seed)
-        if not isinstance(verbose, bool):
-            raise TypeError(
-                f"{type(self).__name__} option verbose must be True or False, got {verbose!r}"
-            )
         self.verbose = verbose
         import optuna
         from optuna.distributions import (
@@ -153,21 +150,6 @@ def _tell(study: Any, trial: Any, value: float | None, state: Any) -> None:
         study.tell(trial, value, state=state)
 
 
-def _check_count(owner: str, name: str, value: Any, minimum: int, none_ok: bool = False) -> None:
-    if none_ok and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        extra = " or None" if none_ok else ""
-        raise ValueError(
-            f"{owner} option {name} must be an integer >= {minimum}{extra}, got {value!r}"
-        )
-
-
-def _check_flag(owner: str, name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise TypeError(f"{owner} option {name} must be True or False, got {value!r}")
-
-
 class OptunaTPE(_OptunaStrategy):
     """Tree-structured Parzen Estimator (optuna ``TPESampler``), multivariate, constant liar.
 
@@ -194,6 +176,13 @@ class OptunaTPE(_OptunaStrategy):
     name = "optuna-tpe"
     description = "Tree-structured Parzen Estimator (optuna TPESampler, multivariate)"
     learns = True
+    option_constraints: ClassVar[dict[str, Constraint]] = {
+        "n_startup_trials": Integer(0),
+        "multivariate": Flag(),
+        "constant_liar": Flag(),
+        "n_ei_candidates": Integer(1),
+        "verbose": Flag(),
+    }
 
     def __init__(
         self,
@@ -206,10 +195,6 @@ class OptunaTPE(_OptunaStrategy):
         n_ei_candidates: int = 24,
         verbose: bool = False,
     ) -> None:
-        _check_count("OptunaTPE", "n_startup_trials", n_startup_trials, 0)
-        _check_count("OptunaTPE", "n_ei_candidates", n_ei_candidates, 1)
-        _check_flag("OptunaTPE", "multivariate", multivariate)
-        _check_flag("OptunaTPE", "constant_liar", constant_liar)
         self.n_startup_trials = n_startup_trials
         self.multivariate = multivariate
         self.constant_liar = constant_liar
@@ -255,6 +240,12 @@ class OptunaCmaEs(_OptunaStrategy):
     name = "cmaes"
     description = "CMA-ES (optuna CmaEsSampler); categorical parameters are sampled at random"
     learns = True
+    option_constraints: ClassVar[dict[str, Constraint]] = {
+        "sigma0": Real(0, inclusive=False, none_ok=True),
+        "n_startup_trials": Integer(0),
+        "popsize": Integer(2, none_ok=True),
+        "verbose": Flag(),
+    }
 
     def __init__(
         self,
@@ -266,17 +257,7 @@ class OptunaCmaEs(_OptunaStrategy):
         popsize: int | None = None,
         verbose: bool = False,
     ) -> None:
-        if sigma0 is not None and (
-            isinstance(sigma0, bool)
-            or not isinstance(sigma0, (int, float))
-            or not 0 < sigma0 < math.inf
-        ):
-            raise ValueError(
-                f"OptunaCmaEs option sigma0 must be a number > 0 or None, got {sigma0!r}"
-            )
-        _check_count("OptunaCmaEs", "n_startup_trials", n_startup_trials, 0)
-        _check_count("OptunaCmaEs", "popsize", popsize, 2, none_ok=True)
-        self.sigma0 = None if sigma0 is None else float(sigma0)
+        self.sigma0 = sigma0
         self.n_startup_trials = n_startup_trials
         self.popsize = popsize
         super().__init__(space, seed, verbose)

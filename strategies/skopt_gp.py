@@ -18,8 +18,9 @@ import math
 import random
 import warnings
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
+from tunebench.options import Constraint, Flag, Integer, OneOf
 from tunebench.space import Choice, Float, Int, Space
 from tunebench.strategy import Result, Strategy, Suggestion
 
@@ -67,6 +68,12 @@ class SkoptGP(Strategy):
     name = "gp"
     description = "Gaussian-process Bayesian optimisation (scikit-optimize, gp_hedge)"
     learns = True
+    option_constraints: ClassVar[dict[str, Constraint]] = {
+        "n_initial_points": Integer(1),
+        "acq_func": OneOf(*_ACQ_FUNCS),
+        "liar": OneOf(*_LIARS),
+        "verbose": Flag(),
+    }
 
     def __init__(
         self,
@@ -79,22 +86,6 @@ class SkoptGP(Strategy):
         verbose: bool = False,
     ) -> None:
         super().__init__(space, seed)
-        if (
-            isinstance(n_initial_points, bool)
-            or not isinstance(n_initial_points, int)
-            or n_initial_points < 1
-        ):
-            raise ValueError(
-                f"SkoptGP option n_initial_points must be an integer >= 1, got {n_initial_points!r}"
-            )
-        if acq_func not in _ACQ_FUNCS:
-            raise ValueError(
-                f"SkoptGP option acq_func must be one of {_ACQ_FUNCS}, got {acq_func!r}"
-            )
-        if liar not in _LIARS:
-            raise ValueError(f"SkoptGP option liar must be one of {_LIARS}, got {liar!r}")
-        if not isinstance(verbose, bool):
-            raise TypeError(f"SkoptGP option verbose must be True or False, got {verbose!r}")
         self.n_initial_points = n_initial_points
         self.acq_func = acq_func
         self.liar = liar

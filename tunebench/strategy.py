@@ -17,16 +17,19 @@ built-ins are declared in tunebench's own ``pyproject.toml`` — or added with `
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import math
 import textwrap
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, ClassVar
 
 import numpy as np
 
+from .options import Constraint, check_option, unknown_option_message
 from .space import Space
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "Result",
     "Strategy",
     "Suggestion",
+    "UnknownOptionError",
     "UnknownStrategyError",
     "available_strategies",
     "get_strategy",
@@ -119,13 +123,41 @@ class Strategy(ABC):
 
     Class attributes: ``name`` (registry name), ``description`` (one line for
     ``tunebench strategies``), ``learns`` (whether results steer the next suggestions),
-    ``multi_fidelity`` (whether suggestions continue earlier trials).
+    ``multi_fidelity`` (whether suggestions continue earlier trials), and
+    ``option_constraints``: each keyword option's type and range (``tunebench.options``),
+    checked — and numpy scalars made plain — before the subclass's ``__init__`` runs.
+
+    >>> from tunebench import Float
+    >>> from tunebench.options import Integer
+    >>> class Mine(Strategy):
+    ...     option_constraints = {"width": Integer(1)}
+    ...     def __init__(self, space, seed=None, *, width=3):
+    ...         super().__init__(space, seed)
+    ...         self.width = width
+    ...     def _propose(self):
+    ...         return None
+    >>> space = Space(x=Float(0, 1))
+    >>> Mine(space, width=0)
+    Traceback (most recent call last):
+    ...
+    tunebench.options.InvalidOptionError: Mine option width must be an integer >= 1, got 0
+    >>> Mine(space, widht=2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tunebench.strategy.UnknownOptionError: Mine has no option 'widht' (did you mean 'width'?); ...
     """
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     learns: ClassVar[bool] = True
     multi_fidelity: ClassVar[bool] = False
+    option_constraints: ClassVar[dict[str, Constraint]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not hasattr(init, "__checked_options__"):
+            cls.__init__ = _checking_options(cls, init)  # type: ignore[method-assign]
 
     def __init__(self, space: Space, seed: int | None = None) -> None:
         if not isinstance(space, Space):
@@ -174,6 +206,44 @@ class Strategy(ABC):
                 break  # the first line back at the left margin ends the section
             block.append(line)
         return textwrap.dedent("\n".join(block)).strip() if found else ""
+
+
+class UnknownOptionError(TypeError):
+    """A strategy was given an option it does not take."""
+
+
+def _checking_options(cls: type[Strategy], init: Callable[..., None]) -> Callable[..., None]:
+    """Wrap ``cls.__init__`` so that the outermost constructor checks its options once."""
+    signature = inspect.signature(init)
+    parameters = signature.parameters
+    undeclared = set(cls.__dict__.get("option_constraints", {})) - set(parameters)
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    if undeclared and not takes_any:
+        raise TypeError(
+            f"{cls.__name__}.option_constraints names {sorted(undeclared)}, which its "
+            "__init__ does not take"
+        )
+    options = [n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+
+    @functools.wraps(init)
+    def __init__(self: Strategy, *args: Any, **kwargs: Any) -> None:
+        owner = type(self)
+        if owner.__init__ is __init__:  # not a super().__init__ call from a subclass
+            if not takes_any:
+                for name in kwargs:
+                    if name not in parameters:
+                        message = unknown_option_message(owner.__name__, name, options)
+                        raise UnknownOptionError(message)
+            bound = signature.bind(self, *args, **kwargs)
+            for name, constraint in owner.option_constraints.items():
+                if name in bound.arguments:
+                    value = bound.arguments[name]
+                    bound.arguments[name] = check_option(owner.__name__, name, value, constraint)
+            args, kwargs = bound.args[1:], bound.kwargs
+        init(self, *args, **kwargs)
+
+    __init__.__checked_options__ = True  # type: ignore[attr-defined]
+    return __init__
 
 
 # --------------------------------------------------------------------------- registry
@@ -258,8 +328,6 @@ def get_strategy(name: str, space: Space, seed: int | None = None, **options: An
     cls = strategy_class(name)
     try:
         return cls(space, seed=seed, **options)
-    except TypeError as exc:
-        if "unexpected keyword argument" in str(exc):
-            doc = cls.options_doc() or "(it takes no options)"
-            raise TypeError(f"strategy {name!r}: {exc}. Its options:\n{doc}") from None
-        raise
+    except UnknownOptionError as exc:
+        doc = cls.options_doc() or "(it takes no options)"
+        raise UnknownOptionError(f"strategy {name!r}: {exc}. Its options:\n{doc}") from None
