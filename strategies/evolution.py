@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tunebench.space import Choice, Space
+from tunebench.space import Choice, Space, plain
 from tunebench.strategy import Result, Strategy, Suggestion
 
 # Held while the deap.tools modules draw from a strategy's private generator.
@@ -49,12 +49,14 @@ class _Individual(list):
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
+    value = plain(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"Evolution option {name} must be an integer >= {minimum}, got {value!r}")
     return value
 
 
 def _check_probability(name: str, value: Any) -> float:
+    value = plain(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise ValueError(f"Evolution option {name} must be a number in [0, 1], got {value!r}")
     return float(value)
@@ -75,8 +77,8 @@ class Evolution(Strategy):
     Options:
         population_size: int, default 10. Living population, and the number of initial random
             draws (suits budgets of about 40 to 300 trials).
-        tournament_size: int, default 5. Individuals drawn (with replacement) per tournament;
-            larger is greedier.
+        tournament_size: int, default 5, at most ``population_size``. Individuals drawn (with
+            replacement) per tournament; larger is greedier.
         crossover_prob: float, default 0.9. Probability that a child is a uniform crossover
             of its two parents rather than a copy of the first.
         mutation_prob: float or None, default None. Probability that each gene mutates;
@@ -111,10 +113,17 @@ class Evolution(Strategy):
         super().__init__(space, seed)
         self.population_size = _check_int("population_size", population_size, 2)
         self.tournament_size = _check_int("tournament_size", tournament_size, 1)
+        if self.tournament_size > self.population_size:
+            raise ValueError(
+                f"Evolution option tournament_size={self.tournament_size} exceeds "
+                f"population_size={self.population_size}: a tournament draws from the living "
+                "population; lower tournament_size or raise population_size"
+            )
         self.crossover_prob = _check_probability("crossover_prob", crossover_prob)
         if mutation_prob is None:
             mutation_prob = 1.0 / len(space)
         self.mutation_prob = _check_probability("mutation_prob", mutation_prob)
+        eta = plain(eta)
         if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta > 0:
             raise ValueError(f"Evolution option eta must be a number > 0, got {eta!r}")
         self.eta = float(eta)
