@@ -77,6 +77,21 @@ def test_numpy_integers_are_counts_like_ints():
     assert len(study.trials) == 3 and study.seed == 2**63 - 1 and type(study.seed) is int
 
 
+def test_numpy_integers_are_objective_limits_like_ints(small_housing):
+    keras_objective = KerasObjective(
+        build_mlp,
+        small_housing,
+        max_epochs=np.int64(2),
+        patience=np.int32(1),
+        batch_size=np.int64(8),
+    )
+    limits = (keras_objective.max_epochs, keras_objective.patience, keras_objective.batch_size)
+    assert limits == (2, 1, 8) and all(type(v) is int for v in limits)
+    assert type(FunctionObjective(lambda x: x, max_epochs=np.int64(5)).max_epochs) is int
+    with pytest.raises(ValueError, match="max_epochs must be a positive integer, got 0"):
+        FunctionObjective(lambda x: x, max_epochs=0)
+
+
 def test_numpy_workers_reach_the_worker_processes_as_an_int():
     study = tune(
         square,
@@ -173,6 +188,20 @@ def test_a_searched_epochs_passes_through_a_function_that_does_not_take_the_fide
 
     tune(train, Space(epochs=Int(1, 9)), "random", Budget(trials=3), seed=0, progress=False)
     assert len(seen) == 3 and all(1 <= e <= 9 for e in seen)
+
+
+def test_a_searched_epochs_a_keras_builder_would_swallow_is_refused(small_housing):
+    def build(**params):
+        return build_mlp()
+
+    refused(
+        ValueError,
+        "named 'epochs'",
+        "max_epochs=1",
+        "would be ignored",
+        objective=KerasObjective(build, small_housing, max_epochs=1),
+        space=Space(epochs=Int(1, 5)),
+    )
 
 
 # ---------------------------------------------------------------- names the code cannot take

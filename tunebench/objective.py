@@ -426,6 +426,14 @@ class KerasObjective:
         fit-time names aside) or whose ``batch_size`` / ``warmup_epochs`` can be invalid."""
         provided = ("input_shape",) if self._takes_input_shape else ()
         what = f"the builder {_describe_callable(self.build_model)}"
+        if "epochs" in space and not _names_parameter(self.build_model, "epochs"):
+            raise ValueError(
+                f"the space has a parameter named 'epochs', which {what} does not name: each "
+                f"trial trains up to the runner's epochs (at most max_epochs={self.max_epochs}, "
+                "with early stopping), so a searched value would be ignored. Leave it out and "
+                "set KerasObjective(max_epochs=...), or let strategy='hyperband' choose "
+                "training lengths"
+            )
         check_names(
             space, self.build_model, what, also_accepted=sorted(FIT_PARAMS), provided=provided
         )
