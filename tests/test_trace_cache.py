@@ -142,6 +142,33 @@ def test_layer_dtype_policies_are_in_the_key(small_housing):
     assert len(warm._trainer._cache) == 2
 
 
+def test_functional_models_share_a_trace_only_when_wired_alike(small_housing):
+    import keras
+
+    def build(order, rate=0.05):
+        def build_model(**params):
+            inputs = keras.Input((8,))
+            hidden = keras.layers.Dense(4, activation="relu")(inputs)
+            pair = [inputs, hidden] if order == "inputs first" else [hidden, inputs]
+            outputs = keras.layers.Dense(1)(keras.layers.Concatenate()(pair))
+            model = keras.Model(inputs, outputs)
+            model.compile(loss="mse", optimizer=keras.optimizers.SGD(learning_rate=rate))
+            return model
+
+        return build_model
+
+    _, cached, cold, warm = cached_and_cold(
+        small_housing, build("inputs first"), build("inputs first", rate=0.01)
+    )
+    assert cached == pytest.approx(cold, rel=1e-6)
+    assert len(warm._trainer._cache) == 1
+    _, cached, cold, warm = cached_and_cold(
+        small_housing, build("inputs first"), build("hidden first")
+    )
+    assert cached == pytest.approx(cold, rel=1e-6)
+    assert len(warm._trainer._cache) == 2
+
+
 def test_models_holding_user_code_are_traced_for_themselves(small_housing):
     import keras
 

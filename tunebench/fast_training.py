@@ -102,28 +102,37 @@ def _from_keras(obj: Any) -> bool:
     return module == "keras" or module.startswith("keras.")
 
 
-def _keras_config(obj: Any) -> Any:
+#: How Keras serialises data in a config (a functional model's wiring, constants): not code.
+_DATA_CLASSES = frozenset(
+    {"__keras_tensor__", "__numpy__", "__tensor__", "__bytes__", "__slice__", "__ellipsis__",
+     "__typespec__"}
+)  # fmt: skip
+
+
+def _keras_config(obj: Any, *, keep_names: bool = False) -> Any:
     """``obj.get_config()`` without names, refusing anything not defined by Keras itself.
 
     A user's layer, function or ``Lambda`` can bake any Python constant into the trace, which
-    no config describes, so such models are not shared.
+    no config describes, so such models are not shared. ``keep_names`` keeps the layer names
+    that a functional model's wiring refers to.
     """
     if not _from_keras(obj):
         raise _NotCacheable(f"{type(obj).__qualname__} is not a Keras class")
 
     def walk(value: Any) -> Any:
         if isinstance(value, dict):
-            if str(value.get("class_name", "")).endswith("DTypePolicy"):
-                return value  # its "name" is the policy ("float32"), not an instance's name
-            if "class_name" in value:
-                module = value.get("module")
+            class_name = value.get("class_name")
+            if class_name in _DATA_CLASSES or str(class_name).endswith("DTypePolicy"):
+                return value  # data; a policy's "name" is the policy ("float32")
+            if class_name is not None:
+                module = str(value.get("module"))
                 if (
-                    value["class_name"] in ("Lambda", "__lambda__")
+                    class_name in ("Lambda", "__lambda__")
                     or value.get("registered_name") is not None
-                    or not (module == "keras" or str(module).startswith("keras."))
+                    or not (module == "keras" or module.startswith("keras."))
                 ):
-                    raise _NotCacheable(f"the model holds user code: {value['class_name']}")
-            return {k: walk(v) for k, v in value.items() if k != "name"}
+                    raise _NotCacheable(f"the model holds user code: {class_name}")
+            return {k: walk(v) for k, v in value.items() if keep_names or k != "name"}
         if isinstance(value, (list, tuple)):
             return [walk(v) for v in value]
         return value
@@ -200,6 +209,12 @@ def _loss_key(loss: Any) -> Any:
     raise _NotCacheable(f"the loss {loss!r} is user code")
 
 
+def _is_sequential(model: Any) -> bool:
+    import keras
+
+    return isinstance(model, keras.Sequential)
+
+
 def _architecture_key(model: Any, batch_size: int) -> str | None:
     """Everything a traced epoch bakes in besides variable values, as a string; None when
     the model holds something no key can describe (it is then traced for itself)."""
@@ -211,7 +226,7 @@ def _architecture_key(model: Any, batch_size: int) -> str | None:
             compile_config = model.get_compile_config() or {}
             return json.dumps(
                 {
-                    "model": _keras_config(model),
+                    "model": _keras_config(model, keep_names=not _is_sequential(model)),
                     "optimizer": _optimizer_key(model.optimizer),
                     "loss": _loss_key(model.loss),
                     "loss_weights": compile_config.get("loss_weights"),
