@@ -64,8 +64,8 @@ class Evolution(Strategy):
     Options:
         population_size: int, default 10. Living population, and the number of initial random
             draws (suits budgets of about 40 to 300 trials).
-        tournament_size: int, default 5. Individuals drawn (with replacement) per tournament;
-            larger is greedier.
+        tournament_size: int, default 5, at most ``population_size``. Individuals drawn (with
+            replacement) per tournament; larger is greedier.
         crossover_prob: float, default 0.9. Probability that a child is a uniform crossover
             of its two parents rather than a copy of the first.
         mutation_prob: float or None, default None. Probability that each gene mutates;
@@ -107,6 +107,12 @@ class Evolution(Strategy):
         super().__init__(space, seed)
         self.population_size = population_size
         self.tournament_size = tournament_size
+        if tournament_size > population_size:
+            raise ValueError(
+                f"Evolution option tournament_size={tournament_size} exceeds "
+                f"population_size={population_size}: a tournament draws from the living "
+                "population; lower tournament_size or raise population_size"
+            )
         self.crossover_prob = crossover_prob
         self.mutation_prob = 1.0 / len(space) if mutation_prob is None else mutation_prob
         self.eta = eta

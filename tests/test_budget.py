@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from tunebench import Budget, Ledger
@@ -17,6 +18,28 @@ from tunebench import Budget, Ledger
 def test_bad_budgets(kwargs, error, fragment):
     with pytest.raises(error, match=fragment):
         Budget(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "fragment"),
+    [
+        ({"epochs": True}, TypeError, "epochs must be a positive whole number or None, got True"),
+        ({"trials": np.float64(2.5)}, TypeError, "Budget trials must be a whole number, got 2.5"),
+        ({"epochs": np.int64(0)}, ValueError, "Budget epochs must be positive, got 0"),
+        ({"seconds": np.float64("inf")}, TypeError, "Budget seconds must be a finite"),
+    ],
+)  # fmt: skip
+def test_bad_numpy_and_bool_budgets_name_the_limit(kwargs, error, fragment):
+    with pytest.raises(error) as info:
+        Budget(**kwargs)
+    assert fragment in str(info.value)
+
+
+def test_numpy_numbers_are_accepted_as_plain_ones():
+    budget = Budget(epochs=np.int64(5), trials=np.int32(3), seconds=np.float32(1.5))
+    assert budget == Budget(epochs=5, trials=3, seconds=1.5)
+    assert type(budget.epochs) is int and type(budget.trials) is int
+    assert type(budget.seconds) is float
 
 
 def test_ledger_clips_the_last_grant_and_refunds_unused_epochs():

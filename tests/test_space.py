@@ -22,7 +22,8 @@ def test_from_dict_takes_the_books_param_distribs():
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ((2, 3, 4), Int(2, 4)),
+        ([2, 3, 4], Int(2, 4)),
+        (("relu", "tanh"), Choice(["relu", "tanh"])),  # a tuple of names is no range
         ([1, 3, 9], Choice([1, 3, 9])),
         (["relu", "tanh"], Choice(["relu", "tanh"])),
         (np.array([0.1, 0.2]), Choice([0.1, 0.2])),
@@ -131,3 +132,19 @@ def test_validate_converts_numpy_and_rejects_outside():
 def test_json_round_trip():
     space = Space(a=Float(0, 1), b=Int(1, 9, log=True), c=Choice([None, 1, "x", True]))
     assert Space.from_json(json.loads(json.dumps(space.to_json()))) == space
+
+
+@pytest.mark.parametrize(
+    ("value", "fragments"),
+    [
+        ((1e-4, 1e-1), ["(0.0001, 0.1)", "Float(0.0001, 0.1, log=True)", "[0.0001, 0.1]"]),
+        ((1, 99), ["(1, 99)", "Int(1, 99)", "randint(1, 100)", "[1, 99]"]),
+        ((np.float64(0.5), 2.0, "log-uniform"), ["Float(low, high, log=True)", "a list"]),
+    ],
+)  # fmt: skip
+def test_a_tuple_of_numbers_is_refused_with_both_readings_spelled_out(value, fragments):
+    # skopt users mean a range, RandomizedSearchCV users a choice: no silent guess.
+    with pytest.raises(ValueError, match="'lr'") as info:
+        Space.from_dict({"lr": value})
+    for fragment in fragments:
+        assert fragment in str(info.value)

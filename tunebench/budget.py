@@ -14,21 +14,34 @@ to 27 costs 18. For objectives without epochs, one evaluation costs one unit.
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import dataclass
+from typing import Any
+
+from .space import plain
 
 __all__ = ["Budget", "Ledger"]
 
 
-def _check_limit(name: str, value: float | None, kind: type) -> None:
+def _check_limit(name: str, value: Any, whole: bool) -> int | float | None:
+    """``value`` as a plain ``int`` (``whole``) or ``float`` > 0, or an error naming it.
+
+    numpy numbers are accepted (``Budget(epochs=np.int64(5))``); ``True`` is not a count.
+    """
     if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise TypeError(f"Budget {name} must be a positive number or None, got {value!r}")
-    if kind is int and int(value) != value:
+        return None
+    value = plain(value)
+    kind = "whole number" if whole else "number"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"Budget {name} must be a positive {kind} or None, got {value!r}")
+    if not math.isfinite(value):
+        raise TypeError(f"Budget {name} must be a finite positive {kind} or None, got {value!r}")
+    if whole and int(value) != value:
         raise TypeError(f"Budget {name} must be a whole number, got {value!r}")
     if value <= 0:
         raise ValueError(f"Budget {name} must be positive, got {value!r}")
+    return int(value) if whole else float(value)
 
 
 @dataclass(frozen=True)
@@ -50,15 +63,10 @@ class Budget:
     seconds: float | None = None
 
     def __post_init__(self) -> None:
-        _check_limit("epochs", self.epochs, int)
-        _check_limit("trials", self.trials, int)
-        _check_limit("seconds", self.seconds, float)
+        for name, whole in (("epochs", True), ("trials", True), ("seconds", False)):
+            object.__setattr__(self, name, _check_limit(name, getattr(self, name), whole))
         if self.epochs is None and self.trials is None and self.seconds is None:
             raise ValueError("Budget needs at least one limit: epochs=, trials= or seconds=")
-        if self.epochs is not None:
-            object.__setattr__(self, "epochs", int(self.epochs))
-        if self.trials is not None:
-            object.__setattr__(self, "trials", int(self.trials))
 
     def to_json(self) -> dict[str, float | None]:
         return {"epochs": self.epochs, "trials": self.trials, "seconds": self.seconds}

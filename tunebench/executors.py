@@ -452,6 +452,11 @@ def make_executor(
     name: str = "inline", *, workers: int | None = None, address: str | None = None
 ) -> Executor:
     """The executor called ``name``; see ``tune`` for ``workers`` and ``address``."""
+    if address is not None and name in EXECUTORS and name != "ray":
+        raise ValueError(
+            f"address={address!r} is the Ray cluster to join, for executor='ray' only, got "
+            f"executor={name!r}; drop address= or use executor='ray'"
+        )
     if name == "inline":
         if workers not in (None, 1):
             raise ValueError(
@@ -463,6 +468,4 @@ def make_executor(
         return ProcessExecutor(workers)
     if name == "ray":
         return RayExecutor(workers, address=address)
-    if address is not None:
-        raise ValueError(f"address= is for executor='ray', not executor={name!r}")
     raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")

@@ -6,9 +6,15 @@ trial and epoch), and the model's own loss and optimizer run inside one ``tf.fun
 same updates ``fit`` makes, without the per-step Python. Validation is one forward pass.
 
 Tracing a new function costs far more than an epoch of the book's MLP, so traced functions are
-cached by architecture: a trial whose model has the same layers, optimizer settings (other than
-the learning rate, which is a variable) and loss as an earlier one copies its freshly
-initialised variables into the earlier model and reuses its compiled epoch.
+cached by architecture: a trial whose model has the same layers, optimizer and loss as an
+earlier one copies its freshly initialised variables into the earlier model and reuses its
+compiled epoch. The key holds everything a trace bakes in as a constant: the model's config
+(dtype policies included), the optimizer's config and plain attributes (a learning-rate
+schedule's too: it is called inside the trace), the loss's config and plain attributes (Keras's
+``Huber.get_config()`` forgets ``delta``), the loss weights, ``floatx`` and the batch size. Only
+a float learning rate is left out: Keras keeps it in a variable, copied like the weights. A
+model holding code the key cannot describe — a class or function of the user's, a ``Lambda``
+layer, a callable learning rate — is traced for its own trial and not cached.
 
 The cache holds up to 512 architectures (the book's space has 298). It is large on purpose:
 TensorFlow keeps what it traced and the kernels it loaded (about 3 MiB an architecture for
@@ -27,8 +33,10 @@ TensorFlow has not started yet and ``TF_NUM_INTEROP_THREADS`` does not say other
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+import warnings
 from collections import OrderedDict
 from typing import Any
 
@@ -79,29 +87,156 @@ def fast_path_refusal(model: Any) -> str | None:
     return None
 
 
-def _architecture_key(model: Any, batch_size: int) -> str:
-    """Everything a traced epoch depends on besides variable values."""
+class _NotCacheable(Exception):
+    """The model holds something the cache key cannot describe (user code, mostly)."""
 
-    def strip_names(value: Any) -> Any:
+
+class _Skip(Exception):
+    """An attribute holding an object: described by its owner's config, if at all."""
+
+
+def _from_keras(obj: Any) -> bool:
+    """Whether ``obj`` (a function, or an instance of a class) is defined by Keras itself."""
+    function = inspect.isfunction(obj) or inspect.isbuiltin(obj)
+    module = str(obj.__module__ if function else type(obj).__module__)
+    return module == "keras" or module.startswith("keras.")
+
+
+#: How Keras serialises data in a config (a functional model's wiring, constants): not code.
+_DATA_CLASSES = frozenset(
+    {"__keras_tensor__", "__numpy__", "__tensor__", "__bytes__", "__slice__", "__ellipsis__",
+     "__typespec__"}
+)  # fmt: skip
+
+
+def _keras_config(obj: Any, *, keep_names: bool = False) -> Any:
+    """``obj.get_config()`` without names, refusing anything not defined by Keras itself.
+
+    A user's layer, function or ``Lambda`` can bake any Python constant into the trace, which
+    no config describes, so such models are not shared. ``keep_names`` keeps the layer names
+    that a functional model's wiring refers to.
+    """
+    if not _from_keras(obj):
+        raise _NotCacheable(f"{type(obj).__qualname__} is not a Keras class")
+
+    def walk(value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: strip_names(v) for k, v in value.items() if k != "name"}
-        if isinstance(value, list):
-            return [strip_names(v) for v in value]
+            class_name = value.get("class_name")
+            if class_name in _DATA_CLASSES or str(class_name).endswith("DTypePolicy"):
+                return value  # data; a policy's "name" is the policy ("float32")
+            if class_name is not None:
+                module = str(value.get("module"))
+                if (
+                    class_name in ("Lambda", "__lambda__")
+                    or value.get("registered_name") is not None
+                    or not (module == "keras" or module.startswith("keras."))
+                ):
+                    raise _NotCacheable(f"the model holds user code: {class_name}")
+            return {k: walk(v) for k, v in value.items() if keep_names or k != "name"}
+        if isinstance(value, (list, tuple)):
+            return [walk(v) for v in value]
         return value
 
-    optimizer = model.optimizer.get_config()
-    optimizer.pop("learning_rate", None)  # a variable: changing it needs no new trace
-    return json.dumps(
-        {
-            "model": strip_names(model.get_config()),
-            "class": type(model).__qualname__,
-            "optimizer": [type(model.optimizer).__qualname__, strip_names(optimizer)],
-            "loss": repr(model.loss),
-            "batch_size": batch_size,
-        },
-        sort_keys=True,
-        default=repr,
-    )
+    return [type(obj).__module__, type(obj).__qualname__, walk(obj.get_config())]
+
+
+def _constants(obj: Any) -> dict[str, Any]:
+    """The plain-valued attributes of a Keras object: the Python constants its code may read.
+
+    Catches what its config forgets (``Huber.get_config()`` leaves ``delta`` out). Attributes
+    holding objects are left to the config; variables are state, copied on a cache hit.
+    """
+
+    def plain(value: Any) -> Any:
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, (set, frozenset)):
+            return sorted(map(repr, value))
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if inspect.isfunction(value) or inspect.isbuiltin(value):
+            if not _from_keras(value):
+                raise _NotCacheable(f"the model holds the function {value.__qualname__}")
+            return f"{value.__module__}.{value.__qualname__}"
+        raise _Skip
+
+    out = {}
+    for name, value in vars(obj).items():
+        if name in ("name", "_name", "built", "_lock") or name.startswith("_self_"):
+            continue
+        try:
+            out[name] = plain(value)
+        except _Skip:
+            continue
+    return out
+
+
+def _optimizer_key(optimizer: Any) -> Any:
+    """The optimizer's class, config and constants; a float learning rate is left out, since
+    Keras keeps it in a variable (a schedule is called inside the trace: it stays in)."""
+    import keras
+    from keras.optimizers.schedules import LearningRateSchedule
+
+    rate = getattr(optimizer, "_learning_rate", None)
+    if isinstance(rate, LearningRateSchedule):
+        schedule = [_keras_config(rate), _constants(rate)]
+    elif isinstance(rate, keras.Variable):
+        schedule = "a variable"
+    else:
+        raise _NotCacheable(f"the learning rate is {rate!r}, neither a number nor a schedule")
+    module, name, config = _keras_config(optimizer)
+    config.pop("learning_rate", None)
+    return [module, name, config, schedule, _constants(optimizer)]
+
+
+def _loss_key(loss: Any) -> Any:
+    """A compiled loss: a name, a Keras function, a Keras ``Loss`` (config and constants), or
+    a list / dict of them."""
+    import keras
+
+    if loss is None or isinstance(loss, str):
+        return loss
+    if isinstance(loss, (list, tuple)):
+        return [_loss_key(v) for v in loss]
+    if isinstance(loss, dict):
+        return {str(k): _loss_key(v) for k, v in loss.items()}
+    if inspect.isfunction(loss) and _from_keras(loss):
+        return f"{loss.__module__}.{loss.__qualname__}"
+    if isinstance(loss, keras.losses.Loss):
+        return [_keras_config(loss), _constants(loss)]
+    raise _NotCacheable(f"the loss {loss!r} is user code")
+
+
+def _is_sequential(model: Any) -> bool:
+    import keras
+
+    return isinstance(model, keras.Sequential)
+
+
+def _architecture_key(model: Any, batch_size: int) -> str | None:
+    """Everything a traced epoch bakes in besides variable values, as a string; None when
+    the model holds something no key can describe (it is then traced for itself)."""
+    import keras
+
+    try:
+        with warnings.catch_warnings():  # serialising a lambda warns; it is refused anyway
+            warnings.simplefilter("ignore")
+            compile_config = model.get_compile_config() or {}
+            return json.dumps(
+                {
+                    "model": _keras_config(model, keep_names=not _is_sequential(model)),
+                    "optimizer": _optimizer_key(model.optimizer),
+                    "loss": _loss_key(model.loss),
+                    "loss_weights": compile_config.get("loss_weights"),
+                    "floatx": keras.backend.floatx(),
+                    "batch_size": batch_size,
+                },
+                sort_keys=True,
+            )
+    except (_NotCacheable, TypeError, ValueError, NotImplementedError):
+        return None
 
 
 class _Compiled:
@@ -177,10 +312,12 @@ class FastTrainer:
         """The compiled functions for ``model``: a cached model of the same architecture,
         given ``model``'s variables, or ``model`` itself, traced now."""
         key = _architecture_key(model, batch_size)
-        compiled = self._cache.get(key)
+        compiled = None if key is None else self._cache.get(key)
         if compiled is None:
             X, y = self._data()
             compiled = _Compiled(model, X, y, batch_size)
+            if key is None:  # user code the key cannot describe: traced for this trial only
+                return compiled
             self._cache[key] = compiled
             if len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)

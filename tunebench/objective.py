@@ -13,6 +13,7 @@ evaluation costs one unit.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import inspect
 import math
@@ -22,12 +23,13 @@ import time
 import traceback
 import types
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from .fast_training import FastTrainer, fast_path_refusal, single_inter_op_thread
+from .space import Choice, Int, Space, plain
 from .strategy import Result, Suggestion
 from .tasks import Task
 from .warmup import WarmUp, check_warmup_epochs, warmup_callback
@@ -41,7 +43,11 @@ FIT_PARAMS = frozenset({"batch_size", "warmup_epochs"})
 
 @runtime_checkable
 class Objective(Protocol):
-    """Anything with ``evaluate(suggestion, state=None) -> Result`` and ``max_epochs``."""
+    """Anything with ``evaluate(suggestion, state=None) -> Result`` and ``max_epochs``.
+
+    An objective may also have ``check_space(space)``, which ``tune()`` calls before the first
+    trial: it raises a ``ValueError`` when the space cannot fit (a name the code does not take).
+    """
 
     max_epochs: int | None
 
@@ -122,12 +128,96 @@ def _accepts(fn: Callable, name: str) -> bool:
     )
 
 
+def check_names(
+    space: Iterable[str],
+    fn: Callable,
+    what: str,
+    *,
+    also_accepted: Iterable[str] = (),
+    provided: Iterable[str] = (),
+) -> None:
+    """Refuse a space whose names ``fn`` cannot take, or that leaves out one it requires.
+
+    ``also_accepted`` are names used elsewhere (fit-time names); ``provided`` are filled in
+    by the objective. A ``fn`` with ``**kwargs``, or without a signature, takes any name.
+
+    >>> def build(n_hidden, learning_rate=0.01): ...
+    >>> check_names(["n_hiden", "learning_rate"], build, "build_model")
+    Traceback (most recent call last):
+    ...
+    ValueError: build_model does not take 'n_hiden' (did you mean 'n_hidden'?), named in the space; it takes n_hidden, learning_rate. Rename the space's parameter, or add it (or **kwargs) to build_model's signature
+    """  # noqa: E501
+    parameters = _parameters(fn)
+    if not parameters:
+        return
+    space = list(space)
+    by_name = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    takes = [n for n, p in parameters.items() if p.kind in by_name]
+    accepted = [*takes, *(n for n in also_accepted if n not in takes)]
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        unknown = [name for name in space if name not in accepted]
+        if unknown:
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, accepted, n=1)
+                hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            one = len(unknown) == 1
+            raise ValueError(
+                f"{what} does not take {', '.join(hints)}, named in the space; it takes "
+                f"{', '.join(accepted) or 'no keyword arguments'}. Rename the space's "
+                f"parameter{'' if one else 's'}, or add {'it' if one else 'them'} "
+                f"(or **kwargs) to {what}'s signature"
+            )
+    missing = [
+        name
+        for name, p in parameters.items()
+        if p.default is inspect.Parameter.empty
+        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        and name not in space
+        and name not in provided
+    ]
+    if missing:
+        raise ValueError(
+            f"{what} requires {', '.join(map(repr, missing))}, which the space does not set; "
+            f"add {'it' if len(missing) == 1 else 'them'} to the space or give "
+            f"{'it a default' if len(missing) == 1 else 'them defaults'} in {what}"
+        )
+
+
+def _describe_callable(fn: Callable) -> str:
+    return getattr(fn, "__qualname__", None) or type(fn).__name__
+
+
+def _positive_int(name: str, value: Any) -> int:
+    """``value`` as a plain ``int`` >= 1 (numpy integers too), or a ``ValueError`` naming it."""
+    value = plain(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _loss_of(value: Any) -> float:
+    """An objective's return value as a loss, or a ``TypeError`` saying what was returned.
+
+    ``True`` and ``"0.5"`` are refused: neither is a number, though ``float()`` takes both.
+    """
+    if isinstance(value, (bool, np.bool_, str, bytes)) or not hasattr(type(value), "__float__"):
+        raise TypeError(
+            f"the objective must return a number (the loss to minimise) or a tunebench Result, "
+            f"got {value!r} ({type(value).__name__})"
+        )
+    return float(value)
+
+
 class FunctionObjective:
     """Wrap ``fn(**params) -> float`` (the loss to minimise) as an objective.
 
     If ``fn`` also takes ``epochs`` it is treated as a fidelity objective: it receives the
     suggestion's ``epochs`` and each call is charged the new epochs (``max_epochs`` is then the
-    per-trial limit, default 100). Otherwise one call costs one unit of budget.
+    per-trial limit, default 100). Otherwise one call costs one unit of budget. The training
+    length is then the runner's to set, so a space with a parameter named ``epochs`` is
+    refused: name it otherwise (``n_epochs``), train ``min(n_epochs, epochs)`` and return
+    ``Result(loss=..., epochs_run=...)`` to be charged what was trained.
 
     >>> FunctionObjective(lambda epochs, x: x / epochs).max_epochs
     100
@@ -140,12 +230,31 @@ class FunctionObjective:
         self.takes_epochs = _names_parameter(fn, "epochs")
         if self.takes_epochs and max_epochs is None:
             max_epochs = 100
-        self.max_epochs = max_epochs
+        self.max_epochs = None if max_epochs is None else _positive_int("max_epochs", max_epochs)
+
+    def _epochs_conflict(self) -> str:
+        name = _describe_callable(self.fn)
+        return (
+            f"the space has a parameter named 'epochs', but {name} takes epochs as the training "
+            "length the runner sets (and charges to the budget), so the searched value would "
+            "be replaced: rename the space's parameter (e.g. n_epochs), train "
+            "min(n_epochs, epochs) and return tunebench.Result(loss=..., epochs_run=...)"
+        )
+
+    def check_space(self, space: Space) -> None:
+        """Refuse, before any trial, a space ``fn`` cannot be called with."""
+        if self.takes_epochs and "epochs" in space:
+            raise ValueError(self._epochs_conflict())
+        provided = ("epochs",) if self.takes_epochs else ()
+        what = f"the function {_describe_callable(self.fn)}"
+        check_names(space, self.fn, what, provided=provided)
 
     def evaluate(self, suggestion: Suggestion, state: dict[str, Any] | None = None) -> Result:
         start = time.perf_counter()
         kwargs = dict(suggestion.params)
         cost = 1
+        if self.takes_epochs and "epochs" in kwargs:
+            return Result.failure(f"ValueError: {self._epochs_conflict()}")
         if self.takes_epochs:
             epochs = suggestion.epochs if suggestion.epochs is not None else self.max_epochs
             kwargs["epochs"] = epochs
@@ -157,11 +266,10 @@ class FunctionObjective:
         if isinstance(value, Result):
             return value
         try:
-            loss = float(value)
-        except (TypeError, ValueError):
+            loss = _loss_of(value)
+        except (TypeError, ValueError) as exc:
             return Result.failure(
-                f"TypeError: the objective must return a number, got {value!r}",
-                seconds=time.perf_counter() - start,
+                f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - start
             )
         return Result(loss=loss, epochs_run=cost, seconds=time.perf_counter() - start)
 
@@ -278,6 +386,26 @@ class _EpochMonitor:
         return self._wait >= self.patience
 
 
+def _integers_from(param: Any, least: int) -> bool:
+    """Whether every value of a space's parameter is an integer >= ``least``."""
+    if isinstance(param, Int):
+        return param.low >= least
+    if isinstance(param, Choice):
+        return all(type(v) is int and v >= least for v in param.options)
+    return False
+
+
+def check_batch_size(value: Any) -> int:
+    """``value`` as a plain ``int`` >= 1, or a ``ValueError`` that names it.
+
+    >>> check_batch_size(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: batch_size must be a positive integer, got 0
+    """
+    return _positive_int("batch_size", value)
+
+
 class KerasObjective:
     """Build a Keras model from the params, train it on a ``Task``, score it.
 
@@ -320,11 +448,9 @@ class KerasObjective:
             raise TypeError(f"build_model must be callable, got {build_model!r}")
         if not isinstance(task, Task):
             raise TypeError(f"task must be a tunebench Task, got {type(task).__name__}")
-        for name, value in (("max_epochs", max_epochs), ("patience", patience)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        max_epochs = _positive_int("max_epochs", max_epochs)
+        patience = _positive_int("patience", patience)
+        batch_size = check_batch_size(batch_size)
         self.build_model = build_model
         self.task = task
         self.max_epochs = max_epochs
@@ -348,6 +474,32 @@ class KerasObjective:
             "fast": self.fast,
         }
 
+    def check_space(self, space: Space) -> None:
+        """Refuse, before any trial, a space whose names ``build_model`` does not take (the
+        fit-time names aside) or whose ``batch_size`` / ``warmup_epochs`` can be invalid."""
+        provided = ("input_shape",) if self._takes_input_shape else ()
+        what = f"the builder {_describe_callable(self.build_model)}"
+        if "epochs" in space and not _names_parameter(self.build_model, "epochs"):
+            raise ValueError(
+                f"the space has a parameter named 'epochs', which {what} does not name: each "
+                f"trial trains up to the runner's epochs (at most max_epochs={self.max_epochs}, "
+                "with early stopping), so a searched value would be ignored. Leave it out and "
+                "set KerasObjective(max_epochs=...), or let strategy='hyperband' choose "
+                "training lengths"
+            )
+        check_names(
+            space, self.build_model, what, also_accepted=sorted(FIT_PARAMS), provided=provided
+        )
+        for name, least, example in (
+            ("batch_size", 1, "Int(16, 256, log=True) or [32, 64, 128]"),
+            ("warmup_epochs", 0, "Int(0, 5) or [0, 5]"),
+        ):
+            if name in space and not _integers_from(space[name], least):
+                raise ValueError(
+                    f"{name} in the space must take only integers >= {least}, got "
+                    f"{space[name]!r}; write e.g. {example}"
+                )
+
     def _split_params(self, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         build = {k: v for k, v in params.items() if k not in FIT_PARAMS}
         fit = {k: v for k, v in params.items() if k in FIT_PARAMS}
@@ -365,9 +517,9 @@ class KerasObjective:
         epochs = self.max_epochs if suggestion.epochs is None else suggestion.epochs
         epochs = min(epochs, self.max_epochs)
         build_kwargs, fit_kwargs = self._split_params(suggestion.params)
-        batch_size = int(fit_kwargs.get("batch_size", self.batch_size))
         monitor = _EpochMonitor(self.patience, self.min_delta)
         try:
+            batch_size = check_batch_size(fit_kwargs.get("batch_size", self.batch_size))
             warmup_epochs = check_warmup_epochs(fit_kwargs.get("warmup_epochs", 0))
             with _seeded_keras(suggestion.seed):
                 model = self.build_model(**build_kwargs)

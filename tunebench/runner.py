@@ -35,9 +35,9 @@ from .budget import Budget, Ledger
 from .executors import Executor, make_executor, worker_name
 from .objective import FunctionObjective, Objective
 from .progress import make_progress
-from .space import Space
+from .space import Space, plain
 from .store import Store, StudyRecord
-from .strategy import Result, Strategy, Suggestion, get_strategy, strategy_class
+from .strategy import Result, Strategy, Suggestion, check_seed, get_strategy, strategy_class
 from .study import Study, Trial
 
 __all__ = ["ResumeMismatchError", "trial_seed", "tune"]
@@ -289,6 +289,23 @@ def _describe(objective: Objective) -> dict[str, Any]:
     return {"type": f"{cls.__module__}.{cls.__qualname__}", "max_epochs": objective.max_epochs}
 
 
+def _check_workers(workers: Any) -> int | None:
+    """``workers`` with a numpy integer made a plain ``int`` (the executor checks the value)."""
+    return plain(workers) if isinstance(workers, np.integer) else workers
+
+
+def _check_study_name(study_name: Any) -> None:
+    if study_name is None:
+        return
+    if not isinstance(study_name, str):
+        raise TypeError(f"study_name must be a string or None, got {study_name!r}")
+    if not study_name.strip():
+        raise ValueError(
+            f"study_name must name the study, got {study_name!r}; pass a non-empty name, "
+            "or None for the default '<strategy>-seed<seed>'"
+        )
+
+
 def tune(
     objective: Objective | Callable[..., float],
     space: Space | Mapping[str, Any],
@@ -315,8 +332,9 @@ def tune(
         budget: ``Budget(epochs=..., trials=..., seconds=...)``; the search stops on whichever
             is spent first.
         seed: seeds the strategy and every trial; the same seed gives the same study.
-            None draws one, stored with the study: rerunning with ``seed=None`` resumes that
-            study with that seed (pass another ``study_name`` for a fresh draw).
+            An integer from 0 to 2**63 - 1. None draws one, stored with the study: rerunning
+            with ``seed=None`` resumes that study with that seed (pass another ``study_name``
+            for a fresh draw).
         strategy_options: keyword options of the strategy (see ``tunebench strategies -v``).
         storage: a SQLite file; every trial is written as it finishes, and rerunning the same
             call resumes the study. None keeps the study in memory.
@@ -331,7 +349,11 @@ def tune(
             studies (it is left open).
         workers: trials run at once (default 1 inline, the number of cores otherwise).
         address: for ``executor="ray"``: None starts a local Ray, ``"auto"`` joins the
-            cluster started on this machine, ``"ray://host:port"`` a remote one.
+            cluster started on this machine, ``"ray://host:port"`` a remote one. Refused
+            with any other executor.
+
+    Before the first trial the objective's ``check_space(space)``, when it has one, refuses
+    a space its code cannot take (``KerasObjective`` and ``FunctionObjective`` have one).
     """
     if budget is None:
         raise ValueError("tune needs a budget, e.g. budget=Budget(epochs=300) or Budget(trials=20)")
@@ -339,9 +361,18 @@ def tune(
         raise TypeError(f"budget must be a tunebench Budget, got {budget!r}")
     objective = _as_objective(objective)
     space = Space.from_dict(space)
+    check_space = getattr(objective, "check_space", None)
+    if callable(check_space):  # names the builder / function cannot take, before any trial
+        check_space(space)
     options = dict(strategy_options or {})
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise TypeError(f"seed must be an int or None, got {seed!r}")
+    seed = check_seed(seed)
+    workers = _check_workers(workers)
+    _check_study_name(study_name)
+    if address is not None and not isinstance(executor, str):
+        raise ValueError(
+            f"address={address!r} is used only when tune starts the executor; the executor "
+            "given was made already: pass address= to make_executor('ray', address=...)"
+        )
     if study_name is None:
         # seed=None: a stable name, so that rerunning the same call resumes the study with
         # the seed drawn (and stored) by its first run.

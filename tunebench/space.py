@@ -248,10 +248,41 @@ def _param_from_json(data: Mapping[str, Any]) -> Param:
     raise ValueError(f"unknown parameter type {kind!r} in {dict(data)!r}")
 
 
+def _tuple_refusal(name: str, value: tuple) -> str:
+    """Why a tuple of numbers is refused: scikit-optimize reads ``(low, high)`` as a range,
+    scikit-learn as two choices; either reading would be a silent guess.
+
+    >>> print(_tuple_refusal("lr", (1e-4, 1e-1)))  # doctest: +NORMALIZE_WHITESPACE
+    parameter 'lr': a tuple (0.0001, 0.1) is ambiguous (a range to scikit-optimize, choices
+    to scikit-learn); write a range as Float(0.0001, 0.1, log=True) (or
+    scipy.stats.loguniform(0.0001, 0.1)), or Float(0.0001, 0.1) for a linear scale, and
+    choices as a list [0.0001, 0.1]
+    """
+    values = [plain(v) for v in value]
+    if len(values) == 2 and all(_is_integral(v) for v in values):
+        low, high = values
+        ranges = f"Int({low}, {high}) (or scipy.stats.randint({low}, {high + 1}))"
+    elif len(values) == 2 and all(_is_real(v) for v in values):
+        low, high = values
+        ranges = (
+            f"Float({low!r}, {high!r}, log=True) (or scipy.stats.loguniform({low!r}, {high!r})), "
+            f"or Float({low!r}, {high!r}) for a linear scale"
+        )
+    else:
+        ranges = "Float(low, high, log=True), Float(low, high) or Int(low, high)"
+    return (
+        f"parameter {name!r}: a tuple {value!r} is ambiguous (a range to scikit-optimize, "
+        f"choices to scikit-learn); write a range as {ranges}, and choices as a list "
+        f"{values!r}"
+    )
+
+
 def _param_from_value(name: str, value: Any) -> Param:
     """What ``Space.from_dict`` makes of one entry of a ``param_distribs``-style dict."""
     if isinstance(value, _PARAM_TYPES):
         return value
+    if isinstance(value, tuple) and any(_is_real(plain(v)) for v in value):
+        raise ValueError(_tuple_refusal(name, value))
     if isinstance(value, (list, tuple, np.ndarray, range)):
         values = [plain(v) for v in np.asarray(value, dtype=object).ravel()] if len(value) else []
         if not values:
@@ -314,9 +345,11 @@ class Space(Mapping[str, Param]):
     def from_dict(cls, distributions: Mapping[str, Any]) -> Space:
         """Build a space from what ``RandomizedSearchCV``'s ``param_distributions`` holds.
 
-        Lists, tuples and arrays of contiguous integers become ``Int``, other lists ``Choice``;
+        Lists, ranges and arrays of contiguous integers become ``Int``, other lists ``Choice``;
         scipy's ``reciprocal`` / ``loguniform`` become log ``Float``, ``uniform`` a ``Float``,
-        ``randint`` an ``Int``.
+        ``randint`` an ``Int``. A tuple of numbers is refused: scikit-optimize reads
+        ``(1e-4, 1e-1)`` as a range, scikit-learn as two choices; write
+        ``Float(1e-4, 1e-1, log=True)`` or a list.
 
         >>> from scipy.stats import reciprocal
         >>> Space.from_dict({"n_neurons": np.arange(1, 100), "lr": reciprocal(3e-4, 3e-2)})

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .options import Constraint, check_option, unknown_option_message
-from .space import Space
+from .space import Space, plain
 
 __all__ = [
     "STATUSES",
@@ -47,6 +47,36 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "tunebench.strategies"
 STATUSES = ("ok", "failed", "diverged", "pruned")
+
+
+#: The largest seed: seeds are stored in SQLite, whose integers are signed 64-bit.
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: Any) -> int | None:
+    """``seed`` as a plain ``int`` from 0 to ``MAX_SEED`` (numpy integers too), None kept.
+
+    >>> check_seed(np.int64(7))
+    7
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: seed must be an integer from 0 to 2**63 - 1, got -1; pass a non-negative seed such as 0
+    """  # noqa: E501
+    if seed is None:
+        return None
+    seed = plain(seed)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(
+            f"seed must be an integer from 0 to 2**63 - 1 or None, got {seed!r} "
+            f"({type(seed).__name__})"
+        )
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(
+            f"seed must be an integer from 0 to 2**63 - 1, got {seed}; pass a non-negative "
+            f"seed such as {seed % (MAX_SEED + 1) if seed > 0 else 0}"
+        )
+    return seed
 
 
 @dataclass(frozen=True)
@@ -165,10 +195,8 @@ class Strategy(ABC):
                 f"{type(self).__name__} needs a tunebench Space, got {type(space).__name__}; "
                 "build one with Space(...) or Space.from_dict(...)"
             )
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise TypeError(f"seed must be an int or None, got {seed!r}")
         self.space = space
-        self.seed = None if seed is None else int(seed)
+        self.seed = check_seed(seed)
         self.rng = np.random.default_rng(self.seed)
         self._next_id = 0
 
