@@ -89,7 +89,12 @@ def test_out_of_range_values_get_the_message_that_names_them(
 
 def test_numpy_values_are_accepted_and_made_plain() -> None:
     strategy = get_strategy(
-        "evolution", SPACE, seed=0, population_size=np.int64(4), crossover_prob=np.float32(0.5)
+        "evolution",
+        SPACE,
+        seed=0,
+        population_size=np.int64(4),
+        tournament_size=np.int8(2),
+        crossover_prob=np.float32(0.5),
     )
     assert type(strategy.population_size) is int and strategy.population_size == 4
     assert type(strategy.crossover_prob) is float
