@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from tunebench.options import Constraint, Integer, Real
+from tunebench.private_api import deap_operator_modules
 from tunebench.space import Choice, Space
 from tunebench.strategy import Result, Strategy, Suggestion
 
@@ -29,9 +30,8 @@ _DEAP_LOCK = threading.Lock()
 def _deap_random(rng: random.Random) -> Iterator[Any]:
     """``deap.tools`` with its operators drawing from ``rng`` instead of the global ``random``."""
     from deap import tools
-    from deap.tools import crossover, mutation, selection
 
-    modules = (selection, crossover, mutation)
+    modules = deap_operator_modules()
     with _DEAP_LOCK:
         saved = [module.random for module in modules]
         for module in modules:
@@ -119,6 +119,7 @@ class Evolution(Strategy):
         params = list(space.values())
         self._numeric = [i for i, p in enumerate(params) if not isinstance(p, Choice)]
         self._choices = [(i, p) for i, p in enumerate(params) if isinstance(p, Choice)]
+        deap_operator_modules()  # before any trial: refuse a DEAP whose operators moved
         # DEAP's operators draw from this generator, seeded from the strategy's own.
         self._random = random.Random(int(self.rng.integers(2**63)))
         self._population: deque[_Individual] = deque(maxlen=self.population_size)

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from tunebench.options import Constraint, Flag, Integer
+from tunebench.private_api import keras_tuner_forget_oracle, keras_tuner_oracle_hooks
 from tunebench.space import Choice, Float, Int, Space
 from tunebench.strategy import Result, Strategy, Suggestion
 
@@ -54,10 +55,7 @@ def _import_keras_tuner() -> Any:
 def _release(oracle: Any, tmp: str | None) -> None:
     """Drop keras-tuner's module-level lock entries (they would keep the oracle alive forever)
     and remove the temporary directory."""
-    from keras_tuner.src.engine import oracle as oracle_module
-
-    oracle_module.LOCKS.pop(oracle, None)
-    oracle_module.THREADS.pop(oracle, None)
+    keras_tuner_forget_oracle(oracle)
     if tmp is not None:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -84,6 +82,7 @@ def _oracle_class() -> Any:
     global _ORACLE_CLASS
     if _ORACLE_CLASS is None:
         keras_tuner = _import_keras_tuner()
+        keras_tuner_oracle_hooks(keras_tuner.oracles.HyperbandOracle)  # what is overridden here
 
         class _HyperbandOracle(keras_tuner.oracles.HyperbandOracle):
             def _random_values(self) -> dict[str, Any]:

@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from .objective import _accepts, _load_state, _save_state, _seeded_keras
+from .keras_state import load_state, save_state, seeded_keras
+from .signature import accepts
 from .space import Float, Space
 from .tasks import Task
 
@@ -127,9 +128,9 @@ def _model(build_model_or_model: Any, input_shape: tuple[int, ...], seed: int | 
         model = build_model_or_model
     elif callable(build_model_or_model):
         kwargs = (
-            {"input_shape": input_shape} if _accepts(build_model_or_model, "input_shape") else {}
+            {"input_shape": input_shape} if accepts(build_model_or_model, "input_shape") else {}
         )
-        with _seeded_keras(seed):
+        with seeded_keras(seed):
             model = build_model_or_model(**kwargs)
     else:
         raise TypeError(
@@ -191,7 +192,7 @@ def lr_find(
     optimizer = model.optimizer
     if not optimizer.built:
         optimizer.build(model.trainable_variables)
-    saved = _save_state(model)
+    saved = save_state(model)
     growth = math.exp(math.log(max_lr / min_lr) / steps)
     rng = np.random.default_rng(seed)
     per_pass = len(X) // batch_size  # whole batches only: one traced step
@@ -220,7 +221,7 @@ def lr_find(
                 exploded = True
                 break
     finally:
-        _load_state(model, saved)
+        load_state(model, saved)
     if not smoothed:
         raise ValueError(
             f"lr_find: the loss was NaN from the first step at min_lr={min_lr:g}; "

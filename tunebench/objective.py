@@ -12,23 +12,28 @@ evaluation costs one unit.
 
 from __future__ import annotations
 
-import contextlib
-import difflib
 import hashlib
-import inspect
 import math
-import random
 import sys
 import time
 import traceback
 import types
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from .fast_training import FastTrainer, fast_path_refusal, single_inter_op_thread
+from .keras_state import (
+    clear_keras_session,
+    keras_seed,
+    load_state,
+    reset_keras_names,
+    save_state,
+    seeded_keras,
+)
+from .signature import accepts, check_names, names_parameter
 from .space import Choice, Int, Space, plain
 from .strategy import Result, Suggestion
 from .tasks import Task
@@ -108,82 +113,6 @@ def _stable_repr(value: Any) -> str:
     return repr(value)
 
 
-def _parameters(fn: Callable) -> dict[str, inspect.Parameter]:
-    try:
-        return dict(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):  # some builtins have no signature
-        return {}
-
-
-def _names_parameter(fn: Callable, name: str) -> bool:
-    """Whether ``fn`` has a parameter called ``name`` (not merely ``**kwargs``)."""
-    return name in _parameters(fn)
-
-
-def _accepts(fn: Callable, name: str) -> bool:
-    """Whether ``fn`` can be called with the keyword ``name``."""
-    parameters = _parameters(fn)
-    return name in parameters or any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
-    )
-
-
-def check_names(
-    space: Iterable[str],
-    fn: Callable,
-    what: str,
-    *,
-    also_accepted: Iterable[str] = (),
-    provided: Iterable[str] = (),
-) -> None:
-    """Refuse a space whose names ``fn`` cannot take, or that leaves out one it requires.
-
-    ``also_accepted`` are names used elsewhere (fit-time names); ``provided`` are filled in
-    by the objective. A ``fn`` with ``**kwargs``, or without a signature, takes any name.
-
-    >>> def build(n_hidden, learning_rate=0.01): ...
-    >>> check_names(["n_hiden", "learning_rate"], build, "build_model")
-    Traceback (most recent call last):
-    ...
-    ValueError: build_model does not take 'n_hiden' (did you mean 'n_hidden'?), named in the space; it takes n_hidden, learning_rate. Rename the space's parameter, or add it (or **kwargs) to build_model's signature
-    """  # noqa: E501
-    parameters = _parameters(fn)
-    if not parameters:
-        return
-    space = list(space)
-    by_name = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    takes = [n for n, p in parameters.items() if p.kind in by_name]
-    accepted = [*takes, *(n for n in also_accepted if n not in takes)]
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        unknown = [name for name in space if name not in accepted]
-        if unknown:
-            hints = []
-            for name in unknown:
-                close = difflib.get_close_matches(name, accepted, n=1)
-                hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-            one = len(unknown) == 1
-            raise ValueError(
-                f"{what} does not take {', '.join(hints)}, named in the space; it takes "
-                f"{', '.join(accepted) or 'no keyword arguments'}. Rename the space's "
-                f"parameter{'' if one else 's'}, or add {'it' if one else 'them'} "
-                f"(or **kwargs) to {what}'s signature"
-            )
-    missing = [
-        name
-        for name, p in parameters.items()
-        if p.default is inspect.Parameter.empty
-        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-        and name not in space
-        and name not in provided
-    ]
-    if missing:
-        raise ValueError(
-            f"{what} requires {', '.join(map(repr, missing))}, which the space does not set; "
-            f"add {'it' if len(missing) == 1 else 'them'} to the space or give "
-            f"{'it a default' if len(missing) == 1 else 'them defaults'} in {what}"
-        )
-
-
 def _describe_callable(fn: Callable) -> str:
     return getattr(fn, "__qualname__", None) or type(fn).__name__
 
@@ -227,7 +156,7 @@ class FunctionObjective:
         if not callable(fn):
             raise TypeError(f"FunctionObjective needs a callable, got {fn!r}")
         self.fn = fn
-        self.takes_epochs = _names_parameter(fn, "epochs")
+        self.takes_epochs = names_parameter(fn, "epochs")
         if self.takes_epochs and max_epochs is None:
             max_epochs = 100
         self.max_epochs = None if max_epochs is None else _positive_int("max_epochs", max_epochs)
@@ -279,84 +208,6 @@ class FunctionObjective:
             **callable_identity(self.fn, "fn"),
             "max_epochs": self.max_epochs,
         }
-
-
-def _clear_keras_session() -> None:
-    """``keras.backend.clear_session()``, keeping the user's global dtype policy (which it
-    would reset to float32, e.g. dropping ``mixed_bfloat16`` for every later model)."""
-    import keras
-
-    policy = keras.config.dtype_policy()
-    keras.backend.clear_session(free_memory=False)
-    keras.config.set_dtype_policy(policy)
-
-
-def _reset_keras_names() -> None:
-    """Restart Keras's layer-name counters, so each trial's layers are named as the first's.
-
-    TensorFlow caches a kernel for every distinct variable name it has created; with names
-    counting up (``dense_4711/kernel``) every trial's model left about 0.3 MiB in that cache.
-    ``keras.backend.clear_session()`` resets the counters too, but it also empties the kernel
-    cache, after which each cached compiled epoch reloads its kernels (about 80 ms).
-    """
-    try:
-        from keras.src.utils import naming
-    except ImportError:  # a Keras whose internals moved: the public call, at its cost
-        _clear_keras_session()
-        return
-    naming.reset_uids()
-
-
-def _keras_seed(seed: int) -> int:
-    """A trial's seed in the range Keras and TensorFlow accept."""
-    return int(seed) % (2**31)
-
-
-def _set_keras_seed(seed: int) -> None:
-    """``keras.utils.set_random_seed`` without TensorFlow's global seed.
-
-    Keras 3 draws initial weights, and the seeds of layers such as ``Dropout``, from Python's
-    ``random``, and unseeded ``keras.random`` calls from its global seed generator: those are
-    what a trial's seed must fix. ``tf.random.set_seed`` also clears TensorFlow's kernel
-    cache, which would make the first call of every cached compiled epoch about 80 ms slower
-    in each trial; it is set only where it matters, before ``model.fit`` (whose shuffling
-    draws from it). The cost: on the fast path, a model that calls raw ``tf.random`` ops
-    without a seed (say, in a ``Lambda`` layer) is not reproducible from the trial's seed;
-    use ``keras.random`` with a ``SeedGenerator``, or ``fast=False``.
-    """
-    try:
-        from keras.src.backend.common import global_state
-        from keras.src.random import seed_generator
-        from keras.src.utils import rng_utils
-    except ImportError:  # a Keras whose internals moved: the public call, at its cost
-        import keras
-
-        keras.utils.set_random_seed(seed)
-        return
-    global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
-    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
-    random.seed(seed)
-    np.random.seed(seed)
-
-
-@contextlib.contextmanager
-def _seeded_keras(seed: int | None) -> Iterator[None]:
-    """Seed Keras for one trial, leaving Python's and numpy's global state as found.
-
-    Keras draws initial weights and layer seeds from its global random state, so a trial can
-    only be made reproducible through it; the Python and numpy states it also touches are put
-    back. TensorFlow's own global seed is not set here (see ``_set_keras_seed``).
-    """
-    if seed is None:
-        yield
-        return
-    py_state, np_state = random.getstate(), np.random.get_state()
-    _set_keras_seed(_keras_seed(seed))
-    try:
-        yield
-    finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)
 
 
 class _EpochMonitor:
@@ -461,7 +312,7 @@ class KerasObjective:
         self.fast = bool(fast)
         self._fallback_noticed = False
         self._trainer = FastTrainer(task.X_train, task.y_train)
-        self._takes_input_shape = _accepts(build_model, "input_shape")
+        self._takes_input_shape = accepts(build_model, "input_shape")
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -479,7 +330,7 @@ class KerasObjective:
         fit-time names aside) or whose ``batch_size`` / ``warmup_epochs`` can be invalid."""
         provided = ("input_shape",) if self._takes_input_shape else ()
         what = f"the builder {_describe_callable(self.build_model)}"
-        if "epochs" in space and not _names_parameter(self.build_model, "epochs"):
+        if "epochs" in space and not names_parameter(self.build_model, "epochs"):
             raise ValueError(
                 f"the space has a parameter named 'epochs', which {what} does not name: each "
                 f"trial trains up to the runner's epochs (at most max_epochs={self.max_epochs}, "
@@ -513,7 +364,7 @@ class KerasObjective:
 
         if self.fast:
             single_inter_op_thread()  # before TensorFlow starts, if it has not yet
-        _reset_keras_names()
+        reset_keras_names()
         epochs = self.max_epochs if suggestion.epochs is None else suggestion.epochs
         epochs = min(epochs, self.max_epochs)
         build_kwargs, fit_kwargs = self._split_params(suggestion.params)
@@ -521,7 +372,7 @@ class KerasObjective:
         try:
             batch_size = check_batch_size(fit_kwargs.get("batch_size", self.batch_size))
             warmup_epochs = check_warmup_epochs(fit_kwargs.get("warmup_epochs", 0))
-            with _seeded_keras(suggestion.seed):
+            with seeded_keras(suggestion.seed):
                 model = self.build_model(**build_kwargs)
                 if getattr(model, "optimizer", None) is None or not getattr(
                     model, "compiled", True
@@ -535,7 +386,7 @@ class KerasObjective:
                     model = compiled.model
                     warm_up = WarmUp(model.optimizer, warmup_epochs)  # the builder's rate
                     if state is not None:
-                        _load_state(model, state)
+                        load_state(model, state)
                     rng = np.random.default_rng(suggestion.seed)
                     for epoch in range(suggestion.initial_epoch, epochs):
                         warm_up.begin_epoch(epoch)
@@ -549,12 +400,12 @@ class KerasObjective:
                         return FastTrainer.loss(compiled, self.task.X_test, self.task.y_test)
                 else:
                     if state is not None:
-                        _load_state(model, state)
+                        load_state(model, state)
                     # Each fit traces new functions: drop the kernels of earlier trials'. (Not on
                     # the fast path, whose cached functions would pay ~80 ms to reload them.)
-                    _clear_keras_session()
+                    clear_keras_session()
                     if suggestion.seed is not None:  # fit also shuffles from TensorFlow's seed
-                        keras.utils.set_random_seed(_keras_seed(suggestion.seed))
+                        keras.utils.set_random_seed(keras_seed(suggestion.seed))
                     callbacks = [warmup_callback(warmup_epochs)] if warmup_epochs else []
                     self._fit(
                         model, monitor, suggestion.initial_epoch, epochs, batch_size, callbacks
@@ -586,7 +437,7 @@ class KerasObjective:
             test_loss=test_loss(),
             seconds=time.perf_counter() - start,
             curve=tuple(monitor.curve),
-            state=_save_state(model),
+            state=save_state(model),
         )
 
     def _use_fast_path(self, model: Any) -> bool:
@@ -634,26 +485,3 @@ class KerasObjective:
             callbacks=[*callbacks, _Stop()],
             verbose=self.verbose,
         )
-
-
-def _save_state(model: Any) -> dict[str, Any]:
-    """Weights and optimizer variables as numpy arrays (no pickles)."""
-    return {
-        "weights": [np.asarray(w) for w in model.get_weights()],
-        "optimizer": [np.asarray(v) for v in model.optimizer.variables],
-    }
-
-
-def _load_state(model: Any, state: dict[str, Any]) -> None:
-    """Continue from ``_save_state``'s output: same architecture, same optimizer."""
-    model.set_weights(state["weights"])
-    optimizer = model.optimizer
-    optimizer.build(model.trainable_variables)
-    saved = state.get("optimizer", [])
-    if len(saved) != len(optimizer.variables):
-        raise ValueError(
-            f"cannot continue: the saved optimizer has {len(saved)} variables, the new one "
-            f"{len(optimizer.variables)}; was the model built with other parameters?"
-        )
-    for variable, value in zip(optimizer.variables, saved, strict=True):
-        variable.assign(value)

@@ -36,13 +36,13 @@ import joblib
 import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import _search as sklearn_search
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import Interval
 
 from .budget import Budget, Ledger
-from .objective import _load_state, _save_state
+from .keras_state import load_state, save_state
+from .private_api import sklearn_fit_failure_check
 from .space import Space
 from .strategy import Result, Strategy, Suggestion, get_strategy, strategy_class
 from .warmup import check_warmup_epochs, warmup_callback
@@ -165,18 +165,28 @@ class _FitFailures(float):
         return float, (float(self),)
 
 
+_sklearn_fit_failure_check: Callable[..., None] | None = None  # scikit-learn's own
+
+
 def _warn_or_raise_about_fit_failures(results: list[dict[str, Any]], error_score: Any) -> None:
     """scikit-learn's check after each batch of fits, except in a ``TuneSearchCV`` search."""
     if isinstance(error_score, _FitFailures):
         error_score.sink.append([result["fit_error"] for result in results])
     else:
-        _sklearn_warn_or_raise_about_fit_failures(results, error_score)
+        _fit_failure_check()(results, error_score)
 
 
-# BaseSearchCV.fit calls this module-level function of sklearn.model_selection._search after
-# each batch; only a TuneSearchCV's marked error_score changes what it does.
-_sklearn_warn_or_raise_about_fit_failures = sklearn_search._warn_or_raise_about_fit_failures
-sklearn_search._warn_or_raise_about_fit_failures = _warn_or_raise_about_fit_failures
+def _fit_failure_check() -> Callable[..., None]:
+    """scikit-learn's own check after each batch of fits; the first call puts
+    ``_warn_or_raise_about_fit_failures`` in its place (``BaseSearchCV.fit`` calls it from
+    ``sklearn.model_selection._search``), where only a marked ``error_score`` changes what
+    it does. Raises ``PrivateAPIChanged`` if scikit-learn moved it."""
+    global _sklearn_fit_failure_check
+    if _sklearn_fit_failure_check is None:
+        module, check = sklearn_fit_failure_check()
+        _sklearn_fit_failure_check = check
+        module._warn_or_raise_about_fit_failures = _warn_or_raise_about_fit_failures
+    return _sklearn_fit_failure_check
 
 
 class _Checkpoints:
@@ -300,10 +310,10 @@ class _KerasFit:
             warm_start = estimator.warm_start
             estimator.set_params(warm_start=True)  # fit keeps the model it is given
             estimator.initialize(X, y)
-            _load_state(estimator.model_, state)
+            load_state(estimator.model_, state)
             estimator.fit(X, y, epochs=epochs - start, initial_epoch=start, **fit_params)
             estimator.set_params(warm_start=warm_start)
-        self.checkpoints.save(self._candidate, epochs, fold, _save_state(estimator.model_))
+        self.checkpoints.save(self._candidate, epochs, fold, save_state(estimator.model_))
         return self
 
 
@@ -431,6 +441,8 @@ class TuneSearchCV(BaseSearchCV):
         original = self.estimator
         keras = _is_keras_wrapper(original)
         error_score = self.error_score
+        if not isinstance(error_score, str):
+            _fit_failure_check()  # the hook in place before scikit-learn's first batch
         self._search = search
         if keras:  # BaseSearchCV clones self.estimator: the adapter must be there meanwhile
             self.estimator = _KerasFit(original, search.checkpoints, search.routes)
@@ -532,7 +544,7 @@ class TuneSearchCV(BaseSearchCV):
                     strategy.tell(suggestion, result)
             if search.fit_errors:  # scikit-learn's FitFailedWarning, once for the whole search;
                 # its ValueError when every fit failed, as RandomizedSearchCV's single batch
-                _sklearn_warn_or_raise_about_fit_failures(
+                _fit_failure_check()(
                     [{"fit_error": error} for call in search.fit_errors for error in call],
                     float(self.error_score),
                 )

@@ -1,0 +1,252 @@
+"""Every private API of a backend that tunebench relies on, each behind one small function.
+
+Keras, optuna, keras-tuner, scikit-learn and DEAP are driven here in ways their public APIs do
+not offer (resetting Keras's name counters without emptying TensorFlow's kernel cache, telling
+optuna a trial without its deep copy, an oracle that keeps drawing once its space is
+exhausted, ...). Each such use lives in this module and nowhere else, and
+``check_private_apis()`` lists the ones a newly installed version no longer offers, naming the
+package and its version; ``tests/test_private_api.py`` fails on that list, so an upgrade that
+moves one is seen at once instead of in every trial.
+
+At run time a missing private API never fails a trial: where a public call does the same work
+(more slowly) the shim makes it and warns once, naming the package version; where none does,
+the strategy or search that needs it refuses to start with ``PrivateAPIChanged``.
+
+>>> check_private_apis()
+[]
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "PrivateAPIChanged",
+    "check_private_apis",
+    "deap_operator_modules",
+    "keras_reset_names",
+    "keras_seed_without_tensorflow",
+    "keras_tuner_forget_oracle",
+    "keras_tuner_oracle_hooks",
+    "optuna_tell_without_copy",
+    "sklearn_fit_failure_check",
+]
+
+
+class PrivateAPIChanged(RuntimeError):
+    """A backend no longer has a private API tunebench needs (an upgrade moved it)."""
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
+def _changed(package: str, what: str, error: BaseException | None = None) -> str:
+    cause = f" ({type(error).__name__}: {error})" if error is not None else ""
+    return (
+        f"{package} {_version(package)} no longer has {what}{cause}, which tunebench uses; "
+        f"install the {package} version tunebench's pyproject.toml allows, or report it"
+    )
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(package: str, what: str, error: BaseException, fallback: str) -> None:
+    if what not in _warned:
+        _warned.add(what)
+        warnings.warn(
+            f"tunebench: {_changed(package, what, error)}; using {fallback} instead",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+# ---------------------------------------------------------------------------- keras
+
+
+def keras_reset_names() -> bool:
+    """Restart Keras's layer-name counters (``keras.src.utils.naming.reset_uids``); False when
+    Keras no longer has it (the caller then clears the session, the public way)."""
+    try:
+        from keras.src.utils import naming
+
+        reset = naming.reset_uids
+    except (ImportError, AttributeError) as exc:
+        _warn_once("keras", "keras.src.utils.naming.reset_uids", exc, "clear_session (slower)")
+        return False
+    reset()
+    return True
+
+
+def keras_seed_without_tensorflow(seed: int) -> None:
+    """What ``keras.utils.set_random_seed(seed)`` does, except TensorFlow's global seed.
+
+    Sets Keras's global seed and drops its global seed generator (``keras.src`` internals),
+    then seeds Python's ``random`` and numpy's global state, which Keras also draws from.
+    Falls back to ``keras.utils.set_random_seed`` when the internals moved.
+    """
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.random import seed_generator
+        from keras.src.utils import rng_utils
+
+        names = (rng_utils.GLOBAL_RANDOM_SEED, seed_generator.GLOBAL_SEED_GENERATOR)
+    except (ImportError, AttributeError) as exc:
+        _warn_once("keras", "keras.src's global seed state", exc, "keras.utils.set_random_seed")
+        import keras
+
+        keras.utils.set_random_seed(seed)
+        return
+    global_state.set_global_attribute(names[0], seed)
+    global_state.set_global_attribute(names[1], None)
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+# ---------------------------------------------------------------------------- optuna
+
+
+def optuna_tell_without_copy(study: Any, trial: Any, value: float | None, state: Any) -> None:
+    """``study.tell`` without the deep copy of the finished trial it returns (optuna's own
+    ``study.optimize`` skips it the same way); the public ``study.tell`` if that moved."""
+    try:
+        from optuna.study._tell import _tell_with_warning
+    except ImportError as exc:
+        _warn_once("optuna", "optuna.study._tell._tell_with_warning", exc, "study.tell")
+        study.tell(trial, value, state=state)
+        return
+    try:
+        _tell_with_warning(study=study, trial=trial, value_or_values=value, state=state)
+    except TypeError as exc:  # its signature changed (raised before it ran)
+        _warn_once("optuna", "_tell_with_warning's signature", exc, "study.tell")
+        study.tell(trial, value, state=state)
+
+
+# ---------------------------------------------------------------------------- keras-tuner
+
+
+def keras_tuner_oracle_hooks(oracle_class: type) -> None:
+    """Refuse a ``HyperbandOracle`` without the private members the ``hyperband`` strategy
+    overrides or calls (``_random_values``, ``_set_project_dir``)."""
+    for member in ("_random_values", "_set_project_dir"):
+        if not callable(getattr(oracle_class, member, None)):
+            raise PrivateAPIChanged(_changed("keras-tuner", f"HyperbandOracle.{member}"))
+
+
+def keras_tuner_forget_oracle(oracle: Any) -> None:
+    """Drop keras-tuner's module-level lock entries for ``oracle`` (they would keep it alive
+    for the life of the process)."""
+    try:
+        from keras_tuner.src.engine import oracle as oracle_module
+
+        tables = (oracle_module.LOCKS, oracle_module.THREADS)
+    except (ImportError, AttributeError) as exc:
+        _warn_once("keras-tuner", "keras_tuner.src.engine.oracle.LOCKS", exc, "nothing")
+        return
+    for table in tables:
+        table.pop(oracle, None)
+
+
+# ---------------------------------------------------------------------------- scikit-learn
+
+
+def sklearn_fit_failure_check() -> tuple[Any, Callable[..., None]]:
+    """``(module, function)``: scikit-learn's check after each batch of fits,
+    ``sklearn.model_selection._search._warn_or_raise_about_fit_failures(results,
+    error_score)``, which ``TuneSearchCV`` replaces during its own searches."""
+    import inspect
+
+    from sklearn.model_selection import _search
+
+    check = getattr(_search, "_warn_or_raise_about_fit_failures", None)
+    if check is None or list(inspect.signature(check).parameters) != ["results", "error_score"]:
+        raise PrivateAPIChanged(
+            _changed(
+                "scikit-learn", "_search._warn_or_raise_about_fit_failures(results, error_score)"
+            )
+        )
+    return _search, check
+
+
+# ---------------------------------------------------------------------------- deap
+
+
+def deap_operator_modules() -> tuple[Any, ...]:
+    """The ``deap.tools`` modules whose operators draw from their module-level ``random``
+    (``selection``, ``crossover``, ``mutation``), which ``evolution`` points at its private
+    generator while it calls them."""
+    from deap.tools import crossover, mutation, selection
+
+    modules = (selection, crossover, mutation)
+    for module in modules:
+        if getattr(module, "random", None) is not random:
+            raise PrivateAPIChanged(_changed("deap", f"{module.__name__}.random"))
+    return modules
+
+
+# ---------------------------------------------------------------------------- the check
+
+
+def check_private_apis() -> list[str]:
+    """What each backend's installed version no longer offers; empty when all is there."""
+    problems: list[str] = []
+
+    def probe(package: str, what: str, test: Callable[[], Any]) -> None:
+        try:
+            if test() is False:
+                problems.append(_changed(package, what))
+        except PrivateAPIChanged as exc:
+            problems.append(str(exc))
+        except Exception as exc:
+            problems.append(_changed(package, what, exc))
+
+    def keras_internals() -> bool:
+        from keras.src.backend.common import global_state
+        from keras.src.random import seed_generator
+        from keras.src.utils import naming, rng_utils
+
+        return (
+            callable(naming.reset_uids)
+            and callable(global_state.set_global_attribute)
+            and isinstance(rng_utils.GLOBAL_RANDOM_SEED, str)
+            and isinstance(seed_generator.GLOBAL_SEED_GENERATOR, str)
+        )
+
+    def optuna_tell() -> bool:
+        import inspect
+
+        from optuna.study._tell import _tell_with_warning
+
+        wanted = {"study", "trial", "value_or_values", "state"}
+        return wanted <= set(inspect.signature(_tell_with_warning).parameters)
+
+    def keras_tuner_internals() -> bool:
+        from keras_tuner import oracles
+        from keras_tuner.src.engine import oracle
+
+        keras_tuner_oracle_hooks(oracles.HyperbandOracle)
+        return isinstance(oracle.LOCKS, dict) and isinstance(oracle.THREADS, dict)
+
+    def sklearn_search() -> bool:
+        from sklearn.model_selection._search import BaseSearchCV
+        from sklearn.utils._param_validation import Interval
+
+        sklearn_fit_failure_check()
+        return callable(BaseSearchCV._run_search) and callable(Interval)
+
+    probe("keras", "keras.src's naming and global seed state", keras_internals)
+    probe("optuna", "optuna.study._tell._tell_with_warning", optuna_tell)
+    probe("keras-tuner", "its oracle internals", keras_tuner_internals)
+    probe("scikit-learn", "BaseSearchCV and its parameter validation", sklearn_search)
+    probe("deap", "deap.tools' module-level random", deap_operator_modules)
+    return problems
