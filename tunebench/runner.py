@@ -345,12 +345,12 @@ def tune(
         workers: trials run at once (default 1 inline, the number of cores otherwise).
         address: for ``executor="ray"``: None starts a local Ray, ``"auto"`` joins the
             cluster started on this machine, ``"ray://host:port"`` a remote one.
-        trial_timeout: seconds a trial may run; one that runs longer is recorded ``failed``
-            with the reason. ``KerasObjective`` stops itself between epochs (charged what it
-            trained); ``"processes"`` and ``"ray"`` also stop any trial still running a
-            second later (charged its grant), and stop running trials when a
-            ``Budget(seconds=...)`` runs out. Inline, a plain function cannot be interrupted:
-            it runs to its end.
+        trial_timeout: seconds a trial may run (None: no limit); one that runs longer is
+            recorded ``failed`` with the reason and the search goes on. ``KerasObjective``
+            stops itself between epochs (charged the epochs it trained); ``"processes"`` and
+            ``"ray"`` also stop any trial still running a second later (charged its grant).
+            Running trials are stopped the same way when a ``Budget(seconds=...)`` runs out.
+            Inline, a plain function cannot be interrupted: it runs to its end.
     """
     if budget is None:
         raise ValueError("tune needs a budget, e.g. budget=Budget(epochs=300) or Budget(trials=20)")
