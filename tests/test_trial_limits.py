@@ -171,3 +171,24 @@ def test_a_failure_after_training_is_charged_the_epochs_trained(tiny_task):
     assert [t.epochs_run for t in study.trials] == [3, 3, 3]
     assert study.epochs_spent == 9
     _audit(study, 9)
+
+
+class RaisesAfterTraining:
+    """A hand-written objective whose ``evaluate`` raises: what it trained is unknown."""
+
+    max_epochs = 10
+
+    def evaluate(self, suggestion, state=None):
+        raise RuntimeError("lost the model after training")
+
+
+def test_an_evaluate_that_raises_is_charged_its_grant():
+    study = tune(RaisesAfterTraining(), SPACE, budget=Budget(epochs=25), progress=False)
+    assert [t.epochs_run for t in study.trials] == [10, 10, 5]
+    assert all(t.status == "failed" for t in study.trials)
+    first_line = study.trials[0].error.splitlines()[0]
+    assert first_line == (
+        "RuntimeError: lost the model after training; "
+        "charged its grant of 10 epochs, as how many it trained is unknown"
+    )
+    _audit(study, 25)

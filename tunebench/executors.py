@@ -106,14 +106,19 @@ def evaluate_safely(
     state: dict[str, Any] | None,
     limit: TrialLimit | None = None,
 ) -> Result:
-    """Run one trial under ``limit``; an exception in user code becomes a ``failed`` result."""
+    """Run one trial under ``limit``; an exception in user code becomes a ``failed`` result.
+
+    An objective's ``evaluate`` records its own failures with the epochs they trained; one
+    that raises, or returns something else than a ``Result``, says nothing of what it
+    trained, so its trial is charged its grant.
+    """
     try:
         with running_under(limit):
             result = objective.evaluate(suggestion, state)
         if not isinstance(result, Result):
             raise TypeError(f"{type(objective).__name__}.evaluate must return a Result")
     except Exception as exc:
-        result = Result.failure(describe_error(exc))
+        result = lost_trial(suggestion, describe_error(exc))
     if result.worker is None:
         result = dataclasses.replace(result, worker=worker_name())
     return result
@@ -132,7 +137,9 @@ def lost_trial(
         return dataclasses.replace(
             Result.failure(reason, seconds=seconds, epochs_run=1), worker=worker
         )
-    message = f"{reason}; charged its grant of {granted} epochs, as how many it trained is unknown"
+    first, newline, rest = reason.partition("\n")  # the note goes before any traceback
+    note = f"charged its grant of {granted} epochs, as how many it trained is unknown"
+    message = f"{first}; {note}{newline}{rest}"
     return dataclasses.replace(
         Result.failure(message, seconds=seconds, epochs_run=granted), worker=worker
     )
