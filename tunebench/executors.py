@@ -266,7 +266,9 @@ def _process_worker(conn: Connection, threads: int) -> None:
         try:
             conn.send(("result", suggestion.id, result))
         except Exception as exc:  # a result that cannot be pickled
-            failure = Result.failure(f"the trial's result cannot be sent back: {exc!r}")
+            failure = Result.failure(
+                f"the trial's result cannot be sent back: {exc!r}", epochs_run=result.epochs_run
+            )
             conn.send(("result", suggestion.id, dataclasses.replace(failure, worker=result.worker)))
 
 

@@ -350,7 +350,8 @@ def tune(
             stops itself between epochs (charged the epochs it trained); ``"processes"`` and
             ``"ray"`` also stop any trial still running a second later (charged its grant).
             Running trials are stopped the same way when a ``Budget(seconds=...)`` runs out.
-            Inline, a plain function cannot be interrupted: it runs to its end.
+            Inline, a plain function cannot be interrupted: it runs to its end. The limit
+            counts from the trial's start (a worker's first trial includes its start-up).
     """
     if budget is None:
         raise ValueError("tune needs a budget, e.g. budget=Budget(epochs=300) or Budget(trials=20)")
