@@ -330,7 +330,8 @@ class BenchProgress(NullBenchProgress):
             )
 
     def _render(self, task: Any, width: int) -> str:
-        top_task = self._progress._tasks[self._task]  # the timing lives on the first row
+        # The timing lives on the first row.
+        top_task = next(t for t in self._progress.tasks if t.id == self._task)
         top, run = self._lines(top_task, width)
         return top if task.fields.get("row") == "top" else run
 
