@@ -228,3 +228,18 @@ def test_a_users_tf_log_level_wins(tmp_path):
     assert done.returncode == 0, done.stderr
     if not any(m in done.stderr for m in ("cpu_feature_guard", "oneDNN", "absl")):
         pytest.skip("TensorFlow logs nothing at start-up on this machine, even at level 0")
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--budget-epochs", "0"], "argument --budget-epochs: must be a whole number above 0"),
+        (["--patience", "-1"], "argument --patience: must not be negative"),
+        (["--budget-seconds", "nan"], "argument --budget-seconds: must be a number above 0"),
+    ],
+)
+def test_bad_numbers_are_refused_by_the_parser(flags, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["tune", *flags])
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err

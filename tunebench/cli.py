@@ -89,7 +89,10 @@ def _build_parser() -> argparse.ArgumentParser:
         )
         # Also accepted after the command; SUPPRESS keeps the top-level value otherwise.
         sub.add_argument(
-            "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show the full traceback of an error",
         )
         return sub
 
@@ -105,13 +108,29 @@ def _build_parser() -> argparse.ArgumentParser:
         "strategy under one budget (300 epochs when no --budget-* is given). With --storage, "
         "every trial is kept, and rerunning the same command resumes the study.",
     )
-    tune.add_argument("--strategy", default="random", help="a name from `tunebench strategies`")
     tune.add_argument(
-        "--budget-epochs", type=int, default=None, help="training epochs to spend (default: 300)"
+        "--strategy", default="random", help="a name from `tunebench strategies`", metavar="NAME"
     )
-    tune.add_argument("--budget-trials", type=int, default=None, help="trials to run")
-    tune.add_argument("--budget-seconds", type=float, default=None, help="wall-clock seconds")
-    tune.add_argument("--seed", type=int, default=0, help="seed of the strategy and the trials")
+    tune.add_argument(
+        "--budget-epochs",
+        type=_positive_int,
+        default=None,
+        help="training epochs to spend (default: 300)",
+        metavar="N",
+    )
+    tune.add_argument(
+        "--budget-trials", type=_positive_int, default=None, help="trials to run", metavar="N"
+    )
+    tune.add_argument(
+        "--budget-seconds",
+        type=_positive_float,
+        default=None,
+        help="wall-clock seconds",
+        metavar="S",
+    )
+    tune.add_argument(
+        "--seed", type=int, default=0, help="seed of the strategy and the trials", metavar="N"
+    )
     tune.add_argument(
         "--storage",
         default=None,
@@ -119,17 +138,24 @@ def _build_parser() -> argparse.ArgumentParser:
         help="SQLite file keeping every trial; rerun to resume",
     )
     tune.add_argument(
-        "--study-name", default=None, metavar="NAME", help="(default: STRATEGY-seedSEED)"
+        "--study-name",
+        default=None,
+        metavar="NAME",
+        help="the study's name in the store (default: STRATEGY-seedSEED)",
     )
     tune.add_argument(
         "--subsample",
-        type=int,
+        type=_positive_int,
         default=None,
         metavar="N",
         help="train on N rows of the training split (validation and test N//3) for a quick run",
     )
-    tune.add_argument("--max-epochs", type=int, default=100, help="epochs a trial at most")
-    tune.add_argument("--patience", type=int, default=10, help="early-stopping patience")
+    tune.add_argument(
+        "--max-epochs", type=_positive_int, default=100, help="epochs a trial at most", metavar="N"
+    )
+    tune.add_argument(
+        "--patience", type=_natural_int, default=10, help="early-stopping patience", metavar="N"
+    )
     tune.add_argument(
         "--option",
         type=_option,
@@ -173,9 +199,10 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--budget-epochs",
-        type=int,
+        type=_positive_int,
         default=None,
         help="epoch budget of every run (default: 300, --full: 1000)",
+        metavar="N",
     )
     bench.add_argument(
         "--full",
@@ -184,16 +211,24 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--subsample",
-        type=int,
+        type=_positive_int,
         default=None,
         metavar="N",
         help="train on N rows (validation and test N//3) for a quick trial of the benchmark",
     )
     bench.add_argument(
-        "--max-epochs", type=int, default=None, help="epochs a trial at most (default: 100)"
+        "--max-epochs",
+        type=_positive_int,
+        default=None,
+        help="epochs a trial at most (default: 100)",
+        metavar="N",
     )
     bench.add_argument(
-        "--patience", type=int, default=None, help="early-stopping patience (default: 10)"
+        "--patience",
+        type=_natural_int,
+        default=None,
+        help="early-stopping patience (default: 10)",
+        metavar="N",
     )
     bench.add_argument(
         "--out",
@@ -232,18 +267,36 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     lr_find.add_argument(
         "--subsample",
-        type=int,
+        type=_positive_int,
         default=None,
         metavar="N",
         help="use N rows of the training split for a quick run",
     )
-    lr_find.add_argument("--steps", type=int, default=500, help="training steps at most")
-    lr_find.add_argument("--min-lr", type=float, default=1e-5, help="the first learning rate")
-    lr_find.add_argument("--max-lr", type=float, default=10.0, help="the rate of the last step")
-    lr_find.add_argument("--batch-size", type=int, default=32, help="rows a step")
-    lr_find.add_argument("--n-hidden", type=int, default=1, help="hidden layers of the book's MLP")
-    lr_find.add_argument("--n-neurons", type=int, default=30, help="units a hidden layer")
-    lr_find.add_argument("--seed", type=int, default=0, help="seed of the weights and shuffling")
+    lr_find.add_argument(
+        "--steps", type=_positive_int, default=500, help="training steps at most", metavar="N"
+    )
+    lr_find.add_argument(
+        "--min-lr", type=float, default=1e-5, help="the first learning rate", metavar="RATE"
+    )
+    lr_find.add_argument(
+        "--max-lr", type=float, default=10.0, help="the rate of the last step", metavar="RATE"
+    )
+    lr_find.add_argument(
+        "--batch-size", type=_positive_int, default=32, help="rows a step", metavar="N"
+    )
+    lr_find.add_argument(
+        "--n-hidden",
+        type=_natural_int,
+        default=1,
+        help="hidden layers of the book's MLP",
+        metavar="N",
+    )
+    lr_find.add_argument(
+        "--n-neurons", type=_positive_int, default=30, help="units a hidden layer", metavar="N"
+    )
+    lr_find.add_argument(
+        "--seed", type=int, default=0, help="seed of the weights and shuffling", metavar="N"
+    )
     lr_find.add_argument(
         "--plot", default="lr-find.png", metavar="PATH", help="where to write the loss-vs-rate plot"
     )
@@ -253,10 +306,44 @@ def _build_parser() -> argparse.ArgumentParser:
 def _executor_flags(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--executor", default="inline", choices=EXECUTORS, help="where trials run")
     sub.add_argument(
-        "--workers", type=int, default=None, help="trials at once (default: one per CPU)"
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="trials at once (default: one per CPU)",
+        metavar="N",
     )
-    sub.add_argument("--address", default=None, help="Ray cluster address (--executor ray)")
+    sub.add_argument(
+        "--address", default=None, help="Ray cluster address (--executor ray)", metavar="ADDRESS"
+    )
     sub.add_argument("--no-progress", action="store_true", help="no live progress display")
+
+
+def _positive_int(text: str) -> int:
+    """A whole number above 0, or argparse's one-line error."""
+    value = _natural_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number above 0, got {text!r}")
+    return value
+
+
+def _natural_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}")
+    return value
 
 
 def _seeds(text: str) -> int | list[int]:
@@ -374,9 +461,7 @@ def _tune(args: argparse.Namespace) -> int:
         hint = "their errors:"
     print(study.summary(errors_hint=hint))
     if not args.storage:
-        errors = dict.fromkeys(
-            t.error.splitlines()[0] for t in study.trials if t.error and t.error.strip()
-        )
+        errors = dict.fromkeys(_first_line(t.error) for t in study.trials if t.error)
         for error in list(errors)[:3]:
             print(f"  {error}")
     elif study.trials:
