@@ -187,7 +187,7 @@ def test_readme_example_runs(language, code, workdir):
             cwd=workdir,
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=300,
         )
         assert done.returncode == 0, f"{shrink_python(code)}\n---\n{done.stderr[-4000:]}"
         assert done.stdout.strip(), "the example prints nothing"
@@ -201,7 +201,7 @@ def test_readme_example_runs(language, code, workdir):
             cwd=workdir,
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=300,
         )
         assert done.returncode == 0, f"tunebench {' '.join(args)}\n---\n{done.stderr[-4000:]}"
 
