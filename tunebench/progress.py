@@ -170,33 +170,20 @@ def bench_lines(
     return top, ("  " + run if run else "")
 
 
-class _LineColumn:
-    """A rich progress column that renders one of this module's lines for each task."""
-
-    def __init__(self, render: Callable[[Any, int], str], console: Any) -> None:
-        from rich.progress import ProgressColumn
-
-        outer = self
-
-        class Column(ProgressColumn):
-            def render(self, task: Any) -> Any:
-                from rich.text import Text
-
-                return Text(render(task, outer.width()), no_wrap=True, overflow="crop")
-
-        self.column = Column()
-        self._console = console
-
-    def width(self) -> int:
-        return max(20, self._console.width - 1)
-
-
 def _progress(render: Callable[[Any, int], str]) -> Any:
+    """A rich ``Progress`` whose one column is ``render(task, width)``, one line a task."""
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import Progress, ProgressColumn
+    from rich.text import Text
 
     console = Console(stderr=True)
-    return Progress(_LineColumn(render, console).column, console=console, transient=False)
+
+    class LineColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            width = max(20, console.width - 1)
+            return Text(render(task, width), no_wrap=True, overflow="crop")
+
+    return Progress(LineColumn(), console=console, transient=False)
 
 
 class NullProgress:
