@@ -37,4 +37,5 @@ def test_summary_says_one_trial_and_where_the_errors_are():
     study.trials = study.trials[:1]
     text = study.summary(errors_hint="`tunebench show runs.db` lists them")
     assert "1 trial," in text
-    assert "1 trial failed or diverged; `tunebench show runs.db` lists them" in text
+    assert "1 trial failed or diverged; most common (1 of them): " in text
+    assert text.endswith("; `tunebench show runs.db` lists them")
