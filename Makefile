@@ -6,15 +6,21 @@ BIN     = $(VENV)/bin
 .PHONY: bench bench-full test lint format clean
 
 $(BIN)/python:
+	@echo "creating $(VENV) ..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Reinstalled when pyproject.toml changes.
+# setuptools prints an "Editable installation ... folders with the same name as your package"
+# notice: it does so for every flat-layout project (a package folder at the top level), and
+# only a src/ layout would silence it.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	@echo "installing dependencies (about a minute) ..."
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	@echo "installing dependencies with the dev extras (a minute or two) ..."
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.installed
 

@@ -13,8 +13,7 @@ from importlib.metadata import version
 
 import pytest
 
-from tunebench import Budget, Float, Space, tune
-from tunebench import private_api
+from tunebench import Budget, Float, Space, private_api, tune
 from tunebench.private_api import PrivateAPIChanged, check_private_apis
 
 
@@ -91,5 +90,5 @@ def test_deap_operators_that_stop_drawing_from_their_module_random_are_refused(
     monkeypatch.setattr(mutation, "random", random.Random(0))  # as if it imported its own
     (problem,) = check_private_apis()
     assert f"deap {version('deap')} no longer has deap.tools.mutation.random" in problem
-    with pytest.raises(PrivateAPIChanged, match="deap.tools.mutation.random"):
+    with pytest.raises(PrivateAPIChanged, match=r"deap\.tools\.mutation\.random"):
         tune(lambda x: x, Space(x=Float(0, 1)), "evolution", Budget(trials=3), progress=False)

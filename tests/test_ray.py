@@ -75,6 +75,74 @@ def test_keras_trials_and_hyperband_continuations_travel_through_ray(local_ray, 
     assert study.epochs_spent == sum(t.epochs_run for t in study.trials) <= 40
 
 
+def hangs(x, n):
+    time.sleep(30 if x > 0.5 else 0)
+    return bowl(x, n)
+
+
+def test_ray_cancels_a_trial_at_its_timeout_or_at_the_time_budget(local_ray):
+    start = time.monotonic()
+    study = tune(
+        hangs,
+        SPACE,
+        budget=Budget(trials=6),
+        seed=0,
+        executor="ray",
+        workers=2,
+        trial_timeout=1,
+        progress=False,
+    )
+    assert time.monotonic() - start < 30
+    hung = [t for t in study.trials if t.params["x"] > 0.5]
+    assert hung and len(study.trials) == 6
+    for trial in study.trials:
+        if trial in hung:
+            assert trial.status == "failed" and "exceeded trial_timeout=1s" in trial.error
+            assert "its Ray task was cancelled" in trial.error
+        else:
+            assert trial.status == "ok"
+    start = time.monotonic()
+    study = tune(
+        lambda x, n: hangs(0.9, n), SPACE, budget=Budget(seconds=3), executor="ray", workers=2,
+        progress=False,
+    )  # fmt: skip
+    assert time.monotonic() - start < 15 and study.stop_reason == "seconds"
+    assert all("time budget, Budget(seconds=3)" in t.error for t in study.trials)
+
+
+GHOST_MODULE = """
+class Ghost:
+    max_epochs = None
+
+    def evaluate(self, suggestion, state=None):
+        from tunebench import Result
+        return Result(loss=suggestion.params["x"])
+"""
+
+
+def test_an_objective_ray_workers_cannot_import_stops_with_a_clear_error(local_ray, tmp_path):
+    from tunebench.executors import WorkerStartError
+
+    (tmp_path / "ghost_for_ray.py").write_text(GHOST_MODULE)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import ghost_for_ray
+    finally:
+        sys.path.remove(str(tmp_path))
+    try:
+        with pytest.raises(WorkerStartError, match="Ray workers cannot load the objective"):
+            tune(
+                ghost_for_ray.Ghost(),
+                SPACE,
+                budget=Budget(trials=4),
+                executor="ray",
+                workers=2,
+                progress=False,
+            )
+    finally:
+        sys.modules.pop("ghost_for_ray", None)
+
+
 # ----------------------------------------------------------------------------- cluster
 
 
@@ -169,6 +237,7 @@ def test_a_study_runs_on_both_nodes_and_survives_losing_one(two_node_cluster, tm
     while len({w.split("@node:")[1] for w in _finished_workers(db) if "@node:" in w}) < 2:
         assert time.monotonic() < deadline and driver.is_alive(), outcome
         time.sleep(0.2)
+    time.sleep(0.3)  # the second node is now well into its next trial (0.7 s long)
     os.killpg(second_node.pid, signal.SIGKILL)  # the second node goes away mid-study
     killed_after = len(_finished_workers(db))
     driver.join(timeout=300)
@@ -180,6 +249,7 @@ def test_a_study_runs_on_both_nodes_and_survives_losing_one(two_node_cluster, tm
     assert len(nodes) == 2, "trials did not run on both nodes"
     later = [t for t in study.trials if t.status == "ok"][killed_after:]
     assert later and all(head.startswith(t.worker.split("@node:")[1]) for t in later[1:])
-    for trial in study.trials:
-        if trial.status == "failed":
-            assert "Ray lost the trial" in trial.error
+    lost = [t for t in study.trials if t.status == "failed"]
+    assert lost, "no trial was lost with the node"
+    for trial in lost:
+        assert "Ray lost the trial" in trial.error and trial.epochs_run == 1  # charged

@@ -135,8 +135,8 @@ def test_a_study_that_only_fails_stops_and_names_its_most_common_error():
     count = sum(t.error.startswith("RuntimeError: no GPU\n") for t in study.trials)
     assert count > 25 / 2  # the most common error, as the warning and the summary say
     assert f"({count} of 25 failed trials): RuntimeError: no GPU. Fix" in str(caught[0].message)
-    assert f"most common ({count} of them): RuntimeError: no GPU (see" in study.summary()
-    assert "stopped by failures" in study.summary()
+    assert f"most common ({count} of them): RuntimeError: no GPU; study" in study.summary()
+    assert "stopped: too many trials in a row failed" in study.summary()
 
 
 def test_rerun_resumes_and_refuses_a_different_study(tmp_path):

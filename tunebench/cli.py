@@ -2,27 +2,62 @@
 
     tunebench strategies [--verbose]
     tunebench tune --strategy random --budget-epochs 300 --seed 0 --storage runs.db
+    tunebench show runs.db [--study NAME]
     tunebench bench [--strategies random,tpe] [--seeds 3] [--budget-epochs 300] [--full]
     tunebench report bench-report/runs.db -o bench-report
     tunebench lr-find [--subsample N] [--steps 500] [--plot lr-find.png]
 
 ``tune`` searches the book task (California housing, the book's MLP and space) unless told
-otherwise; rerunning the same command after an interruption resumes the study. ``bench`` runs
-every strategy on it over paired seeds (``tunebench.bench``) and writes the comparison report;
+otherwise; rerunning the same command after an interruption resumes the study. ``show`` lists
+a store's studies, or one study's trials with their errors. ``bench`` runs every strategy on
+the book task over paired seeds (``tunebench.bench``) and writes the comparison report;
 ``report`` rewrites the report from a store. ``lr-find`` runs the learning-rate range test
 (``tunebench.lr_find``) on the book's model and task, prints the suggested rate and plots it.
+
+A mistake in the command (a bad value, a missing file) is one line, ``tunebench: error: ...``,
+exit status 2. Anything else is a bug: one line saying so, exit status 1; ``--debug`` shows
+its traceback. TensorFlow's start-up log lines are hidden unless ``TF_CPP_MIN_LOG_LEVEL`` is set.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 __all__ = ["main"]
+
+EXECUTORS = ("inline", "processes", "ray")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every default shown, except the empty ones (None, off, nothing)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        empty = action.default is None or action.default is False or action.default == []
+        if empty or action.default is argparse.SUPPRESS or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+class _RawHelpFormatter(argparse.RawDescriptionHelpFormatter, _HelpFormatter):
+    """... and a description kept as written (for lists of files)."""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tunebench")
+    except PackageNotFoundError:  # run from a source tree without installing
+        from . import __version__
+
+        return __version__
 
 
 def _option(text: str) -> tuple[str, Any]:
@@ -40,33 +75,87 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tunebench",
         description="Hyperparameter search for neural networks: many strategies, one interface.",
+        formatter_class=_HelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"tunebench {_version()}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    listing = commands.add_parser("strategies", help="list the registered search strategies")
+    def command(name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
+        description = description or help
+        formatter = _RawHelpFormatter if "\n" in description else _HelpFormatter
+        sub = commands.add_parser(
+            name, help=help, description=description, formatter_class=formatter
+        )
+        # Also accepted after the command; SUPPRESS keeps the top-level value otherwise.
+        sub.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show the full traceback of an error",
+        )
+        return sub
+
+    listing = command("strategies", "list the registered search strategies")
     listing.add_argument(
         "-v", "--verbose", action="store_true", help="also show each strategy's options"
     )
 
-    tune = commands.add_parser(
-        "tune", help="search the book task's hyperparameters with one strategy"
+    tune = command(
+        "tune",
+        "search the book task's hyperparameters with one strategy",
+        "Search the book task (California housing, the book's MLP and space) with one "
+        "strategy under one budget (300 epochs when no --budget-* is given). With --storage, "
+        "every trial is kept, and rerunning the same command resumes the study.",
     )
-    tune.add_argument("--strategy", default="random", help="a name from `tunebench strategies`")
-    tune.add_argument("--budget-epochs", type=int, default=None, help="training epochs to spend")
-    tune.add_argument("--budget-trials", type=int, default=None, help="trials to run")
-    tune.add_argument("--budget-seconds", type=float, default=None, help="wall-clock seconds")
-    tune.add_argument("--seed", type=int, default=0, help="seed of the strategy and the trials")
-    tune.add_argument("--storage", default=None, help="SQLite file; rerun to resume")
-    tune.add_argument("--study-name", default=None, help="default: <strategy>-seed<seed>")
+    tune.add_argument(
+        "--strategy", default="random", help="a name from `tunebench strategies`", metavar="NAME"
+    )
+    tune.add_argument(
+        "--budget-epochs",
+        type=_positive_int,
+        default=None,
+        help="training epochs to spend (default: 300)",
+        metavar="N",
+    )
+    tune.add_argument(
+        "--budget-trials", type=_positive_int, default=None, help="trials to run", metavar="N"
+    )
+    tune.add_argument(
+        "--budget-seconds",
+        type=_positive_float,
+        default=None,
+        help="wall-clock seconds",
+        metavar="S",
+    )
+    tune.add_argument(
+        "--seed", type=int, default=0, help="seed of the strategy and the trials", metavar="N"
+    )
+    tune.add_argument(
+        "--storage",
+        default=None,
+        metavar="FILE",
+        help="SQLite file keeping every trial; rerun to resume",
+    )
+    tune.add_argument(
+        "--study-name",
+        default=None,
+        metavar="NAME",
+        help="the study's name in the store (default: STRATEGY-seedSEED)",
+    )
     tune.add_argument(
         "--subsample",
-        type=int,
+        type=_positive_int,
         default=None,
         metavar="N",
         help="train on N rows of the training split (validation and test N//3) for a quick run",
     )
-    tune.add_argument("--max-epochs", type=int, default=100, help="epochs a trial at most")
-    tune.add_argument("--patience", type=int, default=10, help="early-stopping patience")
+    tune.add_argument(
+        "--max-epochs", type=_positive_int, default=100, help="epochs a trial at most", metavar="N"
+    )
+    tune.add_argument(
+        "--patience", type=_natural_int, default=10, help="early-stopping patience", metavar="N"
+    )
     tune.add_argument(
         "--option",
         type=_option,
@@ -75,17 +164,25 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a strategy option (repeatable); VALUE is read as JSON when it parses",
     )
-    tune.add_argument("--executor", default="inline", help="inline (default), processes or ray")
-    tune.add_argument("--workers", type=int, default=None, help="trials at once (processes / ray)")
-    tune.add_argument("--address", default=None, help="Ray cluster address (executor ray)")
-    tune.add_argument("--no-progress", action="store_true", help="no live progress display")
+    _executor_flags(tune)
 
-    bench = commands.add_parser(
+    show = command(
+        "show",
+        "list a store's studies, or one study's trials and their errors",
+        "Without --study: one line per study of the store (strategy, seed, trials, epochs, "
+        "best loss, why it stopped). With --study NAME (or when the store holds one study): "
+        "that study's trials (id, status, loss, epochs, parameters, first line of the error).",
+    )
+    show.add_argument("store", metavar="STORE", help="a SQLite store written by tune or bench")
+    show.add_argument("--study", default=None, metavar="NAME", help="the study to list")
+
+    bench = command(
         "bench",
-        help="run every strategy on the book task over paired seeds and write the report",
-        description="The benchmark (tunebench.bench): every strategy x every seed under one "
+        "run every strategy on the book task over paired seeds and write the report",
+        "The benchmark (tunebench.bench): every strategy x every seed under one "
         "epoch budget, all in one store; rerun the same command to resume. The default is the "
-        "quick benchmark `make bench` runs; --full is the publication protocol.",
+        "quick benchmark `make bench` runs; --full is the publication protocol. A run made "
+        "differently (other --budget-epochs, --subsample, ...) needs its own --out.",
     )
     bench.add_argument(
         "--strategies",
@@ -102,9 +199,10 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--budget-epochs",
-        type=int,
+        type=_positive_int,
         default=None,
         help="epoch budget of every run (default: 300, --full: 1000)",
+        metavar="N",
     )
     bench.add_argument(
         "--full",
@@ -113,51 +211,139 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--subsample",
-        type=int,
+        type=_positive_int,
         default=None,
         metavar="N",
         help="train on N rows (validation and test N//3) for a quick trial of the benchmark",
     )
-    bench.add_argument("--max-epochs", type=int, default=None, help="epochs a trial at most (100)")
-    bench.add_argument("--patience", type=int, default=None, help="early-stopping patience (10)")
+    bench.add_argument(
+        "--max-epochs",
+        type=_positive_int,
+        default=None,
+        help="epochs a trial at most (default: 100)",
+        metavar="N",
+    )
+    bench.add_argument(
+        "--patience",
+        type=_natural_int,
+        default=None,
+        help="early-stopping patience (default: 10)",
+        metavar="N",
+    )
     bench.add_argument(
         "--out",
         default=None,
+        metavar="DIR",
         help="report folder (default: bench-report, --full: bench-report-full)",
     )
-    bench.add_argument("--storage", default=None, help="the store (default: OUT/runs.db)")
-    bench.add_argument("--executor", default="inline", help="inline, processes or ray")
-    bench.add_argument("--workers", type=int, default=None, help="trials at once")
-    bench.add_argument("--address", default=None, help="Ray cluster address (executor ray)")
-    bench.add_argument("--no-progress", action="store_true", help="no live progress display")
+    bench.add_argument(
+        "--storage", default=None, metavar="FILE", help="the store (default: OUT/runs.db)"
+    )
+    _executor_flags(bench)
 
-    report = commands.add_parser("report", help="write the comparison report of a benchmark store")
-    report.add_argument("store", help="the SQLite store of a benchmark")
+    report = command(
+        "report",
+        "write the comparison report of a benchmark store",
+        "Write the comparison report of every study in a benchmark store. Files written "
+        "into DIR:\n"
+        "  report.md            the report (Markdown)\n"
+        "  report.html          the same, self-contained (figures embedded)\n"
+        "  anytime_epochs.png   best validation loss against epochs spent\n"
+        "  anytime_seconds.png  ... against wall-clock seconds\n"
+        "  final_mse.png        each run's final validation and test loss\n"
+        "  trials.csv           every trial of every run",
+    )
+    report.add_argument("store", metavar="STORE", help="the SQLite store of a benchmark")
     report.add_argument(
-        "-o", "--out", default=None, help="report folder (default: the store's folder)"
+        "-o",
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="report folder (default: the store's folder)",
     )
 
-    lr_find = commands.add_parser(
-        "lr-find", help="the learning-rate range test on the book task: suggest a rate, plot it"
+    lr_find = command(
+        "lr-find", "the learning-rate range test on the book task: suggest a rate, plot it"
     )
     lr_find.add_argument(
         "--subsample",
-        type=int,
+        type=_positive_int,
         default=None,
         metavar="N",
         help="use N rows of the training split for a quick run",
     )
-    lr_find.add_argument("--steps", type=int, default=500, help="training steps at most")
-    lr_find.add_argument("--min-lr", type=float, default=1e-5, help="the first learning rate")
-    lr_find.add_argument("--max-lr", type=float, default=10.0, help="the rate of the last step")
-    lr_find.add_argument("--batch-size", type=int, default=32, help="rows a step")
-    lr_find.add_argument("--n-hidden", type=int, default=1, help="hidden layers of the book's MLP")
-    lr_find.add_argument("--n-neurons", type=int, default=30, help="units a hidden layer")
-    lr_find.add_argument("--seed", type=int, default=0, help="seed of the weights and shuffling")
+    lr_find.add_argument(
+        "--steps", type=_positive_int, default=500, help="training steps at most", metavar="N"
+    )
+    lr_find.add_argument(
+        "--min-lr", type=float, default=1e-5, help="the first learning rate", metavar="RATE"
+    )
+    lr_find.add_argument(
+        "--max-lr", type=float, default=10.0, help="the rate of the last step", metavar="RATE"
+    )
+    lr_find.add_argument(
+        "--batch-size", type=_positive_int, default=32, help="rows a step", metavar="N"
+    )
+    lr_find.add_argument(
+        "--n-hidden",
+        type=_natural_int,
+        default=1,
+        help="hidden layers of the book's MLP",
+        metavar="N",
+    )
+    lr_find.add_argument(
+        "--n-neurons", type=_positive_int, default=30, help="units a hidden layer", metavar="N"
+    )
+    lr_find.add_argument(
+        "--seed", type=int, default=0, help="seed of the weights and shuffling", metavar="N"
+    )
     lr_find.add_argument(
         "--plot", default="lr-find.png", metavar="PATH", help="where to write the loss-vs-rate plot"
     )
     return parser
+
+
+def _executor_flags(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--executor", default="inline", choices=EXECUTORS, help="where trials run")
+    sub.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="trials at once (default: one per CPU)",
+        metavar="N",
+    )
+    sub.add_argument(
+        "--address", default=None, help="Ray cluster address (--executor ray)", metavar="ADDRESS"
+    )
+    sub.add_argument("--no-progress", action="store_true", help="no live progress display")
+
+
+def _positive_int(text: str) -> int:
+    """A whole number above 0, or argparse's one-line error."""
+    value = _natural_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number above 0, got {text!r}")
+    return value
+
+
+def _natural_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}")
+    return value
 
 
 def _seeds(text: str) -> int | list[int]:
@@ -186,15 +372,54 @@ def _strategies(verbose: bool) -> int:
     return 0
 
 
+def _budget_flags(args: argparse.Namespace) -> str:
+    """The budget as the flags that asked for it, e.g. ``--budget-epochs 300``."""
+    flags = [
+        f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}"
+        for flag, value in (
+            ("--budget-epochs", args.budget_epochs),
+            ("--budget-trials", args.budget_trials),
+            ("--budget-seconds", args.budget_seconds),
+        )
+        if value is not None
+    ]
+    return " ".join(flags)
+
+
+def _strategy_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The --option values, checked against the strategy before any data is loaded."""
+    import inspect
+
+    from .models import book_space
+    from .strategy import get_strategy, strategy_class
+
+    cls = strategy_class(args.strategy)  # an unknown name fails here
+    options = dict(args.option)
+    check = dict(options)
+    if getattr(cls, "multi_fidelity", False) and "max_epochs" in inspect.signature(cls).parameters:
+        wanted = options.get("max_epochs")
+        if isinstance(wanted, int) and wanted > args.max_epochs:
+            raise ValueError(
+                f"--option max_epochs={wanted} asks {args.strategy} for trials longer than "
+                f"--max-epochs {args.max_epochs}, the most a trial may train: lower the option, "
+                f"or pass --max-epochs {wanted}"
+            )
+        check.setdefault("max_epochs", args.max_epochs)
+    try:
+        get_strategy(args.strategy, book_space(), seed=args.seed, **check)
+    except TypeError as exc:  # an unknown or ill-typed --option: the user's to fix
+        raise ValueError(f"--option: {exc}") from exc
+    return options
+
+
 def _tune(args: argparse.Namespace) -> int:
     from .budget import Budget
     from .models import book_space, build_mlp
     from .objective import KerasObjective
     from .runner import tune
-    from .strategy import strategy_class
     from .tasks import california_housing
 
-    strategy_class(args.strategy)  # an unknown name fails before the data is loaded
+    options = _strategy_options(args)
     if args.budget_epochs is None and args.budget_trials is None and args.budget_seconds is None:
         args.budget_epochs = 300
     budget = Budget(
@@ -204,9 +429,11 @@ def _tune(args: argparse.Namespace) -> int:
     if args.subsample is not None:
         task = task.subsample(args.subsample)
     objective = KerasObjective(build_mlp, task, max_epochs=args.max_epochs, patience=args.patience)
+    name = args.study_name or f"{args.strategy}-seed{args.seed}"
     print(
-        f"tuning {task.name} ({task.sizes['train']} training rows) with {args.strategy!r}, "
-        f"budget {budget}, seed {args.seed}" + (f", store {args.storage}" if args.storage else ""),
+        f"tuning the book task ({task.sizes['train']} training rows) with --strategy "
+        f"{args.strategy} {_budget_flags(args)} --seed {args.seed}"
+        + (f", keeping every trial in {args.storage}" if args.storage else ""),
         file=sys.stderr,
     )
     try:
@@ -216,20 +443,109 @@ def _tune(args: argparse.Namespace) -> int:
             strategy=args.strategy,
             budget=budget,
             seed=args.seed,
-            strategy_options=dict(args.option),
+            strategy_options=options,
             storage=args.storage,
-            study_name=args.study_name,
+            study_name=name,
             progress=not args.no_progress,
             executor=args.executor,
             workers=args.workers,
             address=args.address,
         )
     except KeyboardInterrupt:
-        resume = " rerun the same command to resume." if args.storage else ""
+        resume = " Rerun the same command to resume." if args.storage else ""
         print(f"\ninterrupted; finished trials are kept.{resume}", file=sys.stderr)
         return 130
-    print(study.summary())
+    if args.storage:
+        hint = f"`tunebench show {args.storage} --study {name}` lists their errors"
+    else:
+        hint = "their errors:"
+    print(study.summary(errors_hint=hint))
+    if not args.storage:
+        errors = dict.fromkeys(_first_line(t.error) for t in study.trials if t.error)
+        for error in list(errors)[:3]:
+            print(f"  {error}")
+    elif study.trials:
+        print(f"every trial: tunebench show {args.storage} --study {name}")
     return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .store import Store
+
+    if not Path(args.store).is_file():
+        raise FileNotFoundError(f"no store at {args.store!r}")
+    with Store(args.store) as store:
+        names = store.study_names()
+        if args.study is not None and args.study not in names:
+            raise ValueError(
+                f"no study named {args.study!r} in {args.store}; its studies: "
+                f"{', '.join(names) or 'none'}"
+            )
+        name = args.study if args.study is not None else (names[0] if len(names) == 1 else None)
+        studies = [store.load_study(n) for n in ([name] if name else names)]
+    console = Console(highlight=False)
+    if name is None:
+        table = Table(
+            "study",
+            "strategy",
+            "seed",
+            "trials",
+            "epochs",
+            "best loss",
+            "stopped",
+            box=None,
+            title=f"{args.store}: {len(studies)} studies",
+            title_justify="left",
+        )
+        for study in studies:
+            table.add_row(
+                study.name,
+                study.strategy,
+                str(study.seed),
+                str(len(study.finished_trials)),
+                str(study.epochs_spent),
+                _loss_text(study.best_loss),
+                study.stop_reason or "-",
+            )
+        console.print(table)
+        if studies:
+            console.print(f"one study's trials: tunebench show {args.store} --study NAME")
+        return 0
+    study = studies[0]
+    print(study.summary(errors_hint="the error column below says why"), flush=True)
+    params = (
+        list(study.space)
+        if study.space is not None
+        else sorted({k for t in study.trials for k in t.params})
+    )
+    errors = [_first_line(trial.error) for trial in study.trials]
+    table = Table("id", "status", "loss", "epochs", *params, box=None)
+    if any(errors):
+        table.add_column("error", overflow="ellipsis", no_wrap=True)
+    for trial, error in zip(study.trials, errors, strict=True):
+        cells = [str(trial.id), trial.status, _loss_text(trial.loss), str(trial.epochs_run)]
+        cells += [_value_text(trial.params.get(p)) for p in params]
+        table.add_row(*cells, *([error] if any(errors) else []))
+    console.print(table)
+    return 0
+
+
+def _first_line(error: str | None) -> str:
+    lines = (error or "").strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _loss_text(loss: float) -> str:
+    import math
+
+    return f"{loss:.4f}" if math.isfinite(loss) else "-"
+
+
+def _value_text(value: Any) -> str:
+    return "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -322,18 +638,42 @@ def _lr_find(args: argparse.Namespace) -> int:
     return 0
 
 
+# A mistake in the command line or its files: one line, exit status 2. ``UnknownStrategyError``
+# is a ValueError. Every other exception is a bug (of tunebench or of a library it calls).
+USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, sqlite3.DatabaseError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from ._quiet import quiet_tensorflow
+
+    quiet_tensorflow()  # before anything imports TensorFlow
     parser = _build_parser()
     args = parser.parse_args(argv)
-    commands = {"tune": _tune, "bench": _bench, "report": _report, "lr-find": _lr_find}
+    commands = {
+        "tune": _tune,
+        "show": _show,
+        "bench": _bench,
+        "report": _report,
+        "lr-find": _lr_find,
+    }
     try:
         if args.command == "strategies":
             return _strategies(args.verbose)
         return commands[args.command](args)
-    except (ValueError, TypeError, KeyError, FileNotFoundError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"tunebench: error: {message}", file=sys.stderr)
+    except USER_ERRORS as exc:
+        if args.debug:
+            raise
+        print(f"tunebench: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"tunebench: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug; run again with --debug for the traceback (and report it).",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -4,10 +4,25 @@ The runner owns the loop; an executor only runs what it is given. Its interface:
 
 - ``capacity``: how many trials may run at once;
 - ``running``: how many are submitted and not yet collected;
-- ``submit(objective, suggestion, state)``: start one trial;
-- ``wait()``: block until at least one trial is finished, return the finished
-  ``(suggestion, result)`` pairs;
+- ``submit(objective, suggestion, state, limit=None)``: start one trial, to be stopped at
+  its ``TrialLimit`` (``tunebench.limits``) where the executor can;
+- ``wait()``: block until at least one trial is finished (or stopped at its limit), return
+  the finished ``(suggestion, result)`` pairs;
 - ``close()``: stop everything still running.
+
+A trial whose outcome is unknown — its worker died, Ray lost it, it was stopped from outside
+at its limit — is ``failed`` with the reason and charged the epochs it was granted, so that
+the budget counts every epoch that may have been trained. A worker that cannot start, or
+cannot load the objective, raises ``WorkerStartError`` instead: that is no trial's fault, and
+nothing is charged.
+
+Why worker processes are started through loky (``joblib.externals.loky``, which joblib
+vendors): ``multiprocessing``'s ``spawn`` runs the parent's ``__main__`` again in every
+worker, so a plain script without an ``if __name__ == "__main__":`` guard (or code piped on
+stdin) killed every worker on start-up. loky starts a worker through its own entry point
+without importing ``__main__`` (an objective defined there travels by value, with
+cloudpickle). Only loky's process start is used, not its executor: a pool of futures cannot
+stop one trial at its time limit, and loses every running trial when one worker dies.
 
 >>> pool = make_executor("inline")
 >>> pool.capacity
@@ -18,32 +33,47 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import multiprocessing
+import itertools
 import os
 import signal
 import socket
 import sys
+import time
+import uuid
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_for_any
 from typing import Any, Protocol
 
+from .limits import TrialLimit, running_under
 from .objective import Objective, describe_error
 from .strategy import Result, Suggestion
 
 __all__ = [
     "EXECUTORS",
+    "STOP_GRACE",
     "Executor",
     "InlineExecutor",
     "ProcessExecutor",
     "RayExecutor",
+    "WorkerStartError",
     "evaluate_safely",
+    "lost_trial",
     "make_executor",
     "pin_threads",
 ]
 
 #: The executor names ``tune(executor=...)`` accepts.
 EXECUTORS = ("inline", "processes", "ray")
+
+#: Seconds a trial may run past its limit before its worker is stopped from outside. An
+#: objective that trains in epochs stops itself at the limit, between epochs, and reports
+#: exactly what it trained; this grace lets it.
+STOP_GRACE = 1.0
+
+
+class WorkerStartError(RuntimeError):
+    """A worker could not start or could not load the objective; no trial could run."""
 
 
 class Executor(Protocol):
@@ -53,7 +83,11 @@ class Executor(Protocol):
     def running(self) -> int: ...
 
     def submit(
-        self, objective: Objective, suggestion: Suggestion, state: dict[str, Any] | None
+        self,
+        objective: Objective,
+        suggestion: Suggestion,
+        state: dict[str, Any] | None,
+        limit: TrialLimit | None = None,
     ) -> None: ...
 
     def wait(self) -> list[tuple[Suggestion, Result]]: ...
@@ -67,22 +101,56 @@ def worker_name() -> str:
 
 
 def evaluate_safely(
-    objective: Objective, suggestion: Suggestion, state: dict[str, Any] | None
+    objective: Objective,
+    suggestion: Suggestion,
+    state: dict[str, Any] | None,
+    limit: TrialLimit | None = None,
 ) -> Result:
-    """Run one trial; an exception in user code becomes a ``failed`` result."""
+    """Run one trial under ``limit``; an exception in user code becomes a ``failed`` result.
+
+    An objective's ``evaluate`` records its own failures with the epochs they trained; one
+    that raises, or returns something else than a ``Result``, says nothing of what it
+    trained, so its trial is charged its grant.
+    """
     try:
-        result = objective.evaluate(suggestion, state)
+        with running_under(limit):
+            result = objective.evaluate(suggestion, state)
         if not isinstance(result, Result):
             raise TypeError(f"{type(objective).__name__}.evaluate must return a Result")
     except Exception as exc:
-        result = Result.failure(describe_error(exc))
+        result = lost_trial(suggestion, describe_error(exc))
     if result.worker is None:
         result = dataclasses.replace(result, worker=worker_name())
     return result
 
 
+def lost_trial(
+    suggestion: Suggestion, reason: str, *, worker: str | None = None, seconds: float = 0.0
+) -> Result:
+    """A trial whose outcome is unknown: ``failed``, charged everything it was granted.
+
+    >>> lost_trial(Suggestion(id=0, params={}, epochs=30, initial_epoch=10), "it was lost").error
+    'it was lost; charged its grant of 20 epochs, as how many it trained is unknown'
+    """
+    granted = suggestion.new_epochs
+    if granted is None:  # an objective without epochs: one evaluation
+        return dataclasses.replace(
+            Result.failure(reason, seconds=seconds, epochs_run=1), worker=worker
+        )
+    first, newline, rest = reason.partition("\n")  # the note goes before any traceback
+    note = f"charged its grant of {granted} epochs, as how many it trained is unknown"
+    message = f"{first}; {note}{newline}{rest}"
+    return dataclasses.replace(
+        Result.failure(message, seconds=seconds, epochs_run=granted), worker=worker
+    )
+
+
 class InlineExecutor:
-    """Runs each trial in the calling process, one at a time."""
+    """Runs each trial in the calling process, one at a time.
+
+    A trial's limit is only checked by the objective itself: ``KerasObjective`` stops between
+    epochs; a plain function cannot be interrupted and runs to its end.
+    """
 
     capacity = 1
 
@@ -94,9 +162,13 @@ class InlineExecutor:
         return len(self._finished)
 
     def submit(
-        self, objective: Objective, suggestion: Suggestion, state: dict[str, Any] | None
+        self,
+        objective: Objective,
+        suggestion: Suggestion,
+        state: dict[str, Any] | None,
+        limit: TrialLimit | None = None,
     ) -> None:
-        self._finished.append((suggestion, evaluate_safely(objective, suggestion, state)))
+        self._finished.append((suggestion, evaluate_safely(objective, suggestion, state, limit)))
 
     def wait(self) -> list[tuple[Suggestion, Result]]:
         finished, self._finished = self._finished, []
@@ -106,16 +178,22 @@ class InlineExecutor:
         self._finished.clear()
 
 
+def _thread_variables(threads: int) -> dict[str, str]:
+    """Environment variables that size the OpenMP / BLAS / TensorFlow thread pools."""
+    variables = {
+        name: str(threads)
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    }
+    return {**variables, "TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1"}
+
+
 def pin_threads(threads: int) -> None:
     """Limit TensorFlow (and the BLAS / OpenMP pools) of this process to ``threads`` threads.
 
     Called in each worker before its first trial: N workers on N cores each get one thread
     instead of N fighting pools. Has no effect once TensorFlow has run an op in this process.
     """
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = str(threads)
-    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
-    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    os.environ.update(_thread_variables(threads))
     if "tensorflow" in sys.modules:
         import tensorflow as tf
 
@@ -132,11 +210,25 @@ def _uses_tensorflow(objective: Any) -> bool:
     return isinstance(objective, KerasObjective) or "tensorflow" in sys.modules
 
 
+def _load_failure(error: str, workers: str = "worker processes") -> WorkerStartError:
+    return WorkerStartError(
+        f"the {workers} cannot load the objective, so no trial was run or charged: "
+        f"{error}\nA worker is a fresh Python process: everything the objective refers to must "
+        "be importable there. Define it in the script you run (its functions and classes are "
+        "sent by value), in an installed module, or in a module on PYTHONPATH; or send its "
+        "module by value with cloudpickle.register_pickle_by_value(module)."
+    )
+
+
 # ---------------------------------------------------------------------------- processes
 
 
 def _process_worker(conn: Connection, threads: int) -> None:
-    """A worker process: receive an objective once, then trials, and send back results."""
+    """A worker process: receive an objective once, then trials, and send back results.
+
+    To the driver it sends ``("loaded", token, None)`` or ``("load_failed", token, error)``
+    after an objective, and ``("result", trial id, Result)`` after a trial.
+    """
     import cloudpickle
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
@@ -151,17 +243,33 @@ def _process_worker(conn: Connection, threads: int) -> None:
             return
         if message is None:
             return
-        kind, payload = message
+        kind, *payload = message
         if kind == "objective":
-            objective = cloudpickle.loads(payload)
+            token, blob = payload
+            try:
+                objective = cloudpickle.loads(blob)
+            except Exception as exc:
+                objective = None
+                conn.send(("load_failed", token, f"{type(exc).__name__}: {exc}"))
+            else:
+                conn.send(("loaded", token, None))
             continue
-        suggestion, state = payload
+        suggestion, state, limit = payload
+        if objective is None:  # the driver has been told, and stops
+            continue
         if not pinned and _uses_tensorflow(objective):
             import tensorflow  # noqa: F401  (imported here so that the pinning applies)
 
             pin_threads(threads)
             pinned = True
-        conn.send(evaluate_safely(objective, suggestion, state))
+        result = evaluate_safely(objective, suggestion, state, limit)
+        try:
+            conn.send(("result", suggestion.id, result))
+        except Exception as exc:  # a result that cannot be pickled
+            failure = Result.failure(
+                f"the trial's result cannot be sent back: {exc!r}", epochs_run=result.epochs_run
+            )
+            conn.send(("result", suggestion.id, dataclasses.replace(failure, worker=result.worker)))
 
 
 @dataclass
@@ -169,24 +277,36 @@ class _Worker:
     process: Any
     conn: Connection
     name: str
+    objective_token: int | None = None  # the objective last sent to it
+    loaded_token: int | None = None  # the objective it confirmed loading
     trial: Suggestion | None = None
-    objective_key: int | None = None
+    limit: TrialLimit | None = None
+    started: float = 0.0
+
+    def overdue(self) -> bool:
+        """Whether its trial ran past its limit and the grace."""
+        return self.limit is not None and self.limit.remaining() + STOP_GRACE <= 0
 
 
 @dataclass
 class _Pickled:
     objective: Any
     blob: bytes = field(repr=False)
+    token: int = 0
 
 
 class ProcessExecutor:
-    """Runs trials in ``workers`` worker processes on this machine (spawned, not forked).
+    """Runs trials in ``workers`` worker processes on this machine.
 
-    Each worker pins TensorFlow to ``threads`` intra-op threads (default: the cores shared
-    out, so one each when the workers fill the machine), receives the objective once
-    (pickled with cloudpickle, so lambdas and closures work), and keeps its compiled
-    training functions between trials. A worker that dies (killed, out of memory)
-    fails its trial with the reason and is replaced; ``close()`` stops every worker.
+    Workers are started through loky (see the module's docstring): they never import the
+    user's ``__main__``, so a plain script without a main guard works. Each worker pins
+    TensorFlow to ``threads`` intra-op threads (default: the cores shared out, so one each
+    when the workers fill the machine), receives the objective once (pickled with
+    cloudpickle, so lambdas and closures work), and keeps its compiled training functions
+    between trials. A worker that dies (killed, out of memory) fails its trial with the reason
+    and is replaced; one that died while idle is replaced before it is given a trial. A trial
+    still running ``STOP_GRACE`` seconds past its limit has its worker terminated and replaced.
+    ``close()`` stops every worker.
 
     >>> pool = ProcessExecutor(workers=2)
     >>> from tunebench.objective import FunctionObjective
@@ -210,11 +330,14 @@ class ProcessExecutor:
             workers = cores
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be a positive integer, got {workers!r}")
+        from joblib.externals.loky.backend.context import get_context
+
         self.capacity = workers
         # One thread a worker when the workers fill the cores; a lone worker gets them all.
         self.threads = threads if threads is not None else max(1, cores // workers)
-        self._context = multiprocessing.get_context("spawn")
+        self._context = get_context("loky")
         self._pickled: _Pickled | None = None
+        self._tokens = itertools.count(1)
         self._spawned = 0
         self._workers = [self._spawn() for _ in range(workers)]
 
@@ -226,57 +349,130 @@ class ProcessExecutor:
             args=(child, self.threads),
             name=f"tunebench-worker-{self._spawned}",
             daemon=True,
+            env=_thread_variables(self.threads),  # set before the worker's Python starts
         )
         process.start()
         child.close()
         return _Worker(process, parent, name=f"{socket.gethostname()}:{process.pid}")
+
+    def _replace(self, worker: _Worker) -> _Worker:
+        """Stop ``worker`` if it still runs, and put a fresh one in its place."""
+        if worker.process.is_alive():
+            _kill(worker.process)
+        worker.process.join(timeout=5)
+        worker.conn.close()
+        fresh = self._spawn()
+        self._workers[self._workers.index(worker)] = fresh
+        return fresh
 
     @property
     def running(self) -> int:
         return sum(w.trial is not None for w in self._workers)
 
     def submit(
-        self, objective: Objective, suggestion: Suggestion, state: dict[str, Any] | None
+        self,
+        objective: Objective,
+        suggestion: Suggestion,
+        state: dict[str, Any] | None,
+        limit: TrialLimit | None = None,
     ) -> None:
         worker = next((w for w in self._workers if w.trial is None), None)
         if worker is None:
             raise RuntimeError("every worker is busy; wait() before submitting more")
         if self._pickled is None or self._pickled.objective is not objective:
-            self._pickled = _Pickled(objective, _dumps_objective(objective))
-        if worker.objective_key != id(objective):
-            worker.conn.send(("objective", self._pickled.blob))
-            worker.objective_key = id(objective)
-        worker.conn.send(("trial", (suggestion, state)))
-        worker.trial = suggestion
+            # A token, not id(objective): CPython reuses the ids of freed objects.
+            blob = _dumps_objective(objective)
+            self._pickled = _Pickled(objective, blob, token=next(self._tokens))
+        pickled = self._pickled
+        for attempt in (1, 2):
+            if not worker.process.is_alive():  # died while idle (killed, out of memory)
+                worker = self._replace(worker)
+            try:
+                if worker.objective_token != pickled.token:
+                    worker.conn.send(("objective", pickled.token, pickled.blob))
+                    worker.objective_token = pickled.token
+                worker.conn.send(("trial", suggestion, state, limit))
+                break
+            except OSError as exc:  # it died between the check and the send
+                if attempt == 2:
+                    raise WorkerStartError(
+                        f"a fresh worker process died before it could be given a trial "
+                        f"({exc!r}); its error is printed above"
+                    ) from exc
+                worker = self._replace(worker)
+        worker.trial, worker.limit, worker.started = suggestion, limit, time.monotonic()
+
+    def _collect(self, worker: _Worker) -> Result | None:
+        """Read what ``worker`` has sent; its trial's result, if it came."""
+        result: Result | None = None
+        try:
+            while worker.conn.poll():
+                kind, token, payload = worker.conn.recv()
+                if kind == "loaded":
+                    worker.loaded_token = token
+                elif kind == "load_failed":
+                    raise _load_failure(payload)
+                elif kind == "result" and worker.trial is not None and token == worker.trial.id:
+                    result = payload
+        except (EOFError, OSError):
+            pass
+        return result
+
+    def _timeout(self, busy: list[_Worker]) -> float | None:
+        """Seconds until the first busy worker is overdue, or None when none has a limit."""
+        limits = [w.limit.remaining() + STOP_GRACE for w in busy if w.limit is not None]
+        return max(0.0, min(limits)) if limits else None
 
     def wait(self) -> list[tuple[Suggestion, Result]]:
-        busy = [w for w in self._workers if w.trial is not None]
-        if not busy:
-            return []
-        wait_for_any([w.conn for w in busy] + [w.process.sentinel for w in busy])
+        while True:
+            busy = [w for w in self._workers if w.trial is not None]
+            if not busy:
+                return []
+            finished = self._wait_once(busy)
+            if finished:  # (a worker's acknowledgement alone wakes the wait, too)
+                return finished
+
+    def _wait_once(self, busy: list[_Worker]) -> list[tuple[Suggestion, Result]]:
+        wait_for_any(
+            [w.conn for w in busy] + [w.process.sentinel for w in busy], self._timeout(busy)
+        )
         finished: list[tuple[Suggestion, Result]] = []
         for worker in busy:
             suggestion = worker.trial
             assert suggestion is not None
-            result: Result | None = None
-            try:
-                if worker.conn.poll():
-                    result = worker.conn.recv()
-            except (EOFError, OSError):
-                result = None
+            result = self._collect(worker)
+            seconds = time.monotonic() - worker.started
             if result is None and worker.process.is_alive():
-                continue  # still training
-            if result is None:
-                worker.process.join(timeout=1)
-                result = dataclasses.replace(
-                    Result.failure(
-                        f"worker process {worker.name} died during the trial (exit code "
-                        f"{worker.process.exitcode}: killed, or out of memory)"
-                    ),
+                if not worker.overdue():
+                    continue  # still training
+                assert worker.limit is not None
+                result = lost_trial(
+                    suggestion,
+                    f"{worker.limit.reason}: its worker process was stopped",
                     worker=worker.name,
+                    seconds=seconds,
                 )
-                self._workers[self._workers.index(worker)] = self._spawn()
-            worker.trial = None
+                self._replace(worker)
+            elif result is None:
+                worker.process.join(timeout=1)
+                code = worker.process.exitcode
+                if worker.loaded_token != worker.objective_token:
+                    raise WorkerStartError(
+                        f"worker process {worker.name} exited (code {code}) while starting, "
+                        "before it had loaded the objective, so no trial was run or charged; "
+                        "its error is printed above. If it could not import something the "
+                        "objective needs, make that importable in a fresh Python process (an "
+                        "installed module, PYTHONPATH)."
+                    )
+                result = lost_trial(
+                    suggestion,
+                    f"worker process {worker.name} died during the trial (exit code {code}: "
+                    "killed, or out of memory)",
+                    worker=worker.name,
+                    seconds=seconds,
+                )
+                self._replace(worker)
+            worker.trial = worker.limit = None
             finished.append((suggestion, result))
         return finished
 
@@ -287,12 +483,24 @@ class ProcessExecutor:
         for worker in self._workers:
             if worker.trial is not None:  # interrupted mid-trial: do not wait for it
                 worker.process.terminate()
-            worker.process.join(timeout=5)
+        # An idle worker exits at once; one still starting up (a replacement) is stopped.
+        deadline = time.monotonic() + 1
+        for worker in self._workers:
+            worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
             if worker.process.is_alive():
-                worker.process.kill()
+                _kill(worker.process)
                 worker.process.join(timeout=5)
             worker.conn.close()
-            worker.trial = None
+            worker.trial = worker.limit = None
+
+
+def _kill(process: Any) -> None:
+    """Stop ``process`` at once (SIGKILL; loky's processes have no ``kill()``)."""
+    if hasattr(signal, "SIGKILL"):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGKILL)
+    else:  # Windows: TerminateProcess is already immediate
+        process.terminate()
 
 
 def _dumps_objective(objective: Any) -> bytes:
@@ -338,7 +546,11 @@ def _ray_worker_objective(key: str, blob: bytes) -> Any:
 
 
 def _ray_trial_function(ray: Any) -> Any:
-    """The Ray task that runs one trial (created once, when Ray is first used)."""
+    """The Ray task that runs one trial (created once, when Ray is first used).
+
+    It returns the trial's ``Result``, or the text of the error when the objective cannot be
+    loaded in the Ray worker (the driver then raises ``WorkerStartError``).
+    """
     global _RAY_TRIAL
     if _RAY_TRIAL is None:
 
@@ -348,9 +560,13 @@ def _ray_trial_function(ray: Any) -> Any:
             suggestion: Suggestion,
             state: dict[str, Any] | None,
             threads: int,
-        ) -> Result:
+            limit: TrialLimit | None = None,
+        ) -> Result | str:
             global _PINNED_IN_RAY_WORKER
-            objective = _ray_worker_objective(key, blob)
+            try:
+                objective = _ray_worker_objective(key, blob)
+            except Exception as exc:
+                return f"{type(exc).__name__}: {exc}"
             if not _PINNED_IN_RAY_WORKER:
                 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
                 pin_threads(threads)
@@ -360,13 +576,20 @@ def _ray_trial_function(ray: Any) -> Any:
                     pin_threads(threads)
                 _PINNED_IN_RAY_WORKER = True
             node = ray.get_runtime_context().get_node_id()
-            result = evaluate_safely(objective, suggestion, state)
+            result = evaluate_safely(objective, suggestion, state, limit)
             return dataclasses.replace(
                 result, worker=f"{socket.gethostname()}:{os.getpid()}@node:{node[:12]}"
             )
 
         _RAY_TRIAL = ray.remote(num_cpus=1, max_retries=0)(run_trial)
     return _RAY_TRIAL
+
+
+@dataclass
+class _RayTrial:
+    suggestion: Suggestion
+    limit: TrialLimit | None
+    started: float
 
 
 class RayExecutor:
@@ -377,8 +600,10 @@ class RayExecutor:
     this machine with ``ray start --head``; ``"ray://host:port"`` a remote cluster through
     Ray Client. Everything a trial needs (objective, suggestion, continuation state) travels
     with the task, so no shared disk is needed; only the driver writes the store. A task lost
-    with its node fails its trial with the reason; the search goes on on the other nodes.
-    ``workers`` defaults to the cluster's CPUs (one trial per CPU).
+    with its node fails its trial with the reason, charged its grant; the search goes on on
+    the other nodes. A trial still running ``STOP_GRACE`` seconds past its limit is cancelled
+    (its worker process is killed). ``workers`` defaults to the cluster's CPUs (one trial per
+    CPU).
     """
 
     def __init__(
@@ -402,40 +627,60 @@ class RayExecutor:
         self._objective: Any = None
         self._objective_ref: Any = None
         self._objective_key = ""
-        self._pending: dict[Any, Suggestion] = {}
+        self._pending: dict[Any, _RayTrial] = {}
 
     @property
     def running(self) -> int:
         return len(self._pending)
 
     def submit(
-        self, objective: Objective, suggestion: Suggestion, state: dict[str, Any] | None
+        self,
+        objective: Objective,
+        suggestion: Suggestion,
+        state: dict[str, Any] | None,
+        limit: TrialLimit | None = None,
     ) -> None:
         if self._objective is not objective:
             # Pickled here with cloudpickle (not Ray's own copy), as for worker processes, so
             # that cloudpickle.register_pickle_by_value(module) works for both executors.
             blob = _dumps_objective(objective)
             self._objective, self._objective_ref = objective, self._ray.put(blob)
-            self._objective_key = f"{os.getpid()}:{id(objective)}:{hash(blob)}"
+            self._objective_key = uuid.uuid4().hex  # Ray workers keep the objective by it
         ref = self._task.remote(
-            self._objective_key, self._objective_ref, suggestion, state, self.threads
+            self._objective_key, self._objective_ref, suggestion, state, self.threads, limit
         )
-        self._pending[ref] = suggestion
+        self._pending[ref] = _RayTrial(suggestion, limit, time.monotonic())
 
     def wait(self) -> list[tuple[Suggestion, Result]]:
         if not self._pending:
             return []
         ray = self._ray
-        ready, _ = ray.wait(list(self._pending), num_returns=1)
+        limits = [t.limit.remaining() + STOP_GRACE for t in self._pending.values() if t.limit]
+        timeout = max(0.0, min(limits)) if limits else None
+        ray.wait(list(self._pending), num_returns=1, timeout=timeout)
         ready, _ = ray.wait(list(self._pending), num_returns=len(self._pending), timeout=0)
         finished = []
         for ref in ready:
-            suggestion = self._pending.pop(ref)
+            trial = self._pending.pop(ref)
+            seconds = time.monotonic() - trial.started
             try:
                 result = ray.get(ref)
             except Exception as exc:  # the task's worker or node died, or Ray lost it
-                result = Result.failure(f"Ray lost the trial: {describe_error(exc)}")
-            finished.append((suggestion, result))
+                reason = f"Ray lost the trial: {describe_error(exc)}"
+                result = lost_trial(trial.suggestion, reason, seconds=seconds)
+            if isinstance(result, str):
+                raise _load_failure(result, "Ray workers")
+            finished.append((trial.suggestion, result))
+        for ref, trial in list(self._pending.items()):
+            if trial.limit is not None and trial.limit.remaining() + STOP_GRACE <= 0:
+                with contextlib.suppress(Exception):
+                    ray.cancel(ref, force=True)
+                del self._pending[ref]
+                reason = f"{trial.limit.reason}: its Ray task was cancelled"
+                seconds = time.monotonic() - trial.started
+                finished.append(
+                    (trial.suggestion, lost_trial(trial.suggestion, reason, seconds=seconds))
+                )
         return finished
 
     def close(self) -> None:

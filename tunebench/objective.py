@@ -33,6 +33,7 @@ from .keras_state import (
     save_state,
     seeded_keras,
 )
+from .limits import TrialLimit, current_limit
 from .signature import accepts, check_names, names_parameter
 from .space import Choice, Int, Space, plain
 from .strategy import Result, Suggestion
@@ -213,13 +214,15 @@ class FunctionObjective:
 class _EpochMonitor:
     """Early stopping on validation loss with best-weights restore, and a NaN stop."""
 
-    def __init__(self, patience: int, min_delta: float) -> None:
+    def __init__(self, patience: int, min_delta: float, limit: TrialLimit | None = None) -> None:
         self.patience = patience
         self.min_delta = min_delta
+        self.limit = limit
         self.curve: list[float] = []
         self.best = math.inf
         self.best_weights: list[np.ndarray] | None = None
         self.diverged = False
+        self.stopped_by: TrialLimit | None = None  # the time limit that ended training
         self._wait = 0
 
     def update(self, model: Any, train_loss: float, val_loss: float) -> bool:
@@ -232,9 +235,46 @@ class _EpochMonitor:
             self.best = val_loss
             self.best_weights = model.get_weights()
             self._wait = 0
-            return False
-        self._wait += 1
-        return self._wait >= self.patience
+        else:
+            self._wait += 1
+            if self._wait >= self.patience:
+                return True
+        if self.limit is not None and self.limit.expired():
+            self.stopped_by = self.limit
+            return True
+        return False
+
+
+def _outcome(
+    model: Any, monitor: _EpochMonitor, test_loss: Callable[[], float], start: float
+) -> Result:
+    """The result of a trained model: its best weights restored, scored, its state kept."""
+    epochs_run = len(monitor.curve)
+    if monitor.stopped_by is not None:
+        return Result.failure(
+            f"{monitor.stopped_by.reason}; stopped after {epochs_run} epochs",
+            seconds=time.perf_counter() - start,
+            epochs_run=epochs_run,
+        )
+    if monitor.best_weights is not None:
+        model.set_weights(monitor.best_weights)
+    if monitor.diverged or monitor.best_weights is None:
+        return Result(
+            loss=math.inf,
+            status="diverged",
+            epochs_run=epochs_run,
+            seconds=time.perf_counter() - start,
+            curve=tuple(monitor.curve),
+            error="the training or validation loss became NaN or infinite",
+        )
+    return Result(
+        loss=monitor.best,
+        epochs_run=epochs_run,
+        test_loss=test_loss(),
+        seconds=time.perf_counter() - start,
+        curve=tuple(monitor.curve),
+        state=save_state(model),
+    )
 
 
 def _integers_from(param: Any, least: int) -> bool:
@@ -269,6 +309,9 @@ class KerasObjective:
     a NaN / inf loss. The result carries the best validation loss (used for selection), the
     test loss of the restored model (reported only), the per-epoch validation curve, and the
     weights and optimizer state so that a multi-fidelity strategy can continue the trial.
+    Under a time limit (``tune(trial_timeout=...)``, or the end of a ``Budget(seconds=...)``)
+    training stops between epochs and the trial is ``failed`` with the reason, charged the
+    epochs it trained (``tunebench.limits``).
 
     By default training takes the fast path (``tunebench.fast_training``: one compiled
     function a whole epoch, the model's own loss and optimizer, batches shuffled per epoch
@@ -368,7 +411,7 @@ class KerasObjective:
         epochs = self.max_epochs if suggestion.epochs is None else suggestion.epochs
         epochs = min(epochs, self.max_epochs)
         build_kwargs, fit_kwargs = self._split_params(suggestion.params)
-        monitor = _EpochMonitor(self.patience, self.min_delta)
+        monitor = _EpochMonitor(self.patience, self.min_delta, current_limit())
         try:
             batch_size = check_batch_size(fit_kwargs.get("batch_size", self.batch_size))
             warmup_epochs = check_warmup_epochs(fit_kwargs.get("warmup_epochs", 0))
@@ -414,31 +457,16 @@ class KerasObjective:
                     def test_loss() -> float:
                         X, y = self.task.X_test, self.task.y_test
                         return float(model.evaluate(X, y, batch_size=2048, verbose=0))
+
+            # Inside the error handling too: a failure while scoring the restored model or
+            # saving its state still charges the epochs trained.
+            return _outcome(model, monitor, test_loss, start)
         except Exception as exc:
             return Result.failure(
                 describe_error(exc),
                 seconds=time.perf_counter() - start,
                 epochs_run=len(monitor.curve),
             )
-        if monitor.best_weights is not None:
-            model.set_weights(monitor.best_weights)
-        if monitor.diverged or monitor.best_weights is None:
-            return Result(
-                loss=math.inf,
-                status="diverged",
-                epochs_run=len(monitor.curve),
-                seconds=time.perf_counter() - start,
-                curve=tuple(monitor.curve),
-                error="the training or validation loss became NaN or infinite",
-            )
-        return Result(
-            loss=monitor.best,
-            epochs_run=len(monitor.curve),
-            test_loss=test_loss(),
-            seconds=time.perf_counter() - start,
-            curve=tuple(monitor.curve),
-            state=save_state(model),
-        )
 
     def _use_fast_path(self, model: Any) -> bool:
         """Whether this model trains through the fast path; says once why not."""

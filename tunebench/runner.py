@@ -33,6 +33,7 @@ import numpy as np
 
 from .budget import Budget, Ledger
 from .executors import Executor, make_executor, worker_name
+from .limits import TrialLimit, check_trial_timeout
 from .objective import FunctionObjective, Objective
 from .progress import make_progress
 from .space import Space, plain
@@ -84,8 +85,10 @@ class _Run:
         store: Store,
         budget: Budget,
         executor: Executor,
+        trial_timeout: float | None = None,
     ) -> None:
         self.objective = objective
+        self.trial_timeout = trial_timeout
         self.strategy = strategy
         self.strategy_name = strategy_name
         self.record = record
@@ -185,13 +188,35 @@ class _Run:
         self.granted[suggestion.id] = granted
         self.store.record_start(self.record.id, suggestion, self.seq, worker_name())
         self.seq += 1
-        self.executor.submit(self.objective, suggestion, state)
+        self.executor.submit(self.objective, suggestion, state, self._trial_limit())
         return True
+
+    def _trial_limit(self) -> TrialLimit | None:
+        """When the trial about to start must stop: its own timeout, or the study's time
+        budget running out, whichever comes first.
+
+        A trial stopped by the time budget is recorded ``failed`` with that reason, charged
+        what it trained (its grant when that is unknown): the time was spent on it, and a
+        resumed study with the same budget would have no time left to redo it.
+        """
+        limits = []
+        if self.trial_timeout is not None:
+            reason = f"exceeded trial_timeout={self.trial_timeout:g}s"
+            limits.append(TrialLimit.within(self.trial_timeout, reason))
+        seconds = self.ledger.budget.seconds
+        if seconds is not None:
+            reason = f"stopped by the study's time budget, Budget(seconds={seconds:g})"
+            limits.append(TrialLimit.within(seconds - self.ledger.seconds_spent, reason))
+        return min(limits, key=lambda limit: limit.deadline, default=None)
 
     def _finish(self, suggestion: Suggestion, result: Result) -> None:
         granted = self.granted.pop(suggestion.id)
         if self.unit_cost:
             result = dataclasses.replace(result, epochs_run=1)
+        elif not 0 <= result.epochs_run <= granted:
+            # An objective cannot train more than it was granted: the budget is never passed,
+            # and what the store says a trial ran is what the ledger charged.
+            result = dataclasses.replace(result, epochs_run=min(max(result.epochs_run, 0), granted))
         self.ledger.charge(result.epochs_run, granted)
         self.store.record_result(
             self.record.id,
@@ -320,6 +345,7 @@ def tune(
     executor: str | Executor = "inline",
     workers: int | None = None,
     address: str | None = None,
+    trial_timeout: float | None = None,
 ) -> Study:
     """Search ``space`` for the parameters that minimise ``objective`` within ``budget``.
 
@@ -351,6 +377,13 @@ def tune(
         address: for ``executor="ray"``: None starts a local Ray, ``"auto"`` joins the
             cluster started on this machine, ``"ray://host:port"`` a remote one. Refused
             with any other executor.
+        trial_timeout: seconds a trial may run (None: no limit); one that runs longer is
+            recorded ``failed`` with the reason and the search goes on. ``KerasObjective``
+            stops itself between epochs (charged the epochs it trained); ``"processes"`` and
+            ``"ray"`` also stop any trial still running a second later (charged its grant).
+            Running trials are stopped the same way when a ``Budget(seconds=...)`` runs out.
+            Inline, a plain function cannot be interrupted: it runs to its end. The limit
+            counts from the trial's start (a worker's first trial includes its start-up).
 
     Before the first trial the objective's ``check_space(space)``, when it has one, refuses
     a space its code cannot take (``KerasObjective`` and ``FunctionObjective`` have one).
@@ -359,6 +392,7 @@ def tune(
         raise ValueError("tune needs a budget, e.g. budget=Budget(epochs=300) or Budget(trials=20)")
     if not isinstance(budget, Budget):
         raise TypeError(f"budget must be a tunebench Budget, got {budget!r}")
+    trial_timeout = check_trial_timeout(trial_timeout)
     objective = _as_objective(objective)
     space = Space.from_dict(space)
     check_space = getattr(objective, "check_space", None)
@@ -397,7 +431,7 @@ def tune(
         )
         owned = isinstance(executor, str)
         pool = make_executor(executor, workers=workers, address=address) if owned else executor
-        run = _Run(objective, search, strategy, record, store, budget, pool)
+        run = _Run(objective, search, strategy, record, store, budget, pool, trial_timeout)
         reason: str | None = "interrupted"
         try:
             with make_progress(progress, study_name, budget) as display:

@@ -170,12 +170,17 @@ class Study:
             rows.append(row)
         return pd.DataFrame(rows)
 
-    def summary(self) -> str:
-        """A few lines for the console: budget spent, why it stopped, the best trial."""
+    def summary(self, *, errors_hint: str = "study.to_dataframe()['error'] has them") -> str:
+        """A few lines for the console: budget spent, why it stopped, the best trial.
+
+        ``errors_hint`` says where to read the errors of failed trials (the CLI names its
+        ``tunebench show`` command there).
+        """
         lines = [
             f"study {self.name!r} ({self.strategy}, seed {self.seed}): "
-            f"{len(self.finished_trials)} trials, {self.epochs_spent} epochs, "
-            f"{self.seconds:.1f} s, stopped by {self.stop_reason or 'nothing yet'}"
+            f"{_count(len(self.finished_trials), 'trial')}, "
+            f"{_count(self.epochs_spent, 'epoch')}, {self.seconds:.1f} s; "
+            f"stopped: {_stop_text(self.stop_reason)}"
         ]
         best = self.best_trial
         if best is None:
@@ -183,15 +188,83 @@ class Study:
         else:
             test = "" if best.test_loss is None else f", test loss {best.test_loss:.4f}"
             lines.append(f"best trial #{best.id}: validation loss {best.loss:.4f}{test}")
-            lines.append("  " + ", ".join(f"{k}={_fmt(v)}" for k, v in best.params.items()))
+            lines.append("  " + _params_text(best.params))
         failure = self.common_failure()
         if failure is not None:
             message, count, failed = failure
             lines.append(
-                f"{failed} trial(s) failed or diverged; most common ({count} of them): "
-                f"{message} (see to_dataframe()['error'])"
+                f"{_count(failed, 'trial')} failed or diverged; most common ({count} of them): "
+                f"{message}; {errors_hint}"
             )
         return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        """One line, however many trials: name, strategy, seed, trials, best.
+
+        >>> Study(name="s", strategy="tpe", seed=1, trials=[
+        ...     Trial(id=0, params={"x": 0.5}, status="ok", loss=0.2, curve=(0.3, 0.2))])
+        <Study 's': tpe, seed 1, 1 trial, best 0.2 (x=0.5)>
+        """
+        best = self.best_trial
+        best_text = (
+            "no successful trial"
+            if best is None
+            else (f"best {best.loss:.4g} ({_params_text(best.params)})")
+        )
+        return (
+            f"<Study {self.name!r}: {self.strategy}, seed {self.seed}, "
+            f"{_count(len(self.finished_trials), 'trial')}, {best_text}>"
+        )
+
+    def _repr_html_(self) -> str:
+        """A small table for notebooks: the study, its budget and stop, the best trial."""
+        from html import escape
+
+        best = self.best_trial
+        rows = [
+            ("study", self.name),
+            ("strategy", f"{self.strategy} (seed {self.seed})"),
+            (
+                "trials",
+                f"{len(self.finished_trials)} finished, {self.epochs_spent} epochs, "
+                f"{self.seconds:.1f} s",
+            ),
+            ("stopped", _stop_text(self.stop_reason)),
+            (
+                "best",
+                "no successful trial"
+                if best is None
+                else f"#{best.id}: validation loss {best.loss:.4f} ({_params_text(best.params)})",
+            ),
+        ]
+        body = "".join(
+            f"<tr><th style='text-align:left'>{escape(k)}</th>"
+            f"<td style='text-align:left'>{escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        return f"<table>{body}</table>"
+
+
+_STOPS = {
+    "epochs": "the epoch budget is spent",
+    "trials": "the trial budget is spent",
+    "seconds": "the time budget is spent",
+    "strategy_done": "the strategy has nothing more to try",
+    "failures": "too many trials in a row failed",
+    "interrupted": "interrupted",
+}
+
+
+def _stop_text(reason: str | None) -> str:
+    return "not yet" if reason is None else _STOPS.get(reason, reason)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _params_text(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={_fmt(v)}" for k, v in params.items())
 
 
 def _fmt(value: Any) -> str:
