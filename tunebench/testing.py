@@ -21,6 +21,7 @@ import numpy as np
 
 from .budget import Budget
 from .executors import evaluate_safely
+from .limits import TrialLimit
 from .objective import FunctionObjective, Objective
 from .runner import tune
 from .space import Choice, Float, Int, Space
@@ -249,21 +250,23 @@ class _OutOfOrderExecutor:
 
     def __init__(self, crash_at: int | None) -> None:
         self.crash_at, self.waits = crash_at, 0
-        self.pending: list[tuple[Objective, Suggestion, dict | None]] = []
+        self.pending: list[tuple[Objective, Suggestion, dict | None, TrialLimit | None]] = []
 
     @property
     def running(self) -> int:
         return len(self.pending)
 
-    def submit(self, objective: Objective, suggestion: Suggestion, state: dict | None) -> None:
-        self.pending.append((objective, suggestion, state))
+    def submit(
+        self, objective: Objective, suggestion: Suggestion, state: dict | None, limit: TrialLimit | None = None
+    ) -> None:
+        self.pending.append((objective, suggestion, state, limit))
 
     def wait(self) -> list[tuple[Suggestion, Result]]:
         self.waits += 1
         if self.waits == self.crash_at:
             raise KeyboardInterrupt
-        objective, suggestion, state = self.pending.pop()
-        return [(suggestion, evaluate_safely(objective, suggestion, state))]
+        objective, suggestion, state, limit = self.pending.pop()
+        return [(suggestion, evaluate_safely(objective, suggestion, state, limit))]
 
     def close(self) -> None:
         self.pending.clear()
