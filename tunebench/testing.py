@@ -257,7 +257,11 @@ class _OutOfOrderExecutor:
         return len(self.pending)
 
     def submit(
-        self, objective: Objective, suggestion: Suggestion, state: dict | None, limit: TrialLimit | None = None
+        self,
+        objective: Objective,
+        suggestion: Suggestion,
+        state: dict | None,
+        limit: TrialLimit | None = None,
     ) -> None:
         self.pending.append((objective, suggestion, state, limit))
 
