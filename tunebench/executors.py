@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import logging
 import os
 import signal
 import socket
@@ -223,8 +224,11 @@ def _load_failure(error: str, workers: str = "worker processes") -> WorkerStartE
 # ---------------------------------------------------------------------------- processes
 
 
-def _process_worker(conn: Connection, threads: int) -> None:
+def _process_worker(conn: Connection, threads: int, tf_log_level: int = 0) -> None:
     """A worker process: receive an objective once, then trials, and send back results.
+
+    ``tf_log_level`` is the driver's ``tensorflow`` logger level (the CLI raises it to hide
+    retracing warnings), kept in the worker as in the driver.
 
     To the driver it sends ``("loaded", token, None)`` or ``("load_failed", token, error)``
     after an objective, and ``("result", trial id, Result)`` after a trial.
@@ -233,6 +237,8 @@ def _process_worker(conn: Connection, threads: int) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if tf_log_level:
+        logging.getLogger("tensorflow").setLevel(tf_log_level)
     pin_threads(threads)
     objective: Any = None
     pinned = False
@@ -346,7 +352,7 @@ class ProcessExecutor:
         self._spawned += 1
         process = self._context.Process(
             target=_process_worker,
-            args=(child, self.threads),
+            args=(child, self.threads, logging.getLogger("tensorflow").level),
             name=f"tunebench-worker-{self._spawned}",
             daemon=True,
             env=_thread_variables(self.threads),  # set before the worker's Python starts
