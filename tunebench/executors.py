@@ -48,6 +48,7 @@ from typing import Any, Protocol
 
 from .limits import TrialLimit, running_under
 from .objective import Objective, describe_error
+from .private_api import loky_context
 from .strategy import Result, Suggestion
 
 __all__ = [
@@ -336,12 +337,10 @@ class ProcessExecutor:
             workers = cores
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be a positive integer, got {workers!r}")
-        from joblib.externals.loky.backend.context import get_context
-
         self.capacity = workers
         # One thread a worker when the workers fill the cores; a lone worker gets them all.
         self.threads = threads if threads is not None else max(1, cores // workers)
-        self._context = get_context("loky")
+        self._context = loky_context()
         self._pickled: _Pickled | None = None
         self._tokens = itertools.count(1)
         self._spawned = 0

@@ -1,7 +1,7 @@
 """Every private API of a backend that tunebench relies on, each behind one small function.
 
-Keras, optuna, keras-tuner, scikit-learn and DEAP are driven here in ways their public APIs do
-not offer (resetting Keras's name counters without emptying TensorFlow's kernel cache, telling
+Keras, optuna, keras-tuner, scikit-learn, DEAP and joblib's loky are driven here in ways their
+public APIs do not offer (resetting Keras's name counters without emptying TensorFlow's kernel cache, telling
 optuna a trial without its deep copy, an oracle that keeps drawing once its space is
 exhausted, ...). Each such use lives in this module and nowhere else, and
 ``check_private_apis()`` lists the ones a newly installed version no longer offers, naming the
@@ -34,6 +34,7 @@ __all__ = [
     "keras_seed_without_tensorflow",
     "keras_tuner_forget_oracle",
     "keras_tuner_oracle_hooks",
+    "loky_context",
     "optuna_tell_without_copy",
     "sklearn_fit_failure_check",
 ]
@@ -194,6 +195,28 @@ def deap_operator_modules() -> tuple[Any, ...]:
     return modules
 
 
+# ---------------------------------------------------------------------------- joblib (loky)
+
+
+def loky_context() -> Any:
+    """The process context of joblib's vendored loky: ``executor="processes"`` starts its
+    workers with its ``Process(..., env=...)`` and ``Pipe()``; it starts a worker through its
+    own entry point, never re-importing the user's ``__main__``."""
+    import inspect
+
+    try:
+        from joblib.externals.loky.backend.context import get_context
+
+        context = get_context("loky")
+        process_class = context.Process
+    except (ImportError, AttributeError, ValueError) as exc:
+        what = "externals.loky's 'loky' context"
+        raise PrivateAPIChanged(_changed("joblib", what, exc)) from exc
+    if "env" not in inspect.signature(process_class).parameters:
+        raise PrivateAPIChanged(_changed("joblib", "loky's Process(env=...)"))
+    return context
+
+
 # ---------------------------------------------------------------------------- the check
 
 
@@ -249,4 +272,5 @@ def check_private_apis() -> list[str]:
     probe("keras-tuner", "its oracle internals", keras_tuner_internals)
     probe("scikit-learn", "BaseSearchCV and its parameter validation", sklearn_search)
     probe("deap", "deap.tools' module-level random", deap_operator_modules)
+    probe("joblib", "externals.loky's process start with env=", loky_context)
     return problems
