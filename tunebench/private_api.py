@@ -1,9 +1,9 @@
 """Every private API of a backend that tunebench relies on, each behind one small function.
 
-Keras, optuna, keras-tuner, scikit-learn, DEAP and joblib's loky are driven here in ways their
-public APIs do not offer (resetting Keras's name counters without emptying TensorFlow's kernel cache, telling
-optuna a trial without its deep copy, an oracle that keeps drawing once its space is
-exhausted, ...). Each such use lives in this module and nowhere else, and
+Keras, optuna, keras-tuner, scikit-learn, DEAP and joblib's loky are driven here in ways
+their public APIs do not offer (resetting Keras's name counters without emptying TensorFlow's
+kernel cache, telling optuna a trial without its deep copy, an oracle that keeps drawing once
+its space is exhausted, ...). Each such use lives in this module and nowhere else, and
 ``check_private_apis()`` lists the ones a newly installed version no longer offers, naming the
 package and its version; ``tests/test_private_api.py`` fails on that list, so an upgrade that
 moves one is seen at once instead of in every trial.
