@@ -30,6 +30,7 @@ __all__ = [
     "PrivateAPIChanged",
     "check_private_apis",
     "deap_operator_modules",
+    "keras_learning_rate",
     "keras_reset_names",
     "keras_seed_without_tensorflow",
     "keras_tuner_forget_oracle",
@@ -112,6 +113,16 @@ def keras_seed_without_tensorflow(seed: int) -> None:
     global_state.set_global_attribute(names[1], None)
     random.seed(seed)
     np.random.seed(seed)
+
+
+def keras_learning_rate(optimizer: Any) -> Any:
+    """What a Keras optimizer holds as its learning rate (``optimizer._learning_rate``): a
+    ``keras.Variable`` for a number, the ``LearningRateSchedule`` itself for a schedule (the
+    public ``optimizer.learning_rate`` gives a schedule's current value instead)."""
+    try:
+        return optimizer._learning_rate
+    except AttributeError as exc:
+        raise PrivateAPIChanged(_changed("keras", "Optimizer._learning_rate", exc)) from exc
 
 
 # ---------------------------------------------------------------------------- optuna
@@ -234,12 +245,16 @@ def check_private_apis() -> list[str]:
             problems.append(_changed(package, what, exc))
 
     def keras_internals() -> bool:
+        import keras
         from keras.src.backend.common import global_state
         from keras.src.random import seed_generator
         from keras.src.utils import naming, rng_utils
 
+        decay = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
         return (
-            callable(naming.reset_uids)
+            isinstance(keras_learning_rate(keras.optimizers.SGD(0.1)), keras.Variable)
+            and keras_learning_rate(keras.optimizers.SGD(decay)) is decay
+            and callable(naming.reset_uids)
             and callable(global_state.set_global_attribute)
             and isinstance(rng_utils.GLOBAL_RANDOM_SEED, str)
             and isinstance(seed_generator.GLOBAL_SEED_GENERATOR, str)
@@ -267,7 +282,11 @@ def check_private_apis() -> list[str]:
         sklearn_fit_failure_check()
         return callable(BaseSearchCV._run_search) and callable(Interval)
 
-    probe("keras", "keras.src's naming and global seed state", keras_internals)
+    probe(
+        "keras",
+        "keras.src's naming, global seed state and Optimizer._learning_rate",
+        keras_internals,
+    )
     probe("optuna", "optuna.study._tell._tell_with_warning", optuna_tell)
     probe("keras-tuner", "its oracle internals", keras_tuner_internals)
     probe("scikit-learn", "BaseSearchCV and its parameter validation", sklearn_search)
