@@ -7,22 +7,23 @@ BIN     = $(VENV)/bin
 
 $(BIN)/python:
 	@echo "creating $(VENV) ..."
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip > /dev/null 2>&1 || true
 
-# Reinstalled when pyproject.toml changes.
-# setuptools prints an "Editable installation ... folders with the same name as your package"
-# notice: it does so for every flat-layout project (a package folder at the top level), and
-# only a src/ layout would silence it.
+# Reinstalled when pyproject.toml changes. pip's output goes to $(VENV)/install.log, shown
+# only when the installation fails (it holds, e.g., setuptools' notice that it prints for every
+# flat-layout editable install: "Please be careful with folders ... same name as your package").
+INSTALL = $(BIN)/python -m pip install --quiet
+LOG     = $(VENV)/install.log
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@echo "installing dependencies (about a minute) ..."
-	$(BIN)/python -m pip install --quiet -e .
-	touch $@
+	@$(INSTALL) -e . > $(LOG) 2>&1 || { cat $(LOG); echo "pip failed (log: $(LOG))"; exit 1; }
+	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	@echo "installing dependencies with the dev extras (a minute or two) ..."
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $@ $(VENV)/.installed
+	@$(INSTALL) -e ".[dev]" > $(LOG) 2>&1 || { cat $(LOG); echo "pip failed (log: $(LOG))"; exit 1; }
+	@touch $@ $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/california_housing.py

@@ -1,5 +1,6 @@
 import importlib.metadata
 import os
+import socket
 import subprocess
 import sys
 
@@ -243,3 +244,19 @@ def test_bad_numbers_are_refused_by_the_parser(flags, message, capsys):
         main(["tune", *flags])
     assert stop.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_study_another_process_runs_is_one_clear_line(tmp_path, capsys):
+    from tunebench.store import Store
+
+    storage = tmp_path / "runs.db"
+    with Store(storage) as holder:  # this process holds the lease, as a first terminal would
+        holder.acquire_lease("random-seed0")
+        code = main(
+            ["tune", "--budget-trials", "2", "--subsample", "200", "--storage", str(storage)]
+        )
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    last = err.splitlines()[-1]
+    assert last.startswith("tunebench: error: the study 'random-seed0'")
+    assert f"is being run by {socket.gethostname()}:{os.getpid()}" in last

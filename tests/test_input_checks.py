@@ -279,3 +279,16 @@ def test_a_bad_batch_size_met_in_a_trial_fails_it_clearly(small_housing):
     assert result.status == "failed"
     assert "batch_size must be a positive integer, got 0" in result.error
     assert "ZeroDivisionError" not in result.error
+
+
+def test_a_numpy_max_epochs_beyond_the_objectives_is_refused_too():
+    objective = FunctionObjective(lambda x, epochs: x / epochs, max_epochs=9)
+    with pytest.raises(ValueError, match="max_epochs=27 exceeds the objective's max_epochs=9"):
+        tune(
+            objective,
+            Space(x=Float(0, 1)),
+            "hyperband",
+            Budget(epochs=50),
+            strategy_options={"max_epochs": np.int64(27)},
+            progress=False,
+        )

@@ -283,3 +283,26 @@ def test_a_worker_that_died_while_idle_is_replaced_before_its_next_trial():
         assert _run(pool, Constant(1.0), [2, 3, 4]) == [(i, 1.0, "ok") for i in (2, 3, 4)]
     finally:
         pool.close()
+
+
+def _tensorflow_log_level(x: float) -> float:
+    import logging
+
+    return float(logging.getLogger("tensorflow").level)
+
+
+def test_workers_keep_the_drivers_tensorflow_log_level(monkeypatch):
+    import logging
+
+    # The CLI raises it to hide retracing warnings; its workers must stay as quiet.
+    monkeypatch.setattr(logging.getLogger("tensorflow"), "level", logging.ERROR)
+    study = tune(
+        _tensorflow_log_level,
+        Space(x=Float(0, 1)),
+        "random",
+        Budget(trials=2),
+        executor="processes",
+        workers=1,
+        progress=False,
+    )
+    assert [t.loss for t in study.trials] == [logging.ERROR, logging.ERROR]

@@ -26,7 +26,18 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 # example's point (and the differences between examples: budgets scale, they do not collapse).
 PYTHON_SUBSTITUTIONS: list[tuple[str, str, str]] = [
     (r"Budget\(epochs=(\d+)\)", "Budget(epochs=6)", "a few trials, not a full search"),
-    (r"california_housing\(\)", "california_housing().subsample(300)", "300 training rows"),
+    (
+        r"KerasObjective\(build_mlp, california_housing\(\)\)",
+        "KerasObjective(build_mlp, california_housing().subsample(300), max_epochs=3)",
+        "the protocol the shell lines are shrunk to (300 rows, 3 epochs a trial), so that the "
+        "CLI's `--storage runs.db` continues the study the Python example stored, as it does "
+        "for a reader",
+    ),
+    (
+        r"california_housing\(\)(?!\.subsample)",
+        "california_housing().subsample(300)",
+        "300 training rows",
+    ),
     (r"n_iter=10, cv=3", "n_iter=2, cv=2", "2 candidates x 2 folds, not 10 x 3 (17 minutes)"),
     (r"epochs=100,", "epochs=3,", "3 epochs a fit, not 100"),
     (r"steps=500", "steps=30", "a 30-step range test"),

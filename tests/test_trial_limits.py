@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from tunebench import Budget, Float, Int, KerasObjective, Result, Space, tune
+from tunebench import Budget, Float, FunctionObjective, Int, KerasObjective, Result, Space, tune
 from tunebench.models import build_mlp
 from tunebench.tasks import synthetic_regression
 
@@ -192,3 +192,16 @@ def test_an_evaluate_that_raises_is_charged_its_grant():
         "charged its grant of 10 epochs, as how many it trained is unknown"
     )
     _audit(study, 25)
+
+
+def test_a_fidelity_function_that_raises_is_charged_its_grant():
+    def trained(x: float, epochs: int) -> float:
+        if x > 0.5:
+            raise RuntimeError("out of memory after some epochs")
+        return x / epochs
+
+    objective = FunctionObjective(trained, max_epochs=10)
+    study = tune(objective, Space(x=Float(0, 1)), "random", Budget(epochs=100), progress=False)
+    failed = [t for t in study.trials if t.status == "failed"]
+    assert failed and all(t.epochs_run == 10 for t in failed)
+    assert study.epochs_spent == sum(t.epochs_run for t in study.trials) == 100

@@ -9,12 +9,13 @@
 
 from .bench import run_benchmark
 from .budget import Budget, Ledger
+from .executors import WorkerStartError
 from .lr_finder import LRFindResult, lr_find
 from .objective import FunctionObjective, KerasObjective, Objective
 from .report import write_report
-from .runner import tune
+from .runner import ResumeMismatchError, tune
 from .space import Choice, Float, Int, Space
-from .store import Store, load_study
+from .store import Store, StudyBusyError, StudyMismatchError, load_study
 from .strategy import (
     Result,
     Strategy,
@@ -38,12 +39,16 @@ __all__ = [
     "Ledger",
     "Objective",
     "Result",
+    "ResumeMismatchError",
     "Space",
     "Store",
     "Strategy",
     "Study",
+    "StudyBusyError",
+    "StudyMismatchError",
     "Suggestion",
     "Trial",
+    "WorkerStartError",
     "available_strategies",
     "get_strategy",
     "load_study",

@@ -29,6 +29,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .executors import WorkerStartError
+from .private_api import PrivateAPIChanged
+from .runner import ResumeMismatchError
+from .store import StudyBusyError
+
 __all__ = ["main"]
 
 EXECUTORS = ("inline", "processes", "ray")
@@ -638,9 +643,20 @@ def _lr_find(args: argparse.Namespace) -> int:
     return 0
 
 
-# A mistake in the command line or its files: one line, exit status 2. ``UnknownStrategyError``
-# is a ValueError. Every other exception is a bug (of tunebench or of a library it calls).
-USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, sqlite3.DatabaseError)
+# A mistake in the command line or its files, or a situation the user must resolve (a study
+# another process runs, workers that cannot start, a backend upgrade that moved a private API):
+# one line, exit status 2. ``UnknownStrategyError`` is a ValueError. Every other exception is a
+# bug (of tunebench or of a library it calls).
+USER_ERRORS = (
+    ValueError,
+    FileNotFoundError,
+    NotADirectoryError,
+    sqlite3.DatabaseError,
+    StudyBusyError,
+    WorkerStartError,
+    ResumeMismatchError,
+    PrivateAPIChanged,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

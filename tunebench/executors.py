@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import logging
 import os
 import signal
 import socket
@@ -47,6 +48,7 @@ from typing import Any, Protocol
 
 from .limits import TrialLimit, running_under
 from .objective import Objective, describe_error
+from .private_api import loky_context
 from .strategy import Result, Suggestion
 
 __all__ = [
@@ -223,8 +225,11 @@ def _load_failure(error: str, workers: str = "worker processes") -> WorkerStartE
 # ---------------------------------------------------------------------------- processes
 
 
-def _process_worker(conn: Connection, threads: int) -> None:
+def _process_worker(conn: Connection, threads: int, tf_log_level: int = 0) -> None:
     """A worker process: receive an objective once, then trials, and send back results.
+
+    ``tf_log_level`` is the driver's ``tensorflow`` logger level (the CLI raises it to hide
+    retracing warnings), kept in the worker as in the driver.
 
     To the driver it sends ``("loaded", token, None)`` or ``("load_failed", token, error)``
     after an objective, and ``("result", trial id, Result)`` after a trial.
@@ -233,6 +238,8 @@ def _process_worker(conn: Connection, threads: int) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if tf_log_level:
+        logging.getLogger("tensorflow").setLevel(tf_log_level)
     pin_threads(threads)
     objective: Any = None
     pinned = False
@@ -330,12 +337,10 @@ class ProcessExecutor:
             workers = cores
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be a positive integer, got {workers!r}")
-        from joblib.externals.loky.backend.context import get_context
-
         self.capacity = workers
         # One thread a worker when the workers fill the cores; a lone worker gets them all.
         self.threads = threads if threads is not None else max(1, cores // workers)
-        self._context = get_context("loky")
+        self._context = loky_context()
         self._pickled: _Pickled | None = None
         self._tokens = itertools.count(1)
         self._spawned = 0
@@ -346,7 +351,7 @@ class ProcessExecutor:
         self._spawned += 1
         process = self._context.Process(
             target=_process_worker,
-            args=(child, self.threads),
+            args=(child, self.threads, logging.getLogger("tensorflow").level),
             name=f"tunebench-worker-{self._spawned}",
             daemon=True,
             env=_thread_variables(self.threads),  # set before the worker's Python starts

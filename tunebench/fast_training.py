@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from .private_api import keras_learning_rate
+
 __all__ = ["FastTrainer", "fast_path_refusal", "single_inter_op_thread"]
 
 
@@ -179,7 +181,7 @@ def _optimizer_key(optimizer: Any) -> Any:
     import keras
     from keras.optimizers.schedules import LearningRateSchedule
 
-    rate = getattr(optimizer, "_learning_rate", None)
+    rate = keras_learning_rate(optimizer)
     if isinstance(rate, LearningRateSchedule):
         schedule = [_keras_config(rate), _constants(rate)]
     elif isinstance(rate, keras.Variable):

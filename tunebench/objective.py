@@ -144,7 +144,9 @@ class FunctionObjective:
 
     If ``fn`` also takes ``epochs`` it is treated as a fidelity objective: it receives the
     suggestion's ``epochs`` and each call is charged the new epochs (``max_epochs`` is then the
-    per-trial limit, default 100). Otherwise one call costs one unit of budget. The training
+    per-trial limit, default 100); a call that raises is charged the epochs it was asked to
+    train, since how many it trained is unknown. Otherwise one call costs one unit of budget.
+    The training
     length is then the runner's to set, so a space with a parameter named ``epochs`` is
     refused: name it otherwise (``n_epochs``), train ``min(n_epochs, epochs)`` and return
     ``Result(loss=..., epochs_run=...)`` to be charged what was trained.
@@ -191,8 +193,10 @@ class FunctionObjective:
             cost = epochs - suggestion.initial_epoch
         try:
             value = self.fn(**kwargs)
-        except Exception as exc:
-            return Result.failure(describe_error(exc), seconds=time.perf_counter() - start)
+        except Exception as exc:  # how much it trained is unknown: charged what it was asked
+            return Result.failure(
+                describe_error(exc), seconds=time.perf_counter() - start, epochs_run=cost
+            )
         if isinstance(value, Result):
             return value
         try:

@@ -1,9 +1,9 @@
 """Every private API of a backend that tunebench relies on, each behind one small function.
 
-Keras, optuna, keras-tuner, scikit-learn and DEAP are driven here in ways their public APIs do
-not offer (resetting Keras's name counters without emptying TensorFlow's kernel cache, telling
-optuna a trial without its deep copy, an oracle that keeps drawing once its space is
-exhausted, ...). Each such use lives in this module and nowhere else, and
+Keras, optuna, keras-tuner, scikit-learn, DEAP and joblib's loky are driven here in ways
+their public APIs do not offer (resetting Keras's name counters without emptying TensorFlow's
+kernel cache, telling optuna a trial without its deep copy, an oracle that keeps drawing once
+its space is exhausted, ...). Each such use lives in this module and nowhere else, and
 ``check_private_apis()`` lists the ones a newly installed version no longer offers, naming the
 package and its version; ``tests/test_private_api.py`` fails on that list, so an upgrade that
 moves one is seen at once instead of in every trial.
@@ -30,10 +30,12 @@ __all__ = [
     "PrivateAPIChanged",
     "check_private_apis",
     "deap_operator_modules",
+    "keras_learning_rate",
     "keras_reset_names",
     "keras_seed_without_tensorflow",
     "keras_tuner_forget_oracle",
     "keras_tuner_oracle_hooks",
+    "loky_context",
     "optuna_tell_without_copy",
     "sklearn_fit_failure_check",
 ]
@@ -111,6 +113,16 @@ def keras_seed_without_tensorflow(seed: int) -> None:
     global_state.set_global_attribute(names[1], None)
     random.seed(seed)
     np.random.seed(seed)
+
+
+def keras_learning_rate(optimizer: Any) -> Any:
+    """What a Keras optimizer holds as its learning rate (``optimizer._learning_rate``): a
+    ``keras.Variable`` for a number, the ``LearningRateSchedule`` itself for a schedule (the
+    public ``optimizer.learning_rate`` gives a schedule's current value instead)."""
+    try:
+        return optimizer._learning_rate
+    except AttributeError as exc:
+        raise PrivateAPIChanged(_changed("keras", "Optimizer._learning_rate", exc)) from exc
 
 
 # ---------------------------------------------------------------------------- optuna
@@ -194,6 +206,28 @@ def deap_operator_modules() -> tuple[Any, ...]:
     return modules
 
 
+# ---------------------------------------------------------------------------- joblib (loky)
+
+
+def loky_context() -> Any:
+    """The process context of joblib's vendored loky: ``executor="processes"`` starts its
+    workers with its ``Process(..., env=...)`` and ``Pipe()``; it starts a worker through its
+    own entry point, never re-importing the user's ``__main__``."""
+    import inspect
+
+    try:
+        from joblib.externals.loky.backend.context import get_context
+
+        context = get_context("loky")
+        process_class = context.Process
+    except (ImportError, AttributeError, ValueError) as exc:
+        what = "externals.loky's 'loky' context"
+        raise PrivateAPIChanged(_changed("joblib", what, exc)) from exc
+    if "env" not in inspect.signature(process_class).parameters:
+        raise PrivateAPIChanged(_changed("joblib", "loky's Process(env=...)"))
+    return context
+
+
 # ---------------------------------------------------------------------------- the check
 
 
@@ -211,12 +245,16 @@ def check_private_apis() -> list[str]:
             problems.append(_changed(package, what, exc))
 
     def keras_internals() -> bool:
+        import keras
         from keras.src.backend.common import global_state
         from keras.src.random import seed_generator
         from keras.src.utils import naming, rng_utils
 
+        decay = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
         return (
-            callable(naming.reset_uids)
+            isinstance(keras_learning_rate(keras.optimizers.SGD(0.1)), keras.Variable)
+            and keras_learning_rate(keras.optimizers.SGD(decay)) is decay
+            and callable(naming.reset_uids)
             and callable(global_state.set_global_attribute)
             and isinstance(rng_utils.GLOBAL_RANDOM_SEED, str)
             and isinstance(seed_generator.GLOBAL_SEED_GENERATOR, str)
@@ -244,9 +282,14 @@ def check_private_apis() -> list[str]:
         sklearn_fit_failure_check()
         return callable(BaseSearchCV._run_search) and callable(Interval)
 
-    probe("keras", "keras.src's naming and global seed state", keras_internals)
+    probe(
+        "keras",
+        "keras.src's naming, global seed state and Optimizer._learning_rate",
+        keras_internals,
+    )
     probe("optuna", "optuna.study._tell._tell_with_warning", optuna_tell)
     probe("keras-tuner", "its oracle internals", keras_tuner_internals)
     probe("scikit-learn", "BaseSearchCV and its parameter validation", sklearn_search)
     probe("deap", "deap.tools' module-level random", deap_operator_modules)
+    probe("joblib", "externals.loky's process start with env=", loky_context)
     return problems

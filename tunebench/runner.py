@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+import numbers
 import warnings
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -282,7 +283,7 @@ def _fidelity_options(name: str, options: dict[str, Any], objective: Objective) 
     wanted = options.get("max_epochs")
     if wanted is None:
         return {**options, "max_epochs": int(limit)}
-    if isinstance(wanted, int) and wanted > limit:
+    if isinstance(wanted, numbers.Integral) and not isinstance(wanted, bool) and wanted > limit:
         raise ValueError(
             f"strategy option max_epochs={wanted} exceeds the objective's max_epochs={limit}: "
             f"the longest trials could not be trained. Lower the option, or build the "

@@ -15,6 +15,7 @@ import functools
 import math
 from typing import Any
 
+from .private_api import keras_learning_rate
 from .space import plain
 
 __all__ = ["WarmUp", "check_warmup_epochs", "warmup_callback", "warmup_rate"]
@@ -44,10 +45,11 @@ def warmup_rate(lr: float, epoch: int, warmup_epochs: int) -> float:
 def _rate_of(optimizer: Any) -> float:
     from keras.optimizers.schedules import LearningRateSchedule
 
-    if isinstance(getattr(optimizer, "_learning_rate", None), LearningRateSchedule):
+    schedule = keras_learning_rate(optimizer)
+    if isinstance(schedule, LearningRateSchedule):
         raise ValueError(
             "warmup_epochs needs a constant learning rate, but the model's optimizer uses a "
-            f"{type(optimizer._learning_rate).__name__} schedule; build the optimizer with a "
+            f"{type(schedule).__name__} schedule; build the optimizer with a "
             "number as learning_rate, or leave warmup_epochs out"
         )
     rate = float(optimizer.learning_rate)
