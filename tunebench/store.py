@@ -36,7 +36,8 @@ import numpy as np
 from .budget import Budget
 from .space import Space
 from .strategy import Result, Suggestion
-from .study import Study, Trial
+from .study import Study
+from .trial import COLUMNS, Column, Trial, finish_values
 
 __all__ = [
     "Store",
@@ -47,7 +48,7 @@ __all__ = [
     "objective_differences",
 ]
 
-SCHEMA = """
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -61,30 +62,7 @@ CREATE TABLE IF NOT EXISTS studies (
     seconds REAL NOT NULL DEFAULT 0,
     stop_reason TEXT
 );
-CREATE TABLE IF NOT EXISTS trials (
-    study_id INTEGER NOT NULL REFERENCES studies(id),
-    trial_id INTEGER NOT NULL,
-    ask_seq INTEGER NOT NULL,
-    tell_seq INTEGER,
-    params TEXT NOT NULL,
-    epochs INTEGER,
-    initial_epoch INTEGER NOT NULL DEFAULT 0,
-    resume_from INTEGER,
-    seed INTEGER,
-    meta TEXT NOT NULL DEFAULT '{}',
-    status TEXT NOT NULL,
-    loss REAL,
-    test_loss REAL,
-    epochs_run INTEGER NOT NULL DEFAULT 0,
-    seconds REAL NOT NULL DEFAULT 0,
-    curve TEXT NOT NULL DEFAULT '[]',
-    error TEXT,
-    worker TEXT,
-    started REAL,
-    finished REAL,
-    state BLOB,
-    PRIMARY KEY (study_id, trial_id)
-);
+{trials}
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -99,10 +77,29 @@ CREATE TABLE IF NOT EXISTS leases (
 );
 """
 
+
+def _trials_table() -> str:
+    """The ``trials`` table: a column for each ``Trial`` field (``trial.COLUMNS``), between
+    the study it belongs to and the continuation state kept for multi-fidelity strategies."""
+    columns = "".join(f"    {c.name} {c.sql},\n" for c in COLUMNS)
+    return (
+        "CREATE TABLE IF NOT EXISTS trials (\n"
+        "    study_id INTEGER NOT NULL REFERENCES studies(id),\n"
+        f"{columns}"
+        "    state BLOB,\n"
+        "    PRIMARY KEY (study_id, trial_id)\n"
+        ");"
+    )
+
+
+SCHEMA = _SCHEMA.format(trials=_trials_table())
+
 #: ``PRAGMA application_id`` of a tunebench store ("Tune"): marks the file as ours.
 APPLICATION_ID = 0x54756E65
 #: ``PRAGMA user_version`` of the store this code writes. Version 0 (no application id) is
-#: the first format, without the ``leases`` table; opening one migrates it.
+#: the first format, without the ``leases`` table; opening one migrates it. A column for a
+#: new ``Trial`` field is no new format: a store without it gains it when opened (older
+#: code, which names the columns it reads and writes, still opens the store).
 SCHEMA_VERSION = 1
 _TABLES_V0 = ("studies", "trials", "meta")
 
@@ -115,6 +112,13 @@ def _schema_columns(table: str) -> list[str]:
     columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
     db.close()
     return columns
+
+
+def _older_trials(columns: list[str]) -> bool:
+    """Whether ``columns`` are those of a ``trials`` table this code can bring up to date:
+    today's, in their order, but maybe without columns of ``Trial`` fields added since."""
+    today = _schema_columns("trials")
+    return columns[:2] == today[:2] and [c for c in today if c in columns] == columns
 
 
 class StudyMismatchError(ValueError):
@@ -243,6 +247,28 @@ def _json_default(value: Any) -> Any:
     return repr(value)
 
 
+def _encode(column: Column, value: Any) -> Any:
+    """A ``Trial`` field's value as its store column holds it (``Column.codec``)."""
+    if column.codec == "json":
+        return _dumps(value)
+    if column.codec == "curve":
+        return _dumps([v if math.isfinite(v) else None for v in value])
+    if column.codec == "loss" and value == math.inf:
+        return None
+    return value
+
+
+def _decode(column: Column, value: Any) -> Any:
+    """A store column's value as its ``Trial`` field holds it: the inverse of ``_encode``."""
+    if column.codec == "json":
+        return json.loads(value)
+    if column.codec == "curve":
+        return tuple(math.nan if v is None else v for v in json.loads(value))
+    if column.codec == "loss" and value is None:
+        return math.inf
+    return value
+
+
 def encode_state(state: dict[str, list[np.ndarray]]) -> bytes:
     """Pack ``{"weights": [arrays], "optimizer": [arrays]}`` as an ``.npz`` (no pickle)."""
     buffer = io.BytesIO()
@@ -291,6 +317,7 @@ class Store:
                     self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                     self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 self._db.execute("COMMIT")
+            self._add_missing_columns()
             self._db.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
             self._db.close()
@@ -322,8 +349,10 @@ class Store:
             return "current"
         if app_id == 0 and version == 0 and not tables:
             return "new"
-        first_format = tables == sorted(_TABLES_V0) and all(
-            self._columns(t) == _schema_columns(t) for t in _TABLES_V0
+        first_format = (
+            tables == sorted(_TABLES_V0)
+            and all(self._columns(t) == _schema_columns(t) for t in ("studies", "meta"))
+            and _older_trials(self._columns("trials"))
         )
         if app_id == 0 and version == 0 and first_format:
             return "v0"
@@ -333,6 +362,20 @@ class Store:
             f"{app_id}, user_version {version}), not a tunebench store; it was left untouched. "
             "Give a new file name for the store."
         )
+
+    def _add_missing_columns(self) -> None:
+        """Give the ``trials`` table of a store written before a ``Trial`` field existed that
+        field's column (its rows take the column's default), in one transaction."""
+        if not self._missing_columns():
+            return
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            for column in self._missing_columns():  # unless another process just added them
+                self._db.execute(f"ALTER TABLE trials ADD COLUMN {column.name} {column.sql}")
+
+    def _missing_columns(self) -> list[Column]:
+        present = set(self._columns("trials"))
+        return [c for c in COLUMNS if c.name not in present]
 
     def _columns(self, table: str) -> list[str]:
         return [row[1] for row in self._db.execute(f"PRAGMA table_info({table})")]
@@ -559,30 +602,16 @@ class Store:
     def _insert_running(
         self, study_id: int, suggestion: Suggestion, ask_seq: int, worker: str | None
     ) -> None:
+        trial = Trial.start(suggestion, ask_seq=ask_seq, worker=worker, started=time.time())
+        values = {c.name: _encode(c, getattr(trial, c.field)) for c in COLUMNS}
+        redone = [name for name in values if name not in ("trial_id", "ask_seq")]
         self._db.execute(
-            "INSERT INTO trials (study_id, trial_id, ask_seq, params, epochs, "
-            "initial_epoch, resume_from, seed, meta, status, worker, started) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?) "
-            "ON CONFLICT (study_id, trial_id) DO UPDATE SET params = excluded.params, "
-            "epochs = excluded.epochs, initial_epoch = excluded.initial_epoch, "
-            "resume_from = excluded.resume_from, seed = excluded.seed, meta = excluded.meta, "
-            "status = 'running', tell_seq = NULL, loss = NULL, test_loss = NULL, "
-            "epochs_run = 0, seconds = 0, curve = '[]', error = NULL, "
-            "worker = excluded.worker, started = excluded.started, finished = NULL, "
-            "state = NULL",
-            (
-                study_id,
-                suggestion.id,
-                ask_seq,
-                _dumps(suggestion.params),
-                suggestion.epochs,
-                suggestion.initial_epoch,
-                suggestion.resume_from,
-                suggestion.seed,
-                _dumps(suggestion.meta),
-                worker,
-                time.time(),
-            ),
+            f"INSERT INTO trials (study_id, {', '.join(values)}) "
+            f"VALUES ({', '.join('?' * (1 + len(values)))}) "
+            "ON CONFLICT (study_id, trial_id) DO UPDATE SET "
+            + "".join(f"{name} = excluded.{name}, " for name in redone)
+            + "state = NULL",
+            (study_id, *values.values()),
         )
 
     def record_result(
@@ -595,30 +624,21 @@ class Store:
         study_seconds: float,
         keep_state: bool = False,
     ) -> None:
-        """Write a finished trial and the study's running wall time, in one transaction."""
+        """Write a finished trial and the study's running wall time, in one transaction.
+
+        A field the result leaves None keeps what the trial's start wrote (the worker of a
+        result that names none)."""
         state = encode_state(result.state) if keep_state and result.state is not None else None
+        finished = finish_values(result, tell_seq=tell_seq, finished=time.time())
+        values = {c.name: _encode(c, finished[c.field]) for c in COLUMNS if c.field in finished}
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._renew_lease()
             self._db.execute(
-                "UPDATE trials SET tell_seq = ?, status = ?, loss = ?, test_loss = ?, "
-                "epochs_run = ?, seconds = ?, curve = ?, error = ?, worker = COALESCE(?, worker), "
-                "finished = ?, state = ? WHERE study_id = ? AND trial_id = ?",
-                (
-                    tell_seq,
-                    result.status,
-                    result.loss,
-                    result.test_loss,
-                    result.epochs_run,
-                    result.seconds,
-                    _dumps([v if math.isfinite(v) else None for v in result.curve]),
-                    result.error,
-                    result.worker,
-                    time.time(),
-                    state,
-                    study_id,
-                    suggestion.id,
-                ),
+                "UPDATE trials SET "
+                + "".join(f"{name} = COALESCE(?, {name}), " for name in values)
+                + "state = ? WHERE study_id = ? AND trial_id = ?",
+                (*values.values(), state, study_id, suggestion.id),
             )
             self._db.execute(
                 "UPDATE studies SET seconds = ? WHERE id = ?", (study_seconds, study_id)
@@ -632,34 +652,13 @@ class Store:
 
     def trials(self, study_id: int) -> list[Trial]:
         rows = self._db.execute(
-            "SELECT trial_id, params, status, loss, test_loss, epochs, initial_epoch, "
-            "resume_from, epochs_run, seconds, curve, error, worker, seed, started, finished, "
-            "ask_seq, tell_seq, meta FROM trials WHERE study_id = ? ORDER BY trial_id",
+            f"SELECT {', '.join(c.name for c in COLUMNS)} FROM trials WHERE study_id = ? "
+            "ORDER BY trial_id",
             (study_id,),
         )
         return [
-            Trial(
-                id=r[0],
-                params=json.loads(r[1]),
-                status=r[2],
-                loss=math.inf if r[3] is None else r[3],
-                test_loss=r[4],
-                epochs=r[5],
-                initial_epoch=r[6],
-                resume_from=r[7],
-                epochs_run=r[8],
-                seconds=r[9],
-                curve=tuple(math.nan if v is None else v for v in json.loads(r[10])),
-                error=r[11],
-                worker=r[12],
-                seed=r[13],
-                started=r[14],
-                finished=r[15],
-                ask_seq=r[16],
-                tell_seq=r[17],
-                meta=json.loads(r[18]),
-            )
-            for r in rows
+            Trial(**{c.field: _decode(c, value) for c, value in zip(COLUMNS, row, strict=True)})
+            for row in rows
         ]
 
     def progress(self, name: str) -> tuple[int, int, float]:

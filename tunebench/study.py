@@ -1,4 +1,4 @@
-"""What a search produced: ``Trial`` records and the ``Study`` that holds them.
+"""What a search produced: the ``Study`` that holds its ``Trial`` records.
 
 >>> study = Study(name="s", strategy="random", seed=0, trials=[
 ...     Trial(id=0, params={"x": 0.5}, status="ok", loss=0.2, epochs_run=3),
@@ -16,68 +16,9 @@ from typing import Any
 
 from .budget import Budget
 from .space import Space
-from .strategy import Result, Suggestion
+from .trial import Trial, trial_row
 
 __all__ = ["Study", "Trial"]
-
-FINISHED = ("ok", "failed", "diverged", "pruned")
-
-
-@dataclass(frozen=True)
-class Trial:
-    """One trial as stored: its suggestion, its outcome and its bookkeeping.
-
-    ``status`` is ``running`` until the trial finishes (a trial still ``running`` in a store
-    was interrupted and is redone on resume). ``ask_seq`` / ``tell_seq`` order the asks and
-    tells of the whole study, which is what a resume replays.
-    """
-
-    id: int
-    params: dict[str, Any]
-    status: str = "running"
-    loss: float = math.inf
-    test_loss: float | None = None
-    epochs: int | None = None
-    initial_epoch: int = 0
-    resume_from: int | None = None
-    epochs_run: int = 0
-    seconds: float = 0.0
-    curve: tuple[float, ...] = ()
-    error: str | None = None
-    worker: str | None = None
-    seed: int | None = None
-    started: float | None = None
-    finished: float | None = None
-    ask_seq: int = 0
-    tell_seq: int | None = None
-    meta: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in FINISHED
-
-    def suggestion(self) -> Suggestion:
-        return Suggestion(
-            id=self.id,
-            params=dict(self.params),
-            epochs=self.epochs,
-            initial_epoch=self.initial_epoch,
-            resume_from=self.resume_from,
-            seed=self.seed,
-            meta=dict(self.meta),
-        )
-
-    def result(self) -> Result:
-        return Result(
-            loss=self.loss,
-            status=self.status,
-            epochs_run=self.epochs_run,
-            seconds=self.seconds,
-            test_loss=self.test_loss,
-            curve=self.curve,
-            error=self.error,
-            worker=self.worker,
-        )
 
 
 @dataclass
@@ -148,27 +89,11 @@ class Study:
         return message, count, len(errors)
 
     def to_dataframe(self) -> Any:
-        """One row a trial; parameters as ``param_<name>`` columns (pandas)."""
+        """One row a trial (``trial.SHOWN_COLUMNS``); parameters as ``param_<name>`` columns
+        (pandas)."""
         import pandas as pd
 
-        rows = []
-        for t in self.trials:
-            row: dict[str, Any] = {
-                "trial": t.id,
-                "status": t.status,
-                "loss": t.loss,
-                "test_loss": t.test_loss,
-                "epochs_run": t.epochs_run,
-                "epochs": t.epochs,
-                "initial_epoch": t.initial_epoch,
-                "resume_from": t.resume_from,
-                "seconds": t.seconds,
-                "worker": t.worker,
-                "error": None if t.error is None else t.error.splitlines()[0],
-            }
-            row.update({f"param_{k}": v for k, v in t.params.items()})
-            rows.append(row)
-        return pd.DataFrame(rows)
+        return pd.DataFrame([trial_row(t) for t in self.trials])
 
     def summary(self, *, errors_hint: str = "study.to_dataframe()['error'] has them") -> str:
         """A few lines for the console: budget spent, why it stopped, the best trial.

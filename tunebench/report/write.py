@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from ..trial import SHOWN_COLUMNS, trial_row
 from .document import Block, Figure, Heading, Para, render_html, render_markdown
 from .figures import anytime_figure, final_figure
 from .protocol import protocol_table
@@ -21,51 +22,24 @@ from .sections import (
 from .stats import strategy_order
 from .verdict import Findings, verdict_paragraph
 
-__all__ = ["TRIAL_FIELDS", "write_report", "write_trials_csv"]
-
-#: The trial fields in ``trials.csv``, after strategy, seed and study, before the parameters.
-TRIAL_FIELDS = [
-    "id",
-    "status",
-    "loss",
-    "test_loss",
-    "epochs_run",
-    "epochs",
-    "initial_epoch",
-    "resume_from",
-    "seconds",
-    "started",
-    "finished",
-    "worker",
-    "error",
-]
+__all__ = ["write_report", "write_trials_csv"]
 
 
 def write_trials_csv(groups: Groups, path: Path) -> int:
-    """Every trial of every run, one row each (an error only by its first line); returns the
-    number of rows."""
+    """Every trial of every run, one row each: strategy, seed and study, then the columns of
+    ``Study.to_dataframe()`` (an error only by its first line); returns the number of rows."""
     runs = [groups[name][seed] for name in sorted(groups) for seed in sorted(groups[name])]
     params = sorted({p for r in runs for t in r.study.trials for p in t.params})
+    columns = [*SHOWN_COLUMNS, *(f"param_{p}" for p in params)]
     count = 0
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "strategy",
-                "seed",
-                "study",
-                "trial",
-                *TRIAL_FIELDS[1:],
-                *(f"param_{p}" for p in params),
-            ]
-        )
+        writer.writerow(["strategy", "seed", "study", *columns])
         for run in runs:
             for t in run.study.trials:
-                values = [getattr(t, name) for name in TRIAL_FIELDS]
-                if t.error is not None:
-                    values[-1] = t.error.splitlines()[0]
-                params_row = [t.params.get(p) for p in params]
-                writer.writerow([run.strategy, run.seed, run.study.name, *values, *params_row])
+                row = trial_row(t)
+                values = [row.get(column) for column in columns]
+                writer.writerow([run.strategy, run.seed, run.study.name, *values])
                 count += 1
     return count
 
