@@ -586,8 +586,8 @@ class _Candidates:
     parallel under ``n_jobs``) and returns each one's ``loss = -mean_test_score``.
 
     ``max_epochs`` counts the budget: None (an estimator without epochs) costs one unit a
-    candidate. A scikeras wrapper's candidates cost the epochs they train: under a
-    multi-fidelity strategy the loop sets them (``param_epochs``, from ``initial_epoch``);
+    candidate. A scikeras wrapper's candidates cost the epochs they are asked to train: under
+    a multi-fidelity strategy the loop sets them (``param_epochs``, from ``initial_epoch``);
     otherwise they are the wrapper's own, or the candidate's ``epochs`` (``fixed_epochs``).
     """
 
