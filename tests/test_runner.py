@@ -10,6 +10,7 @@ from scipy.stats import reciprocal
 from tunebench import Budget, Float, Int, KerasObjective, Space, load_study, tune
 from tunebench.models import build_mlp
 from tunebench.store import Store, StudyMismatchError
+from tunebench.strategy import Result
 
 
 def sphere(x, y):
@@ -228,6 +229,25 @@ def test_a_promotion_whose_parent_failed_trains_from_scratch():
         assert trial.status == "ok"
         assert (trial.initial_epoch, trial.resume_from, trial.epochs_run) == (0, None, 3)
     assert study.epochs_spent == sum(t.epochs_run for t in by_id.values()) <= 30
+
+
+class FourEpochs:
+    """An objective that always trains 4 epochs: its trials cannot be shortened."""
+
+    max_epochs = 10
+
+    def fixed_epochs(self, suggestion):
+        return 4
+
+    def evaluate(self, suggestion, state=None):
+        return Result(loss=suggestion.params["x"], epochs_run=4)
+
+
+def test_a_trial_of_fixed_length_is_never_clipped():
+    study = tune(FourEpochs(), SPACE, "random", Budget(epochs=10), seed=0, progress=False)
+    # Two trials of 4 epochs; the 2 epochs left cannot pay for a third.
+    assert [(t.epochs, t.epochs_run) for t in study.trials] == [(4, 4), (4, 4)]
+    assert (study.epochs_spent, study.stop_reason) == (8, "epochs")
 
 
 def other_sphere(x, y):

@@ -203,6 +203,16 @@ def test_the_strategy_is_told_a_failed_candidate_with_its_error(regression, reco
             assert result.status == "ok" and math.isfinite(result.loss)
 
 
+def test_a_search_goes_on_after_many_failing_candidates_in_a_row(regression):
+    # tune() stops a study after 25 failed trials in a row; TuneSearchCV leaves failures to
+    # error_score, and a learning strategy here runs one candidate at a time.
+    X, y = regression
+    hopeless = TuneSearchCV(Ridge(), {"alpha": uniform(-2, 1)}, strategy="tpe", n_iter=30,
+                            cv=2, random_state=0)  # fmt: skip
+    with pytest.raises(ValueError, match="All the 60 fits failed"):
+        hopeless.fit(X, y)
+
+
 def test_error_score_raise_and_a_search_where_every_fit_fails_still_raise(regression):
     X, y = regression
     raising = TuneSearchCV(Ridge(), {"alpha": uniform(-1, 0.5)}, n_iter=3, cv=2,
@@ -384,6 +394,17 @@ def test_hyperband_trains_epochs_as_fidelity_and_continues_the_models(small_hous
         parents = [f for f in fits if f["epochs"] == [0] and same(f["end"], fit["start"])]
         assert len(parents) == 1
     assert all(fit["iterations"] == 0 for fit in fits if fit["epochs"][0] == 0)
+
+
+def test_an_epoch_budget_never_shortens_a_candidate_without_fidelity(small_housing):
+    task = small_housing
+    record = recorder()
+    search = TuneSearchCV(keras_regressor(), BOOK_SPACE, strategy="random", n_iter=50, cv=2,
+                          budget=Budget(epochs=5), random_state=0)  # fmt: skip
+    search.fit(task.X_train, task.y_train, epochs=2, callbacks=[record])
+    # Two candidates of 2 epochs; the 1 epoch left is no third candidate cut to 1 epoch.
+    assert len(search.cv_results_["params"]) == 2 and "param_epochs" not in search.cv_results_
+    assert all(fit["epochs"] == [0, 1] for fit in type(record).fits)  # the folds and the refit
 
 
 def same(weights, others):

@@ -150,6 +150,8 @@ def lost_trial(
 class InlineExecutor:
     """Runs each trial in the calling process, one at a time.
 
+    ``submit`` only keeps the trial; ``wait`` runs what was submitted (a subclass with a
+    larger ``capacity`` may run it together: ``TuneSearchCV`` hands a batch to scikit-learn).
     A trial's limit is only checked by the objective itself: ``KerasObjective`` stops between
     epochs; a plain function cannot be interrupted and runs to its end.
     """
@@ -157,11 +159,11 @@ class InlineExecutor:
     capacity = 1
 
     def __init__(self) -> None:
-        self._finished: list[tuple[Suggestion, Result]] = []
+        self.submitted: list[tuple[Objective, Suggestion, dict | None, TrialLimit | None]] = []
 
     @property
     def running(self) -> int:
-        return len(self._finished)
+        return len(self.submitted)
 
     def submit(
         self,
@@ -170,14 +172,14 @@ class InlineExecutor:
         state: dict[str, Any] | None,
         limit: TrialLimit | None = None,
     ) -> None:
-        self._finished.append((suggestion, evaluate_safely(objective, suggestion, state, limit)))
+        self.submitted.append((objective, suggestion, state, limit))
 
     def wait(self) -> list[tuple[Suggestion, Result]]:
-        finished, self._finished = self._finished, []
-        return finished
+        submitted, self.submitted = self.submitted, []
+        return [(trial[1], evaluate_safely(*trial)) for trial in submitted]
 
     def close(self) -> None:
-        self._finished.clear()
+        self.submitted.clear()
 
 
 def _thread_variables(threads: int) -> dict[str, str]:

@@ -52,7 +52,10 @@ class Objective(Protocol):
     """Anything with ``evaluate(suggestion, state=None) -> Result`` and ``max_epochs``.
 
     An objective may also have ``check_space(space)``, which ``tune()`` calls before the first
-    trial: it raises a ``ValueError`` when the space cannot fit (a name the code does not take).
+    trial: it raises a ``ValueError`` when the space cannot fit (a name the code does not take);
+    and ``fixed_epochs(suggestion) -> int | None``, the epoch a trial trains up to when the
+    objective sets it itself: the runner never clips such a trial, it starts it only when the
+    budget has all its epochs (``TuneSearchCV``: an estimator's own ``epochs``).
     """
 
     max_epochs: int | None

@@ -36,7 +36,7 @@ from .budget import Budget, Ledger
 from .executors import Executor, make_executor, worker_name
 from .limits import TrialLimit, check_trial_timeout
 from .objective import FunctionObjective, Objective
-from .progress import make_progress
+from .progress import NullProgress, make_progress
 from .space import Space, plain
 from .store import Store, StudyRecord
 from .strategy import Result, Strategy, Suggestion, check_seed, get_strategy, strategy_class
@@ -87,9 +87,11 @@ class _Run:
         budget: Budget,
         executor: Executor,
         trial_timeout: float | None = None,
+        max_failures: int | None = MAX_CONSECUTIVE_FAILURES,
     ) -> None:
         self.objective = objective
         self.trial_timeout = trial_timeout
+        self.max_failures = max_failures  # None: failed trials never stop the study
         self.strategy = strategy
         self.strategy_name = strategy_name
         self.record = record
@@ -162,8 +164,10 @@ class _Run:
             fields: dict[str, Any] = {}
         else:
             limit = int(self.objective.max_epochs)  # type: ignore[arg-type]
-            target = min(int(suggestion.epochs or limit), limit)
-            granted = self.ledger.grant(max(target - suggestion.initial_epoch, 0))
+            fixed = self._fixed_epochs(suggestion)
+            target = min(int(suggestion.epochs or limit), limit) if fixed is None else fixed
+            whole = fixed is not None  # a trial of fixed length is never clipped
+            granted = self._grant(max(target - suggestion.initial_epoch, 0), whole)
             fields = {"epochs": suggestion.initial_epoch + granted}
         if granted <= 0:
             self.rerun.appendleft(suggestion)  # asked, not run: it is redone on resume
@@ -175,7 +179,7 @@ class _Run:
                 # The parent failed or diverged: there is no model to continue. Train this
                 # configuration from scratch, granting the epochs the parent would have had.
                 self.ledger.release(granted)
-                granted = self.ledger.grant(target)
+                granted = self._grant(target, whole)
                 if granted <= 0:
                     self.rerun.appendleft(suggestion)
                     return False
@@ -191,6 +195,24 @@ class _Run:
         self.seq += 1
         self.executor.submit(self.objective, suggestion, state, self._trial_limit())
         return True
+
+    def _fixed_epochs(self, suggestion: Suggestion) -> int | None:
+        """The epoch a trial trains up to when its objective sets that itself, or None.
+
+        An objective may have ``fixed_epochs(suggestion) -> int | None`` for trials whose
+        length the runner cannot change (``TuneSearchCV``: an estimator's own ``epochs``).
+        Such a trial is not clipped: it starts only when the budget has all its epochs.
+        """
+        fixed = getattr(self.objective, "fixed_epochs", None)
+        return None if fixed is None else fixed(suggestion)
+
+    def _grant(self, wanted: int, whole: bool) -> int:
+        """Reserve up to ``wanted`` epochs (all of them or none when ``whole``)."""
+        granted = self.ledger.grant(wanted)
+        if whole and 0 < granted < wanted:
+            self.ledger.release(granted)  # never start a trial that would pass the budget
+            return 0
+        return granted
 
     def _trial_limit(self) -> TrialLimit | None:
         """When the trial about to start must stop: its own timeout, or the study's time
@@ -249,7 +271,7 @@ class _Run:
                 reason = self.ledger.stop_reason()
                 if reason is not None:
                     break
-                if self.consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
+                if self.max_failures is not None and self.consecutive_failures >= self.max_failures:
                     reason = "failures"
                     break
                 if self.strategy.done and not self.rerun:
@@ -259,6 +281,8 @@ class _Run:
                 if suggestion is None or not self._start(suggestion):
                     break
             if self.executor.running == 0:
+                if reason is None and self.rerun:
+                    reason = "epochs"  # the next trial needs more epochs than are left
                 return reason or ("strategy_done" if self.strategy.done else "strategy_idle")
             for suggestion, result in self.executor.wait():
                 self._finish(suggestion, result)
@@ -267,6 +291,42 @@ class _Run:
                     epochs=self.ledger.epochs_spent,
                     best=self.best,
                 )
+
+
+def run_in_memory(
+    objective: Objective,
+    strategy: Strategy,
+    budget: Budget,
+    executor: Executor,
+    *,
+    seed: int,
+    max_failures: int | None = MAX_CONSECUTIVE_FAILURES,
+) -> str:
+    """``tune()``'s loop over a strategy already made, with a throw-away store: no file, no
+    resume, no progress line. Returns the stop reason; the executor is left open.
+
+    For a caller that evaluates the trials its own way through ``executor`` (``TuneSearchCV``
+    hands them to scikit-learn in batches): the loop still grants, clips and charges the
+    epochs, and trains a continuation whose parent failed from scratch. ``max_failures``
+    consecutive failed trials stop it (None: never).
+    """
+    name = strategy.name or type(strategy).__name__
+    store = Store(":memory:")
+    try:
+        record = store.open_study(
+            name,
+            strategy=name,
+            seed=seed,
+            space=strategy.space.to_json(),
+            budget=budget.to_json(),
+            objective=_describe(objective),
+        )
+        run = _Run(
+            objective, strategy, name, record, store, budget, executor, max_failures=max_failures
+        )
+        return run.run(NullProgress())
+    finally:
+        store.close()
 
 
 def _fidelity_options(name: str, options: dict[str, Any], objective: Objective) -> dict[str, Any]:

@@ -3,8 +3,9 @@ the candidates.
 
 It is a ``BaseSearchCV``: cross-validation, scoring, ``n_jobs``, refitting and every fitted
 attribute (``cv_results_``, ``best_params_``, ``best_estimator_``, ...) are scikit-learn's own,
-with scikit-learn's keys. The strategy only proposes: ``_run_search`` asks it for candidates,
-has scikit-learn cross-validate them, and tells it ``loss = -mean_test_score``.
+with scikit-learn's keys. The strategy only proposes: ``_run_search`` runs ``tune()``'s loop
+(``runner.run_in_memory``: asks, grants, clipping, the budget) with scikit-learn's
+``evaluate_candidates`` as the evaluation of each batch, and tells it ``-mean_test_score``.
 
 >>> from scipy.stats import loguniform
 >>> from sklearn.datasets import make_regression
@@ -40,11 +41,13 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import Interval
 
-from .budget import Budget, Ledger
+from .budget import Budget
+from .executors import InlineExecutor
 from .keras_state import load_state, save_state
 from .private_api import sklearn_fit_failure_check
+from .runner import run_in_memory
 from .space import Space
-from .strategy import Result, Strategy, Suggestion, get_strategy, strategy_class
+from .strategy import Result, Suggestion, get_strategy, strategy_class
 from .warmup import check_warmup_epochs, warmup_callback
 
 __all__ = ["TuneSearchCV"]
@@ -328,7 +331,6 @@ class _Search:
     epochs: int | None  # epochs a candidate trains (a scikeras wrapper); None: one unit each
     checkpoints: _Checkpoints | None  # multi-fidelity strategies only
     routes: dict[str, str]  # bare builder arguments of a scikeras wrapper -> model__<name>
-    failed: set[int] = field(default_factory=set)
     fit_errors: list[list[str | None]] = field(default_factory=list)  # a batch's, fold by fold
     non_finite: list[warnings.WarningMessage] = field(default_factory=list)  # the latest batch's
 
@@ -519,29 +521,19 @@ class TuneSearchCV(BaseSearchCV):
     # ------------------------------------------------------------------ the search
 
     def _run_search(self, evaluate_candidates: Callable[..., dict[str, Any]]) -> None:
+        """``tune()``'s loop (``run_in_memory``), scikit-learn cross-validating the trials."""
         search = self._search
         strategy = get_strategy(self.strategy, search.space, seed=search.seed, **search.options)
-        ledger = Ledger(search.budget)
         at_once: float = max(1, math.ceil(joblib.effective_n_jobs(self.n_jobs) / self.n_splits_))
         counted = search.budget.trials is not None or search.budget.epochs is not None
         if counted and (not strategy.learns or strategy.multi_fidelity):
             at_once = math.inf  # proposals that need no results go to scikit-learn together
-        try:
-            while batch := self._ask(strategy, ledger, at_once):
-                more = None
-                if search.checkpoints is not None:  # where each candidate's training started
-                    more = {"initial_epoch": [p["epochs"] - cost for _, p, cost in batch]}
-                reported = len(search.fit_errors)
-                results = evaluate_candidates([params for _, params, _ in batch], more_results=more)
-                scores = results[self._score_key(results)][-len(batch) :]
-                errors = [error for call in search.fit_errors[reported:] for error in call]
-                for i, (suggestion, _, granted) in enumerate(batch):  # errors: candidate-major
-                    ledger.charge(granted, granted)
-                    folds = errors[i * self.n_splits_ : (i + 1) * self.n_splits_]
-                    result = _result(float(scores[i]), granted, folds)
-                    if result.status != "ok":
-                        search.failed.add(suggestion.id)
-                    strategy.tell(suggestion, result)
+        candidates = _Candidates(search, evaluate_candidates, self._score_key, self.n_splits_)
+        batches = _Batches(at_once)
+        try:  # no max_failures: error_score says what a failing candidate does
+            run_in_memory(
+                candidates, strategy, search.budget, batches, seed=search.seed, max_failures=None
+            )
             if search.fit_errors:  # scikit-learn's FitFailedWarning, once for the whole search;
                 # its ValueError when every fit failed, as RandomizedSearchCV's single batch
                 _fit_failure_check()(
@@ -577,37 +569,6 @@ class TuneSearchCV(BaseSearchCV):
                 )
         return results
 
-    def _ask(
-        self, strategy: Strategy, ledger: Ledger, at_once: float
-    ) -> list[tuple[Suggestion, dict[str, Any], int]]:
-        """The next candidates the budget allows: (suggestion, estimator params, cost)."""
-        search = self._search
-        batch: list[tuple[Suggestion, dict[str, Any], int]] = []
-        while len(batch) < at_once and ledger.stop_reason() is None and not strategy.done:
-            suggestion = strategy.ask()
-            if suggestion is None:
-                break  # it waits for the results of the candidates asked so far
-            params = dict(suggestion.params)
-            if search.checkpoints is not None:
-                start = suggestion.initial_epoch
-                if suggestion.resume_from in search.failed:
-                    start = 0  # no model to continue: train this one from scratch
-                target = suggestion.epochs if suggestion.epochs is not None else search.epochs
-                granted = ledger.grant(int(target) - start)
-                if granted <= 0:
-                    break
-                params["epochs"] = start + granted  # the last rung is clipped to the budget
-                search.checkpoints.plan(params, start)
-            else:
-                wanted = 1 if search.epochs is None else int(params.get("epochs", search.epochs))
-                granted = ledger.grant(wanted)
-                if granted < wanted:  # never start a candidate that would pass the budget
-                    if granted > 0:
-                        ledger.release(granted)
-                    break
-            batch.append((suggestion, params, granted))
-        return batch
-
     def _score_key(self, results: Mapping[str, Any]) -> str:
         if "mean_test_score" in results:
             return "mean_test_score"
@@ -617,6 +578,94 @@ class TuneSearchCV(BaseSearchCV):
             "with several scorers, TuneSearchCV maximises the one named by refit; set "
             f"refit to one of the scorer names, got refit={self.refit!r}"
         )
+
+
+class _Candidates:
+    """``TuneSearchCV``'s objective in ``tune()``'s loop: ``evaluate_batch`` has scikit-learn
+    cross-validate candidates together (``evaluate_candidates``, which runs their folds in
+    parallel under ``n_jobs``) and returns each one's ``loss = -mean_test_score``.
+
+    ``max_epochs`` counts the budget: None (an estimator without epochs) costs one unit a
+    candidate. A scikeras wrapper's candidates cost the epochs they are asked to train: under
+    a multi-fidelity strategy the loop sets them (``param_epochs``, from ``initial_epoch``);
+    otherwise they are the wrapper's own, or the candidate's ``epochs`` (``fixed_epochs``).
+    """
+
+    def __init__(
+        self,
+        search: _Search,
+        evaluate_candidates: Callable[..., dict[str, Any]],
+        score_key: Callable[[Mapping[str, Any]], str],
+        n_splits: int,
+    ) -> None:
+        self.search = search
+        self.evaluate_candidates = evaluate_candidates
+        self.score_key = score_key
+        self.n_splits = n_splits
+        self.max_epochs = search.epochs
+        wanted = search.options.get("max_epochs")  # a multi-fidelity strategy's longest rung
+        if search.checkpoints is not None and isinstance(wanted, numbers.Integral):
+            self.max_epochs = max(search.epochs, int(wanted))
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": "tunebench.sklearn.TuneSearchCV", "max_epochs": self.max_epochs}
+
+    def fixed_epochs(self, suggestion: Suggestion) -> int | None:
+        """The epochs a candidate trains when the strategy does not choose them (the wrapper's
+        own, or the candidate's ``epochs``): the loop starts it only if the budget has them all.
+        """
+        if self.search.checkpoints is not None or self.search.epochs is None:
+            return None
+        return int(suggestion.params.get("epochs", self.search.epochs))
+
+    def evaluate(self, suggestion: Suggestion, state: dict[str, Any] | None = None) -> Result:
+        return self.evaluate_batch([suggestion])[0]
+
+    def evaluate_batch(self, suggestions: list[Suggestion]) -> list[Result]:
+        search = self.search
+        candidates = []
+        for suggestion in suggestions:
+            params = dict(suggestion.params)
+            if search.checkpoints is not None:  # the fidelity the loop granted
+                params["epochs"] = suggestion.epochs
+                search.checkpoints.plan(params, suggestion.initial_epoch)
+            candidates.append(params)
+        more = None
+        if search.checkpoints is not None:  # where each candidate's training started
+            more = {"initial_epoch": [suggestion.initial_epoch for suggestion in suggestions]}
+        reported = len(search.fit_errors)
+        results = self.evaluate_candidates(candidates, more_results=more)
+        scores = results[self.score_key(results)][-len(suggestions) :]
+        errors = [error for call in search.fit_errors[reported:] for error in call]
+        return [  # errors: candidate-major
+            _result(
+                float(scores[i]),
+                suggestion.new_epochs or 1,
+                errors[i * self.n_splits : (i + 1) * self.n_splits],
+            )
+            for i, suggestion in enumerate(suggestions)
+        ]
+
+
+class _Batches(InlineExecutor):
+    """Runs the trials submitted, up to ``capacity`` of them, as one batch: their objective's
+    ``evaluate_batch``, one ``evaluate_candidates`` call of scikit-learn.
+
+    A trial's time limit is not enforced (scikit-learn's fits run to their end), and an
+    exception from ``evaluate_batch`` (``error_score="raise"``) ends the search.
+    """
+
+    def __init__(self, capacity: float) -> None:
+        super().__init__()
+        self.capacity = capacity  # type: ignore[assignment]  # math.inf: all that are asked
+
+    def wait(self) -> list[tuple[Suggestion, Result]]:
+        submitted, self.submitted = self.submitted, []
+        if not submitted:
+            return []
+        objective: _Candidates = submitted[0][0]  # type: ignore[assignment]
+        batch = [trial[1] for trial in submitted]
+        return list(zip(batch, objective.evaluate_batch(batch), strict=True))
 
 
 def _result(score: float, epochs: int, fold_errors: list[str | None]) -> Result:
