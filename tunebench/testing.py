@@ -20,9 +20,8 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from .budget import Budget
-from .executors import evaluate_safely
-from .limits import TrialLimit
-from .objective import FunctionObjective, Objective
+from .executors import InlineExecutor, evaluate_safely
+from .objective import FunctionObjective
 from .runner import tune
 from .space import Choice, Float, Int, Space
 from .strategy import Result, Strategy, Suggestion, get_strategy, strategy_class
@@ -241,7 +240,7 @@ def check_resume(name: str) -> None:
     _check_parallel_resume(name)
 
 
-class _OutOfOrderExecutor:
+class _OutOfOrderExecutor(InlineExecutor):
     """Runs trials in this process two at a time, finishing the newest first (so the oldest
     stays running, as a slow trial does on a parallel pool), and raises ``KeyboardInterrupt``
     on its ``crash_at``-th wait: a parallel run stopped with trials still running."""
@@ -249,31 +248,15 @@ class _OutOfOrderExecutor:
     capacity = 2
 
     def __init__(self, crash_at: int | None) -> None:
+        super().__init__()
         self.crash_at, self.waits = crash_at, 0
-        self.pending: list[tuple[Objective, Suggestion, dict | None, TrialLimit | None]] = []
-
-    @property
-    def running(self) -> int:
-        return len(self.pending)
-
-    def submit(
-        self,
-        objective: Objective,
-        suggestion: Suggestion,
-        state: dict | None,
-        limit: TrialLimit | None = None,
-    ) -> None:
-        self.pending.append((objective, suggestion, state, limit))
 
     def wait(self) -> list[tuple[Suggestion, Result]]:
         self.waits += 1
         if self.waits == self.crash_at:
             raise KeyboardInterrupt
-        objective, suggestion, state, limit = self.pending.pop()
-        return [(suggestion, evaluate_safely(objective, suggestion, state, limit))]
-
-    def close(self) -> None:
-        self.pending.clear()
+        trial = self.submitted.pop()
+        return [(trial[1], evaluate_safely(*trial))]
 
 
 def _check_parallel_resume(name: str) -> None:
