@@ -22,6 +22,8 @@ from tunebench.problems import (
     ProblemError,
     available_problems,
     get_problem,
+    register,
+    unregister,
 )
 
 TESTS = Path(__file__).resolve().parent
@@ -182,3 +184,24 @@ def test_the_book_problem_is_built_in_and_declared_as_an_entry_point():
     group = pyproject.split('[project.entry-points."tunebench.problems"]\n', 1)[1]
     assert group.startswith('california_housing = "tunebench.suite:california_housing"\n')
     assert pickle.loads(pickle.dumps(helpers.problem)) == helpers.problem
+
+
+def test_problems_register_at_run_time_and_are_listed(capsys):
+    mine = Problem("bowl_registered", helpers.problem.space, helpers.make_objective)
+    register(mine)
+    try:
+        assert get_problem("bowl_registered") is mine
+        assert main(["problems"]) == 0
+        listed = capsys.readouterr().out
+        assert "california_housing" in listed and "bowl_registered" in listed
+        with pytest.raises(ValueError, match="'bowl_registered' is already registered"):
+            register(mine)
+        with pytest.raises(ValueError, match="'california_housing' is already registered"):
+            register(Problem("california_housing", mine.space, helpers.make_objective))
+    finally:
+        unregister("bowl_registered")
+    assert "bowl_registered" not in available_problems()
+    with pytest.raises(ValueError, match="a problem name must be letters, digits"):
+        Problem("my bowl", mine.space, helpers.make_objective)
+    with pytest.raises(TypeError, match="make_objective must be a callable"):
+        Problem("bowl", mine.space, "make_objective")
