@@ -92,6 +92,9 @@ def test_a_users_problem_runs_through_the_command_line(tmp_path):
     assert "## Time to the reference" in report and "first reached 0.135" in report
     assert "MSE" not in report and "book" not in report  # nothing of the book's problem
     assert "lowest median validation bowl loss" in done.stdout
+    # No test loss is not a failed run: the difference from random search is still given.
+    assert "Random search has no successful run" not in report
+    assert "a difference of" in report.split("## Verdict")[1].split("##")[0]
 
     # The same command again resumes: everything is finished, nothing runs.
     again = subprocess.run(command, cwd=TESTS, env=env, capture_output=True, text=True, timeout=300)
