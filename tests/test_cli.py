@@ -94,7 +94,8 @@ COMMANDS = {
     "strategies": "list the registered search strategies",
     "tune": "search the book task's hyperparameters with one strategy",
     "show": "list a store's studies, or one study's trials and their errors",
-    "bench": "run every strategy on the book task over paired seeds and write the report",
+    "bench": "run every strategy on a problem (the book task) over paired seeds, write the report",
+    "problems": "list the registered benchmark problems",
     "report": "write the comparison report of a benchmark store",
     "lr-find": "the learning-rate range test on the book task: suggest a rate, plot it",
 }

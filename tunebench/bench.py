@@ -1,11 +1,17 @@
-"""The benchmark: every strategy on the book task under one epoch budget, over paired seeds.
+"""The benchmark: every strategy on each problem under one epoch budget, over paired seeds.
 
-``run_benchmark()`` tunes the book's MLP on California housing (the book's splits and space,
-SGD, MSE, batch 32, at most 100 epochs a trial, early stopping with patience 10) with each
-strategy and each seed — seed ``k`` is the same for every strategy — under the same epoch
-budget, writes every trial of every run into one SQLite store, then writes the comparison
-report (``tunebench.report``) and prints its verdict in a few lines. ``tunebench bench`` and
+``run_benchmark()`` tunes each problem (``tunebench.problems``; by default the book's MLP on
+California housing: the book's splits and space, SGD, MSE, batch 32, at most 100 epochs a
+trial, early stopping with patience 10) with each strategy and each seed — seed ``k`` is the
+same for every strategy — under the same epoch budget, writes every trial of every run of a
+problem into one SQLite store, then writes the problem's comparison report
+(``tunebench.report``) and prints its verdict in a few lines. Several problems get a store and
+report each, in a folder per problem. ``tunebench bench`` and
 ``benchmarks/california_housing.py`` call it.
+
+Before the first run, every problem's objective is made once and checked against its space
+(``Problem.checked_objective``): a factory that raises or a space its objective cannot take
+stops the benchmark with the problem's name, before anything trains.
 
 Rerunning the same call resumes: a run the store holds as finished is skipped without being
 touched, an interrupted one continues where it stopped (``tune``'s own resume), a new one
@@ -32,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from .budget import Budget
+from .problems import BOOK_PROBLEM, SETTINGS, Problem, check_problems
 from .progress import BenchProgress, NullBenchProgress, make_bench_progress
 from .store import Store, objective_differences
 
@@ -77,13 +84,15 @@ WORKER_START_SECONDS = 20.0
 _UNFINISHED = (None, "interrupted")
 
 
-def study_name(strategy: str, seed: int) -> str:
-    """The name of one run in the benchmark's store.
+def study_name(strategy: str, seed: int, problem: str = BOOK_PROBLEM) -> str:
+    """The name of one run in the benchmark's store: prefixed by its problem, except for the
+    book's (whose runs kept their names, so that older stores still resume).
 
-    >>> study_name("optuna-tpe", 2)
-    'optuna-tpe-seed2'
+    >>> study_name("optuna-tpe", 2), study_name("tpe", 0, "digits")
+    ('optuna-tpe-seed2', 'digits/tpe-seed0')
     """
-    return f"{strategy}-seed{seed}"
+    name = f"{strategy}-seed{seed}"
+    return name if problem == BOOK_PROBLEM else f"{problem}/{name}"
 
 
 def plan(strategies: Sequence[str], seeds: Sequence[int]) -> list[tuple[str, int]]:
@@ -170,16 +179,26 @@ def _check_seeds(seeds: Sequence[int] | int) -> list[int]:
 
 
 def _runs_done(
-    store: Store, runs: list[tuple[str, int]], objective: dict[str, Any], budget_epochs: int
+    store: Store,
+    runs: list[tuple[str, int]],
+    objective: dict[str, Any],
+    budget_epochs: int,
+    problem: str = BOOK_PROBLEM,
 ) -> dict[tuple[str, int], int | None]:
     """For each run: None when the store holds it finished, else the epochs it has spent.
 
     A run made with another objective (``objective_differences``: task, sizes, model,
     limits) or budget is refused: the benchmark would compare unequal runs.
     """
+    stored_problem = (store.get_meta("benchmark") or {}).get("problem", BOOK_PROBLEM)
+    if store.study_names() and stored_problem != problem:
+        raise ValueError(
+            f"the store {store.path!r} holds a benchmark of the problem {stored_problem!r}, "
+            f"not {problem!r}; pass another storage (or output folder) for {problem!r}"
+        )
     state: dict[tuple[str, int], int | None] = {}
     for name, seed in runs:
-        record = store.get_study(study_name(name, seed))
+        record = store.get_study(study_name(name, seed, problem))
         if record is None:
             state[name, seed] = 0
             continue
@@ -196,7 +215,8 @@ def _runs_done(
             )
             raise ValueError(
                 f"the store {store.path!r} already holds the run "
-                f"{study_name(name, seed)!r} made differently ({diff or 'strategy or seed'}); "
+                f"{study_name(name, seed, problem)!r} made differently "
+                f"({diff or 'strategy or seed'}); "
                 "pass another storage (or output folder) to start a separate benchmark"
             )
         _, epochs, _ = store.progress(record.name)
@@ -209,22 +229,24 @@ def _note_plan(
     strategies: list[str],
     seeds: list[int],
     budget_epochs: int,
-    subsample: int | None,
-    max_epochs: int,
-    patience: int,
+    problem: Problem,
+    settings: dict[str, Any],
 ) -> None:
     """Keep the benchmark's plan with the store (the report lists planned runs not yet
-    started): the strategies and seeds of every command that ran into it, and the protocol.
-    Written only when it changes, so that a rerun with nothing to do touches nothing."""
+    started): the strategies and seeds of every command that ran into it, and the protocol
+    (the problem's settings; for another problem than the book's, its name and what its
+    report says). Written only when it changes, so that a rerun with nothing to do touches
+    nothing."""
     old = store.get_meta("benchmark") or {}
     plan_ = {
         "strategies": list(dict.fromkeys([*old.get("strategies", []), *strategies])),
         "seeds": list(dict.fromkeys([*old.get("seeds", []), *seeds])),
         "budget_epochs": budget_epochs,
-        "subsample": subsample,
-        "max_epochs": max_epochs,
-        "patience": patience,
+        **settings,
     }
+    if problem.name != BOOK_PROBLEM:
+        plan_["problem"] = problem.name
+        plan_["problem_report"] = problem.report_notes()
     if plan_ != old:
         store.set_meta("benchmark", plan_)
 
@@ -250,12 +272,29 @@ def record_execution(storage: str | Path | Store, name: str, executor: str, work
             store.close()
 
 
-def _warm_up(objective: Any) -> None:
-    """One throw-away epoch, so that TensorFlow's start-up (import, first trace) is not
-    charged to the wall time of whichever run comes first."""
+def _warm_up(objective: Any, space: Any) -> None:
+    """One throw-away epoch of a Keras objective, so that TensorFlow's start-up (import,
+    first trace) is not charged to the wall time of whichever run comes first: the builder's
+    defaults where it has them (the book's: 1 layer of 30, rate 3e-3), else a point drawn
+    from the space with seed 0."""
+    import inspect
+
+    import numpy as np
+
+    from .objective import KerasObjective
+    from .signature import parameters
     from .strategy import Suggestion
 
-    params = {"n_hidden": 1, "n_neurons": 30, "learning_rate": 3e-3}
+    if not isinstance(objective, KerasObjective):
+        return  # no TensorFlow start-up to absorb
+    drawn = space.sample(np.random.default_rng(0))
+    taken = parameters(objective.build_model)
+    params = {
+        name: taken[name].default
+        if name in taken and taken[name].default is not inspect.Parameter.empty
+        else value
+        for name, value in drawn.items()
+    }
     objective.evaluate(Suggestion(id=0, params=params, epochs=1, seed=0))
 
 
@@ -291,17 +330,18 @@ def run_benchmark(
     seeds: Sequence[int] | int = DEFAULT_SEEDS,
     budget_epochs: int = DEFAULT_BUDGET_EPOCHS,
     *,
-    storage: str | Path = "bench-report/runs.db",
+    problems: Problem | str | Sequence[Problem | str] | None = None,
+    storage: str | Path | None = None,
     out_dir: str | Path = "bench-report",
     subsample: int | None = None,
-    max_epochs: int = 100,
-    patience: int = 10,
+    max_epochs: int | None = None,
+    patience: int | None = None,
     executor: str = "inline",
     workers: int | None = None,
     address: str | None = None,
     progress: bool | None = None,
 ) -> Path:
-    """Run every (strategy, seed) pair on the book task, write the report and print its
+    """Run every (strategy, seed) pair on each problem, write the report and print its
     verdict (``tunebench.report.verdict_lines``) on stdout; return the ``report.md`` path.
 
     Args:
@@ -310,75 +350,190 @@ def run_benchmark(
         seeds: the seeds (paired: seed k is the same for every strategy), or a number N for
             seeds 0 to N-1.
         budget_epochs: the epoch budget of every run.
-        storage: the SQLite store holding every trial of every run; rerun to resume.
+        problems: ``tunebench.problems.Problem`` objects, registered names or import paths
+            ``"package.module:attribute"`` (a list, or one comma-separated string); None is
+            the book's ``california_housing``.
+        storage: the SQLite store holding every trial of every run (default
+            ``out_dir/runs.db``); rerun to resume. With several problems each has its own
+            store and report in ``out_dir/PROBLEM/``, and ``report.md`` in ``out_dir``
+            links them: ``storage`` must then be left out.
         out_dir: where the report is written (``report.md``, ``report.html``, PNGs, CSV).
-        subsample: train on this many rows of the training split (validation and test a
-            third of it) for a quick benchmark; None is the book's full data.
-        max_epochs, patience: the per-trial limits (the protocol's are 100 and 10).
+        subsample, max_epochs, patience: protocol settings, handed to each problem's
+            objective factory that takes them (the book's takes all three: train on
+            ``subsample`` rows, at most ``max_epochs`` epochs a trial — 100 —, early-stopping
+            ``patience`` — 10); None leaves each factory's default. A setting no problem
+            takes is refused.
         executor, workers, address: where trials run, as for ``tune``.
         progress: show the live display; None shows it only on a terminal.
     """
     from .executors import EXECUTORS, make_executor
-    from .models import book_space, build_mlp
-    from .objective import KerasObjective
-    from .report import environment, verdict_lines, write_report
-    from .runner import tune
-    from .strategy import strategy_class
-    from .tasks import california_housing
+    from .report import environment
 
     names = _check_strategies(strategies)
     seed_list = _check_seeds(seeds)
     budget = Budget(epochs=budget_epochs)
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
-    storage, out_dir = Path(storage), Path(out_dir)
-    storage.parent.mkdir(parents=True, exist_ok=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    problem_list = check_problems(problems)
+    out_dir = Path(out_dir)
+    if len(problem_list) == 1:
+        places = [(Path(storage) if storage else out_dir / "runs.db", out_dir)]
+    elif storage is not None:
+        raise ValueError(
+            "with several problems each has its own store, OUT/PROBLEM/runs.db; leave out "
+            "storage (--storage) and give the output folder (--out) only"
+        )
+    else:
+        places = [(out_dir / p.name / "runs.db", out_dir / p.name) for p in problem_list]
 
-    task = california_housing()
-    if subsample is not None:
-        task = task.subsample(subsample)
-
-    def make_objective() -> KerasObjective:
-        # A fresh objective for every run: no compiled training step is shared between runs,
-        # so a run's wall time does not depend on which runs came before it.
-        return KerasObjective(build_mlp, task, max_epochs=max_epochs, patience=patience)
-
-    objective = make_objective()
+    # Every problem is checked before the first run: its settings, its objective (made once,
+    # checked against its space), the runs its store already holds.
+    given = {"subsample": subsample, "max_epochs": max_epochs, "patience": patience}
+    unused = set(given) - {s for s in SETTINGS if given[s] is None}
+    prepared = []
+    for problem in problem_list:
+        settings, not_taken = problem.settings(given)
+        unused &= set(not_taken)
+        prepared.append((problem, settings, problem.checked_objective(settings)))
+    if unused:
+        flags = ", ".join(f"{name}={given[name]!r}" for name in SETTINGS if name in unused)
+        raise ValueError(
+            f"{flags}: no problem's make_objective takes "
+            f"{'it' if len(unused) == 1 else 'them'} "
+            f"({', '.join(p.name for p in problem_list)}); leave "
+            f"{'it' if len(unused) == 1 else 'them'} out"
+        )
     runs = plan(names, seed_list)
-    with Store(storage) as store:
-        state = _runs_done(store, runs, objective.describe(), budget.epochs)
-        _note_plan(store, names, seed_list, budget.epochs, subsample, max_epochs, patience)
-        if any(spent is not None for spent in state.values()):
-            sessions = store.get_meta("environment", [])
-            store.set_meta("environment", [*sessions, environment()])
+    states = []
+    for (problem, _, objective), (store_path, _) in zip(prepared, places, strict=True):
+        describe = getattr(objective, "describe", None)
+        description = describe() if callable(describe) else {}
+        store_path.parent.mkdir(parents=True, exist_ok=True)
+        with Store(store_path) as store:
+            states.append(_runs_done(store, runs, description, budget.epochs, problem.name))
+    for (problem, settings, _), (store_path, _), state in zip(
+        prepared, places, states, strict=True
+    ):
+        with Store(store_path) as store:
+            _note_plan(store, names, seed_list, budget.epochs, problem, settings)
+            if any(spent is not None for spent in state.values()):
+                sessions = store.get_meta("environment", [])
+                store.set_meta("environment", [*sessions, environment()])
 
+    reports = []
+    pool_box: list[Any] = []
+    try:
+        for (problem, settings, objective), (store_path, report_dir), state in zip(
+            prepared, places, states, strict=True
+        ):
+            if len(problem_list) > 1:
+                print(f"problem {problem.name}:", file=sys.stderr)
+            reports.append(
+                _run_problem(
+                    problem,
+                    settings,
+                    objective,
+                    state,
+                    names,
+                    seed_list,
+                    budget,
+                    store_path,
+                    report_dir,
+                    executor=executor,
+                    workers=workers,
+                    pool_box=pool_box,
+                    pool_maker=lambda: make_executor(executor, workers=workers, address=address),
+                    progress=progress,
+                )
+            )
+    finally:
+        for pool in pool_box:
+            pool.close()
+    if len(reports) == 1:
+        return reports[0]
+    return _write_index(out_dir, problem_list, reports)
+
+
+def _write_index(out_dir: Path, problems: list[Problem], reports: list[Path]) -> Path:
+    """``out_dir/report.md``: one line per problem, linking its report."""
+    lines = [f"# Benchmark: {len(problems)} problems", ""]
+    for problem, report in zip(problems, reports, strict=True):
+        lines.append(f"- [{problem.name}]({report.relative_to(out_dir).as_posix()})")
+    path = out_dir / "report.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"reports of every problem: {path}", flush=True)
+    return path
+
+
+def _run_problem(
+    problem: Problem,
+    settings: dict[str, Any],
+    objective: Any,
+    state: dict[tuple[str, int], int | None],
+    names: list[str],
+    seed_list: list[int],
+    budget: Budget,
+    storage: Path,
+    out_dir: Path,
+    *,
+    executor: str,
+    workers: int | None,
+    pool_box: list[Any],
+    pool_maker: Any,
+    progress: bool | None,
+) -> Path:
+    """The runs of one problem still to do, then its report; returns ``report.md``'s path.
+    ``pool_box`` holds the worker pool, made on first need and shared by every problem."""
+    from .report import verdict_lines, write_report
+    from .runner import tune
+    from .strategy import strategy_class
+
+    runs = plan(names, seed_list)
+    out_dir.mkdir(parents=True, exist_ok=True)
     done = sum(spent is None for spent in state.values())
     todo = [
         (strategy_class(name).multi_fidelity, budget.epochs - (spent or 0))
         for (name, _), spent in state.items()
         if spent is not None
     ]
-    eta = estimate_seconds(
-        todo,
-        n_train=task.sizes["train"],
-        max_epochs=max_epochs,
-        workers=workers or (1 if executor == "inline" else os.cpu_count() or 1),
-    ) + (WORKER_START_SECONDS if executor != "inline" and todo else 0.0)
+    task = getattr(objective, "task", None)
+    sizes = getattr(task, "sizes", None) or {}
+    max_epochs = getattr(objective, "max_epochs", None)
+    limits = (
+        f"<= {max_epochs} epochs a trial"
+        + (f", patience {objective.patience}" if hasattr(objective, "patience") else "")
+        if max_epochs is not None
+        else "one unit of budget a call"
+    )
+    where = (
+        f"{task.name} ({sizes['train']:,} training rows, {limits})"
+        if "train" in sizes
+        else f"{problem.name} ({limits})"
+    )
     print(
         f"benchmark: {len(names)} strategies x {len(seed_list)} seeds = {len(runs)} runs of "
-        f"{budget.epochs} epochs on {task.name} ({task.sizes['train']:,} training rows, "
-        f"<= {max_epochs} epochs a trial, patience {patience}), executor {executor}; "
-        f"store {storage}",
+        f"{budget.epochs} epochs on {where}, executor {executor}; store {storage}",
         file=sys.stderr,
     )
-    if todo:
+    if todo and "train" in sizes:
+        eta = estimate_seconds(
+            todo,
+            n_train=sizes["train"],
+            max_epochs=max_epochs or 100,
+            workers=workers or (1 if executor == "inline" else os.cpu_count() or 1),
+        ) + (WORKER_START_SECONDS if executor != "inline" and not pool_box else 0.0)
         full_data_epoch = EPOCH_SECONDS_FIXED + EPOCH_SECONDS_PER_ROW * 11_610
         print(
             f"{done} runs already finished in the store, {len(todo)} to do: expected duration "
             f"{format_duration(eta)} (estimated from ~{1e3 * full_data_epoch:.0f} ms an epoch"
             f" on the full data and ~{TRIAL_START_SECONDS} s to start a trial, "
             "measured on 2 cores)",
+            file=sys.stderr,
+        )
+    elif todo:
+        print(
+            f"{done} runs already finished in the store, {len(todo)} to do (no duration "
+            "estimate: it is made only for a Keras objective on a Task)",
             file=sys.stderr,
         )
     else:
@@ -390,39 +545,38 @@ def run_benchmark(
     tf_level = tf_logger.level
     tf_logger.setLevel(logging.ERROR)
     started = time.monotonic()
-    # One pool of workers for every run: workers start (and import TensorFlow) once; none
-    # when every run is finished already.
-    pool = (
-        make_executor(executor, workers=workers, address=address)
-        if executor != "inline" and todo
-        else None
-    )
+    # One pool of workers for every run (and every problem): workers start (and import
+    # TensorFlow) once; none when every run is finished already.
+    if executor != "inline" and todo and not pool_box:
+        pool_box.append(pool_maker())
+    pool = pool_box[0] if pool_box else None
     try:
         if executor == "inline" and any(epochs > 0 for _, epochs in todo):
-            _warm_up(make_objective())
+            _warm_up(problem.make_objective(**settings), problem.space)
         with make_bench_progress(progress, len(runs), budget.epochs, done) as display:
             for index, (name, seed) in enumerate(runs, start=1):
                 spent = state[name, seed]
                 if spent is None:
                     continue
+                run_name = study_name(name, seed, problem.name)
                 display.start_run(name, seed)
                 if budget.epochs - spent > 0:  # trials will run: note where
-                    record_execution(
-                        storage, study_name(name, seed), executor, pool.capacity if pool else 1
-                    )
+                    record_execution(storage, run_name, executor, pool.capacity if pool else 1)
                 watcher = None
                 if isinstance(display, BenchProgress):
-                    watcher = _Watcher(storage, study_name(name, seed), display)
+                    watcher = _Watcher(storage, run_name, display)
                     watcher.start()
                 try:
+                    # A fresh objective for every run: no compiled training step is shared
+                    # between runs, so a run's wall time does not depend on the runs before it.
                     study = tune(
-                        make_objective(),
-                        book_space(),
+                        problem.make_objective(**settings),
+                        problem.space,
                         strategy=name,
                         budget=budget,
                         seed=seed,
                         storage=storage,
-                        study_name=study_name(name, seed),
+                        study_name=run_name,
                         progress=False,
                         executor=pool or executor,
                     )
@@ -436,15 +590,14 @@ def run_benchmark(
                 display.end_run()
                 display.log(
                     f"[{index}/{len(runs)}] {name} seed {seed}: {len(study.finished_trials)} "
-                    f"trials, {study.epochs_spent}/{budget.epochs} epochs, best validation MSE "
-                    f"{best:.4f}, {study.seconds:.0f} s, stopped by {study.stop_reason}"
+                    f"trials, {study.epochs_spent}/{budget.epochs} epochs, best validation "
+                    f"{problem.loss_name} {best:.4f}, {study.seconds:.0f} s, stopped by "
+                    f"{study.stop_reason}"
                     if math.isfinite(best)
                     else f"[{index}/{len(runs)}] {name} seed {seed}: no trial succeeded"
                 )
     finally:
         tf_logger.setLevel(tf_level)
-        if pool is not None:
-            pool.close()
     if todo:
         print(f"benchmark ran {time.monotonic() - started:.0f} s", file=sys.stderr)
     report = write_report(storage, out_dir)

@@ -3,14 +3,17 @@
     tunebench strategies [--verbose]
     tunebench tune --strategy random --budget-epochs 300 --seed 0 --storage runs.db
     tunebench show runs.db [--study NAME]
-    tunebench bench [--strategies random,tpe] [--seeds 3] [--budget-epochs 300] [--full]
+    tunebench bench [--problems california_housing,my_module:problem] [--strategies random,tpe]
+                    [--seeds 3] [--budget-epochs 300] [--full]
+    tunebench problems
     tunebench report bench-report/runs.db -o bench-report
     tunebench lr-find [--subsample N] [--steps 500] [--plot lr-find.png]
 
 ``tune`` searches the book task (California housing, the book's MLP and space) unless told
 otherwise; rerunning the same command after an interruption resumes the study. ``show`` lists
 a store's studies, or one study's trials with their errors. ``bench`` runs every strategy on
-the book task over paired seeds (``tunebench.bench``) and writes the comparison report;
+each problem (the book task unless told otherwise) over paired seeds (``tunebench.bench``)
+and writes the comparison report; ``problems`` lists the registered problems;
 ``report`` rewrites the report from a store. ``lr-find`` runs the learning-rate range test
 (``tunebench.lr_find``) on the book's model and task, prints the suggested rate and plots it.
 
@@ -181,13 +184,25 @@ def _build_parser() -> argparse.ArgumentParser:
     show.add_argument("store", metavar="STORE", help="a SQLite store written by tune or bench")
     show.add_argument("--study", default=None, metavar="NAME", help="the study to list")
 
+    command("problems", "list the registered benchmark problems")
+
     bench = command(
         "bench",
-        "run every strategy on the book task over paired seeds and write the report",
+        "run every strategy on a problem (the book task) over paired seeds, write the report",
         "The benchmark (tunebench.bench): every strategy x every seed under one "
         "epoch budget, all in one store; rerun the same command to resume. The default is the "
-        "quick benchmark `make bench` runs; --full is the publication protocol. A run made "
+        "quick benchmark `make bench` runs on the book task; --full is the publication "
+        "protocol. --problems runs other problems, your own among them. A run made "
         "differently (other --budget-epochs, --subsample, ...) needs its own --out.",
+    )
+    bench.add_argument(
+        "--problems",
+        default=None,
+        metavar="A,B",
+        help="comma-separated problems: names from `tunebench problems` or your own as "
+        "package.module:attribute (a tunebench.problems.Problem; the current folder is "
+        "importable). Several problems get a store and report each, in OUT/PROBLEM/ "
+        "(default: california_housing, the book task)",
     )
     bench.add_argument(
         "--strategies",
@@ -219,20 +234,22 @@ def _build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         metavar="N",
-        help="train on N rows (validation and test N//3) for a quick trial of the benchmark",
+        help="train on N rows (validation and test N//3) for a quick trial of the benchmark; "
+        "like --max-epochs and --patience, it goes to each problem whose objective factory "
+        "takes it (the book's takes all three) and is refused when none does",
     )
     bench.add_argument(
         "--max-epochs",
         type=_positive_int,
         default=None,
-        help="epochs a trial at most (default: 100)",
+        help="epochs a trial at most (default: the problem's; the book's: 100)",
         metavar="N",
     )
     bench.add_argument(
         "--patience",
         type=_natural_int,
         default=None,
-        help="early-stopping patience (default: 10)",
+        help="early-stopping patience (default: the problem's; the book's: 10)",
         metavar="N",
     )
     bench.add_argument(
@@ -242,7 +259,10 @@ def _build_parser() -> argparse.ArgumentParser:
         help="report folder (default: bench-report, --full: bench-report-full)",
     )
     bench.add_argument(
-        "--storage", default=None, metavar="FILE", help="the store (default: OUT/runs.db)"
+        "--storage",
+        default=None,
+        metavar="FILE",
+        help="the store (default: OUT/runs.db; with several problems OUT/PROBLEM/runs.db each)",
     )
     _executor_flags(bench)
 
@@ -573,17 +593,17 @@ def _bench(args: argparse.Namespace) -> int:
     default_seeds = bench.FULL_SEEDS if args.full else bench.DEFAULT_SEEDS
     default_budget = bench.FULL_BUDGET_EPOCHS if args.full else bench.DEFAULT_BUDGET_EPOCHS
     out = args.out or ("bench-report-full" if args.full else "bench-report")
-    storage = args.storage or str(Path(out) / "runs.db")
     try:
         bench.run_benchmark(
             args.strategies,
             default_seeds if args.seeds is None else args.seeds,
             default_budget if args.budget_epochs is None else args.budget_epochs,
-            storage=storage,
+            storage=args.storage,  # None: OUT/runs.db (a problem's folder's, for several)
             out_dir=out,
             subsample=args.subsample,
-            max_epochs=100 if args.max_epochs is None else args.max_epochs,
-            patience=10 if args.patience is None else args.patience,
+            problems=args.problems,
+            max_epochs=args.max_epochs,
+            patience=args.patience,
             executor=args.executor,
             workers=args.workers,
             address=args.address,
@@ -595,6 +615,16 @@ def _bench(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    return 0
+
+
+def _problems() -> int:
+    from .problems import available_problems, get_problem
+
+    for name in available_problems():
+        problem = get_problem(name)
+        print(f"{name:20s} {len(problem.space)} parameters, loss {problem.loss_name}")
+    print("your own: tunebench bench --problems package.module:attribute (a Problem)")
     return 0
 
 
@@ -675,6 +705,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "strategies":
             return _strategies(args.verbose)
+        if args.command == "problems":
+            return _problems()
         return commands[args.command](args)
     except USER_ERRORS as exc:
         if args.debug:

@@ -16,7 +16,6 @@ built-ins are declared in tunebench's own ``pyproject.toml`` — or added with `
 
 from __future__ import annotations
 
-import difflib
 import functools
 import inspect
 import math
@@ -24,12 +23,12 @@ import textwrap
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
 from typing import Any, ClassVar
 
 import numpy as np
 
 from .options import Constraint, check_option, unknown_option_message
+from .registry import Registry, UnknownNameError
 from .space import Space, plain
 
 __all__ = [
@@ -276,30 +275,11 @@ def _checking_options(cls: type[Strategy], init: Callable[..., None]) -> Callabl
 
 # --------------------------------------------------------------------------- registry
 
-_registered: dict[str, type[Strategy]] = {}
-_entry_points: dict[str, EntryPoint] | None = None
+_registry = Registry(ENTRY_POINT_GROUP, "strategy")
 
 
-class UnknownStrategyError(KeyError, ValueError):
+class UnknownStrategyError(UnknownNameError):
     """Raised for a strategy name that is not registered."""
-
-    def __str__(self) -> str:  # KeyError would repr() the message
-        return str(self.args[0])
-
-
-def _discovered() -> dict[str, EntryPoint]:
-    global _entry_points
-    if _entry_points is None:
-        found: dict[str, EntryPoint] = {}
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            if ep.name in found and found[ep.name].value != ep.value:
-                raise RuntimeError(
-                    f"two installed packages register the strategy {ep.name!r}: "
-                    f"{found[ep.name].value} and {ep.value}; uninstall one of them"
-                )
-            found[ep.name] = ep
-        _entry_points = found
-    return _entry_points
 
 
 def register(name: str, cls: type[Strategy]) -> None:
@@ -310,18 +290,15 @@ def register(name: str, cls: type[Strategy]) -> None:
     ...
     ValueError: a strategy named 'random' is already registered; pick another name
     """
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"a strategy name must be a non-empty string, got {name!r}")
-    if name in _registered or name in _discovered():
-        raise ValueError(f"a strategy named {name!r} is already registered; pick another name")
+    _registry.check_free(name)
     if not (isinstance(cls, type) and issubclass(cls, Strategy)):
         raise TypeError(f"register needs a Strategy subclass, got {cls!r}")
-    _registered[name] = cls
+    _registry.register(name, cls)
 
 
 def unregister(name: str) -> None:
     """Remove a strategy added with ``register`` (entry points cannot be removed)."""
-    _registered.pop(name, None)
+    _registry.unregister(name)
 
 
 def available_strategies() -> list[str]:
@@ -330,24 +307,20 @@ def available_strategies() -> list[str]:
     >>> {"random", "grid"} <= set(available_strategies())
     True
     """
-    return sorted({*_discovered(), *_registered})
+    return _registry.names()
 
 
 def strategy_class(name: str) -> type[Strategy]:
     """The class registered under ``name``; its module is imported only now."""
-    if name in _registered:
-        return _registered[name]
-    eps = _discovered()
-    if name not in eps:
-        valid = available_strategies()
-        close = difflib.get_close_matches(str(name), valid, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UnknownStrategyError(
-            f"unknown strategy {name!r}{hint}. Valid names: {', '.join(valid)}"
-        )
-    cls = eps[name].load()
+    try:
+        cls = _registry.load(name)
+    except UnknownNameError as exc:
+        raise UnknownStrategyError(str(exc)) from None
     if not (isinstance(cls, type) and issubclass(cls, Strategy)):
-        raise TypeError(f"entry point {name!r} ({eps[name].value}) is not a Strategy subclass")
+        where = _registry.entry_point(name)
+        raise TypeError(
+            f"entry point {name!r} ({where.value if where else cls!r}) is not a Strategy subclass"
+        )
     return cls
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .reference import REFERENCE, TARGET_MSE
+from .reference import BOOK, ProblemText
 from .runs import Groups
 
 __all__ = ["anytime_figure", "final_figure"]
@@ -34,9 +34,11 @@ def _save(fig: Any, path: Path) -> bytes:
     return path.read_bytes()
 
 
-def anytime_figure(groups: Groups, order: list[str], axis: str, path: Path) -> bytes:
-    """Best validation MSE so far against ``axis`` ("epochs" or "seconds"): per strategy the
-    median over seeds and the band between the quartiles."""
+def anytime_figure(
+    groups: Groups, order: list[str], axis: str, path: Path, problem: ProblemText = BOOK
+) -> bytes:
+    """Best validation loss so far against ``axis`` ("epochs" or "seconds"): per strategy the
+    median over seeds and the band between the quartiles; the problem's target as a line."""
     from matplotlib.figure import Figure as MplFigure
     from matplotlib.ticker import FormatStrFormatter
 
@@ -71,35 +73,43 @@ def anytime_figure(groups: Groups, order: list[str], axis: str, path: Path) -> b
         if np.isfinite(med).any():
             lows.append(np.nanmin(q1))
             highs.append(np.nanmax(med))
-    ax.axhline(TARGET_MSE, color="0.5", lw=1, ls=":")
-    ax.text(
-        xs[-1],
-        TARGET_MSE,
-        "book RandomizedSearchCV, CV MSE 0.320 (external)",
-        ha="right",
-        va="bottom",
-        fontsize=8,
-        color="0.35",
-    )
+    target, reference = problem.target, problem.target_reference
+    if target is not None and reference is not None:
+        ax.axhline(target, color="0.5", lw=1, ls=":")
+        ax.text(
+            xs[-1],
+            target,
+            "book RandomizedSearchCV, CV MSE 0.320 (external)"
+            if problem.book
+            else f"{reference['name']}, validation {problem.loss_name} {target:.3g} (external)",
+            ha="right",
+            va="bottom",
+            fontsize=8,
+            color="0.35",
+        )
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FormatStrFormatter("%.2f"))
     ax.yaxis.set_minor_formatter(FormatStrFormatter("%.2f"))
     ax.tick_params(axis="y", which="minor", labelsize=7)
     if lows:
-        low = min(min(lows), TARGET_MSE) * 0.97
-        high = max(min(max(highs), 4 * low), TARGET_MSE * 1.3, low * 1.3)
+        marks = [] if target is None else [target]
+        low = min([min(lows), *marks]) * 0.97
+        high = max(min(max(highs), 4 * low), *(m * 1.3 for m in marks), low * 1.3)
         ax.set_ylim(low, high)
     ax.set_xlim(0, xs[-1])
     ax.set_xlabel("epochs spent (the budget unit)" if axis == "epochs" else "wall-clock seconds")
-    ax.set_ylabel("best validation MSE so far")
+    ax.set_ylabel(f"best validation {problem.loss_name} so far")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
     return _save(fig, path)
 
 
-def final_figure(groups: Groups, order: list[str], path: Path) -> bytes:
-    """Each run's incumbent: validation MSE (circles) and test MSE (crosses), one mark per
-    seed and a bar at the median, beside the book's CV and test MSE."""
+def final_figure(
+    groups: Groups, order: list[str], path: Path, problem: ProblemText = BOOK
+) -> bytes:
+    """Each run's incumbent: validation loss (circles) and test loss (crosses), one mark per
+    seed and a bar at the median, beside the problem's references (the book's CV and test
+    MSE)."""
     from matplotlib.figure import Figure as MplFigure
 
     colors = _colors(order)
@@ -118,34 +128,27 @@ def final_figure(groups: Groups, order: list[str], path: Path) -> bytes:
             finite.extend(ok)
             if len(ok):
                 ax.hlines(np.median(ok), i + offset - 0.12, i + offset + 0.12, color="k", lw=1.2)
-    ax.axhline(REFERENCE["cv_mse"], color="0.5", ls=":", lw=1)
-    ax.axhline(REFERENCE["test_mse"], color="0.5", ls="--", lw=1)
-    ax.text(
-        len(order) - 0.5,
-        REFERENCE["cv_mse"],
-        "book CV 0.320",
-        fontsize=8,
-        va="bottom",
-        ha="right",
-        color="0.35",
-    )
-    ax.text(
-        len(order) - 0.5,
-        REFERENCE["test_mse"],
-        "book test 0.303",
-        fontsize=8,
-        va="top",
-        ha="right",
-        color="0.35",
-    )
+    marks = []
+    for reference in problem.references:
+        for key, style, where, short in (
+            ("validation", ":", "bottom", "CV"),
+            ("test", "--", "top", "test"),
+        ):
+            value = reference.get(key)
+            if value is None:
+                continue
+            marks.append(value)
+            ax.axhline(value, color="0.5", ls=style, lw=1)
+            label = f"book {short} {value:.3f}" if problem.book else f"{reference['name']} {key}"
+            ax.text(len(order) - 0.5, value, label, fontsize=8, va=where, ha="right", color="0.35")
     ax.set_xticks(range(len(order)), order, rotation=20)
     ax.set_xlim(-0.6, len(order) - 0.4)
     if finite:
-        low, high = min([*finite, REFERENCE["test_mse"]]), max(finite)
+        low, high = min([*finite, *marks]), max(finite)
         pad = 0.05 * max(high - low, 0.01)
         top = min(high, max(1.0, 2.5 * float(np.median(finite))))  # outliers are cut off
         ax.set_ylim(low - pad, top + pad)
-    ax.set_ylabel("MSE of the incumbent")
+    ax.set_ylabel(f"{problem.loss_name} of the incumbent")
     ax.scatter([], [], color="0.3", marker="o", label="validation (selected on)")
     ax.scatter([], [], color="0.3", marker="x", label="test (reported only)")
     ax.legend(fontsize=8)

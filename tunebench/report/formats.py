@@ -74,14 +74,14 @@ def fmt_param(value: Any) -> str:
     return str(value)
 
 
-def best_run_sentence(run: Run, code: bool = True) -> str:
+def best_run_sentence(run: Run, code: bool = True, loss: str = "MSE") -> str:
     """A run's incumbent: its configuration (a code span unless ``code`` is false), who
-    found it and its validation and test MSE."""
+    found it and its validation and test loss (``loss``: its name)."""
     trial = run.study.best_trial
     assert trial is not None
     quote = "`" if code else ""
     return (
         f"{quote}{format_params(trial.params)}{quote}, found by {run.strategy} on seed {run.seed} "
-        f"(trial {trial.id}): validation MSE {fmt_value(run.final_val)}, test MSE "
+        f"(trial {trial.id}): validation {loss} {fmt_value(run.final_val)}, test {loss} "
         f"{fmt_value(run.final_test)}"
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..study import Study
 from .document import Table
+from .reference import BOOK, ProblemText
 from .runs import Groups, Run
 
 __all__ = ["PACKAGES", "environment", "executor_label", "executors_text", "protocol_table"]
@@ -91,8 +92,15 @@ def space_text(study: Study) -> str:
     return "; ".join(parts)
 
 
-def protocol_table(groups: Groups, order: list[str], notes: dict[str, Any], store: Path) -> Table:
-    """The protocol card of the runs ``groups`` read from ``store`` (``notes``: its notes)."""
+def protocol_table(
+    groups: Groups,
+    order: list[str],
+    notes: dict[str, Any],
+    store: Path,
+    problem: ProblemText = BOOK,
+) -> Table:
+    """The protocol card of the runs ``groups`` read from ``store`` (``notes``: its notes)
+    on ``problem``."""
     runs = [run for name in order for run in groups[name].values()]
     first = runs[0].study
     objective = first.objective or {}
@@ -137,8 +145,21 @@ def protocol_table(groups: Groups, order: list[str], notes: dict[str, Any], stor
         for name in order
         if groups[name][next(iter(groups[name]))].study.options
     }
+    keras = objective.get("type", "keras") == "keras"
+    limits = (
+        f"at most {objective.get('max_epochs', '—')} epochs, early stopping on validation "
+        f"loss with patience {objective.get('patience', '—')} (best weights restored), "
+        f"batch {objective.get('batch_size', '—')}, a NaN loss stops the trial"
+        if keras
+        else f"at most {objective.get('max_epochs', '—')} epochs (the objective's own limit)"
+    )
     rows = [
-        ["task", f"{task.get('name', '—')}, loss {task.get('loss', 'mse').upper()}"],
+        [
+            "task",
+            f"{task.get('name', '—')}, loss {task.get('loss', 'mse').upper()}"
+            if problem.book or task
+            else f"problem {problem.name}, loss {problem.loss_name}",
+        ],
         ["splits", splits],
         ["model", model],
         ["search space", space_text(first)],
@@ -148,12 +169,7 @@ def protocol_table(groups: Groups, order: list[str], notes: dict[str, Any], stor
             "(early-stopped trials cost less, continuations only their new epochs)",
         ],
         ["budget a run", ", ".join(f"{b:,} epochs" for b in budgets) or "—"],
-        [
-            "per-trial limits",
-            f"at most {objective.get('max_epochs', '—')} epochs, early stopping on validation "
-            f"loss with patience {objective.get('patience', '—')} (best weights restored), "
-            f"batch {objective.get('batch_size', '—')}, a NaN loss stops the trial",
-        ],
+        ["per-trial limits", limits],
         ["strategies", ", ".join(order)],
         [
             "strategy options",
@@ -168,6 +184,8 @@ def protocol_table(groups: Groups, order: list[str], notes: dict[str, Any], stor
             + (
                 "each run had a fresh objective (no compiled training step shared between "
                 "runs) and a warm-up epoch before the first run absorbed TensorFlow's start-up"
+                if bench and keras
+                else "each run had a fresh objective"
                 if bench
                 else "runs not made by `tunebench bench`"
             ),

@@ -15,7 +15,7 @@ from .formats import (
     fmt_param,
     fmt_value,
 )
-from .reference import REFERENCE, TARGET_MSE
+from .reference import BOOK, ProblemText
 from .runs import Groups
 from .stats import (
     ALPHA,
@@ -42,7 +42,7 @@ __all__ = [
 FRACTIONS = (0.10, 0.25, 0.50, 1.00)
 
 
-def ranks_table(groups: Groups, order: list[str]) -> tuple[Table, int]:
+def ranks_table(groups: Groups, order: list[str], loss: str = "MSE") -> tuple[Table, int]:
     """The average ranks over the budget, and how many seeds they are over."""
     means, n_seeds = average_ranks(groups, order, FRACTIONS)
     rows = []
@@ -54,7 +54,7 @@ def ranks_table(groups: Groups, order: list[str]) -> tuple[Table, int]:
             rows.append([name, *("—" for _ in FRACTIONS)])
     rows.sort(key=lambda r: float(r[-1]) if r[-1] != "—" else math.inf)
     caption = (
-        f"Average rank (1 = best) of each strategy's best validation MSE once 10 %, 25 %, 50 % "
+        f"Average rank (1 = best) of each strategy's best validation {loss} once 10 %, 25 %, 50 % "
         f"and 100 % of the epoch budget were spent, over the {n_seeds} seed(s) every "
         "strategy ran; ties share their rank, a run with no successful trial yet ranks last "
         "(several such runs share the last ranks). "
@@ -64,11 +64,11 @@ def ranks_table(groups: Groups, order: list[str]) -> tuple[Table, int]:
     return Table(headers, rows, caption), n_seeds
 
 
-def comparison_sentence(c: Comparison) -> str:
+def comparison_sentence(c: Comparison, loss: str = "MSE") -> str:
     """One strategy's paired test against random search, in a sentence."""
     direction = "lower" if c.median_diff < 0 else "higher"
     head = (
-        f"**{c.name}** against random: lower final validation MSE on {c.lower} of {c.n} "
+        f"**{c.name}** against random: lower final validation {loss} on {c.lower} of {c.n} "
         f"seed(s), higher on {c.higher}"
         + (f", equal on {c.ties}" if c.ties else "")
         + (
@@ -89,7 +89,7 @@ def comparison_sentence(c: Comparison) -> str:
 
 
 def statistics_section(
-    groups: Groups, order: list[str]
+    groups: Groups, order: list[str], loss: str = "MSE"
 ) -> tuple[list[Block], list[Comparison], bool]:
     """The tests against random search: the section's blocks, the comparisons, and whether
     the seeds are enough for any test to pass."""
@@ -142,7 +142,7 @@ def statistics_section(
         )
     else:
         intro = (
-            f"Each strategy is compared with random search on the final validation MSE of the "
+            f"Each strategy is compared with random search on the final validation {loss} of the "
             f"same seeds ({n} pairs), two-sided, with Holm's correction over the {m} "
             "comparisons; significant means Holm-adjusted p < 0.05."
         )
@@ -173,21 +173,22 @@ def statistics_section(
                 "significant",
             ],
             rows,
-            "Paired Wilcoxon signed-rank test of each strategy's final validation MSE against "
+            f"Paired Wilcoxon signed-rank test of each strategy's final validation {loss} against "
             "random search's on the same seed. A negative difference means the strategy found "
-            "a better (lower) validation MSE than random search; 'Holm p' is corrected for "
+            f"a better (lower) validation {loss} than random search; 'Holm p' is corrected for "
             "testing several strategies at once. A run whose every trial failed loses its "
             "pair (counted as higher, by more than any finite difference, or equal when both "
             "runs failed) and is left out of the median difference.",
         )
     )
-    blocks += [Para(comparison_sentence(c)) for c in comparisons]
+    blocks += [Para(comparison_sentence(c, loss)) for c in comparisons]
     return blocks, comparisons, claimable
 
 
-def final_table(groups: Groups, order: list[str]) -> Table:
-    """Each strategy's incumbents (median and quartiles of validation and test MSE), cost
-    and failures, then the book's search as an external reference."""
+def final_table(groups: Groups, order: list[str], problem: ProblemText = BOOK) -> Table:
+    """Each strategy's incumbents (median and quartiles of validation and test loss), cost
+    and failures, then the problem's external references (the book's search)."""
+    loss = problem.loss_name
     rows = []
     for name in order:
         runs = list(groups[name].values())
@@ -208,25 +209,39 @@ def final_table(groups: Groups, order: list[str]) -> Table:
                 str(sum(r.failures for r in runs)),
             ]
         )
-    rows.append(
-        [
-            f"{REFERENCE['name']} — **external reference, not run here**",
-            "—",
-            f"{REFERENCE['cv_mse']:.3f} (3-fold CV)",
-            f"{REFERENCE['test_mse']:.3f}",
-            "10 (x 3 folds)",
-            "—",
-            "—",
-            "—",
-            "—",
-        ]
+    for reference in problem.references:
+        validation, test = reference.get("validation"), reference.get("test")
+        rows.append(
+            [
+                f"{reference['name']} — **external reference, not run here**",
+                "—",
+                "—" if validation is None else f"{validation:.3f}",
+                "—" if test is None else f"{test:.3f}",
+                "—",
+                "—",
+                "—",
+                "—",
+                "—",
+            ]
+        )
+        if problem.book:  # the book's search: cross-validated, 10 candidates
+            rows[-1][2] += " (3-fold CV)"
+            rows[-1][4] = "10 (x 3 folds)"
+    about_references = (
+        "The last row is the book's own search on the same task, for orientation: it selected "
+        "by 3-fold cross-validation, not on this validation split, and spent its own budget."
+        if problem.book
+        else "Rows marked external are the problem's references, for orientation: not run "
+        "here, under budgets of their own."
+        if problem.references
+        else ""
     )
     return Table(
         [
             "strategy",
             "runs",
-            "validation MSE, median [IQR]",
-            "test MSE, median [IQR]",
+            f"validation {loss}, median [IQR]",
+            f"test {loss}, median [IQR]",
             "trials a run",
             "epochs charged a run",
             "wall s a run",
@@ -234,21 +249,19 @@ def final_table(groups: Groups, order: list[str]) -> Table:
             "failures (all runs)",
         ],
         rows,
-        "The incumbent (best validation MSE) each run ended with: its validation MSE, on which "
-        "it was selected, and its test MSE, which was never used to choose; median over seeds "
-        "with the interquartile range in brackets, sorted by median validation MSE (lower is "
-        "better). A run whose every trial failed has no incumbent: it is left out of the median "
-        "and quartiles, which say how many runs failed, and counts as worse than any loss in "
-        "the order (a strategy with half its runs failed or more comes last). "
-        "Trials, epochs and seconds are medians per run; overhead is the wall time not spent "
-        "inside trials (strategy, store, resume replay), with its share of the wall time; "
-        "failures counts failed and diverged trials. The last row is the book's own search on "
-        "the same task, for orientation: it selected by 3-fold cross-validation, not on this "
-        "validation split, and spent its own budget.",
+        f"The incumbent (best validation {loss}) each run ended with: its validation {loss}, "
+        f"on which it was selected, and its test {loss}, which was never used to choose; median "
+        f"over seeds with the interquartile range in brackets, sorted by median validation "
+        f"{loss} (lower is better). A run whose every trial failed has no incumbent: it is "
+        "left out of the median and quartiles, which say how many runs failed, and counts as "
+        "worse than any loss in the order (a strategy with half its runs failed or more comes "
+        "last). Trials, epochs and seconds are medians per run; overhead is the wall time not "
+        "spent inside trials (strategy, store, resume replay), with its share of the wall time; "
+        "failures counts failed and diverged trials. " + about_references,
     )
 
 
-def best_configurations(groups: Groups, order: list[str]) -> list[Block]:
+def best_configurations(groups: Groups, order: list[str], loss: str = "MSE") -> list[Block]:
     """The best configuration overall, then each run's incumbent with its parameters."""
     blocks: list[Block] = [Heading("Best configurations")]
     best = overall_best(groups)
@@ -257,8 +270,8 @@ def best_configurations(groups: Groups, order: list[str]) -> list[Block]:
         return blocks
     blocks.append(
         Para(
-            "**The best configuration overall** (the lowest validation MSE of any run; chosen "
-            f"on validation, its test MSE only reported): {best_run_sentence(best)}."
+            f"**The best configuration overall** (the lowest validation {loss} of any run; chosen "
+            f"on validation, its test {loss} only reported): {best_run_sentence(best, loss=loss)}."
         )
     )
     names: list[str] = []
@@ -287,10 +300,17 @@ def best_configurations(groups: Groups, order: list[str]) -> list[Block]:
             )
     blocks.append(
         Table(
-            ["strategy", "seed", "validation MSE", "test MSE", *(f"`{p}`" for p in names), "trial"],
+            [
+                "strategy",
+                "seed",
+                f"validation {loss}",
+                f"test {loss}",
+                *(f"`{p}`" for p in names),
+                "trial",
+            ],
             rows,
-            "Each run's incumbent — the configuration with the lowest validation MSE it found "
-            "— with its validation and test MSE and the trial that found it; strategies in the "
+            f"Each run's incumbent — the configuration with the lowest validation {loss} it found "
+            f"— with its validation and test {loss} and the trial that found it; strategies in the "
             "order of the final table, seeds in order. Integers are shown as integers, reals to "
             "4 significant digits; 'failed' marks a run with no successful trial.",
         )
@@ -298,11 +318,17 @@ def best_configurations(groups: Groups, order: list[str]) -> list[Block]:
     return blocks
 
 
-def time_to_target_table(groups: Groups, order: list[str]) -> Table:
-    """How much budget each strategy spent before reaching the book's CV MSE."""
+def time_to_target_table(
+    groups: Groups, order: list[str], problem: ProblemText = BOOK
+) -> Table | None:
+    """How much budget each strategy spent before reaching the problem's target (the book's
+    CV MSE); None when the problem has no reference validation loss."""
+    target, reference = problem.target, problem.target_reference
+    if target is None or reference is None:
+        return None
     rows = []
     for name in order:
-        hits = [run.time_to(TARGET_MSE) for run in groups[name].values()]
+        hits = [run.time_to(target) for run in groups[name].values()]
         reached = sum(math.isfinite(e) for e, _ in hits)
         epochs = median_failed_last([e for e, _ in hits])
         seconds = median_failed_last([s for _, s in hits])
@@ -315,11 +341,16 @@ def time_to_target_table(groups: Groups, order: list[str]) -> Table:
             ]
         )
     rows.sort(key=lambda r: (math.inf if r[1] == "never" else float(r[1]), order.index(r[0])))
+    what = (
+        "the cross-validated MSE of the book's RandomizedSearchCV"
+        if problem.book
+        else f"the validation {problem.loss_name} of {reference['name']}"
+    )
     return Table(
         ["strategy", "median epochs to target", "median seconds to target", "seeds reaching it"],
         rows,
-        f"How much budget each strategy spent before its best validation MSE first reached "
-        f"{TARGET_MSE:.3f}, the cross-validated MSE of the book's RandomizedSearchCV; the count "
+        f"How much budget each strategy spent before its best validation {problem.loss_name} "
+        f"first reached {target:.3f}, {what}; the count "
         "includes the whole trial that reached it. Median over seeds, a seed that never reached "
         "it counting as never; 'never' means most seeds did not reach it within the budget.",
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .formats import best_run_sentence, fmt_p, fmt_value
-from .reference import REFERENCE
+from .reference import BOOK, ProblemText, problem_text
 from .runs import Groups, Run, load_runs
 from .sections import audit
 from .stats import (
@@ -37,6 +37,7 @@ class Findings:
     order: list[str]
     comparisons: list[Comparison]
     overruns: list[str]
+    problem: ProblemText = BOOK
     winner: str | None = field(init=False)
     runner_up: str | None = field(init=False)
     versus_runner_up: Comparison | None = field(init=False)
@@ -115,7 +116,7 @@ class Findings:
 def verdict_paragraph(findings: Findings) -> str:
     """The report's verdict, one paragraph of Markdown."""
     f, groups = findings, findings.groups
-    winner = f.winner
+    winner, loss = f.winner, findings.problem.loss_name
     if winner is None:
         total = sum(len(seeds) for seeds in groups.values())
         return (
@@ -126,8 +127,8 @@ def verdict_paragraph(findings: Findings) -> str:
     val, test = f.median(winner), f.median(winner, test=True)
     seconds = finite_median([r.study.seconds for r in runs])
     parts = [
-        f"**{winner}** found the lowest median validation MSE, {val:.4f} (its incumbents' "
-        f"median test MSE {fmt_value(test)}), over {f.seeds_text(winner)}."
+        f"**{winner}** found the lowest median validation {loss}, {val:.4f} (its incumbents' "
+        f"median test {loss} {fmt_value(test)}), over {f.seeds_text(winner)}."
     ]
     if len(groups) == 1:
         parts.append(
@@ -154,11 +155,12 @@ def verdict_paragraph(findings: Findings) -> str:
         base_runs = list(groups["random"].values())
         base_test = f.median("random", test=True)
         base_seconds = finite_median([r.study.seconds for r in base_runs])
+        tested = math.isfinite(test) and math.isfinite(base_test)
         parts.append(
             f"Random search reached {base:.4f} (test {fmt_value(base_test)}): a difference of "
-            f"{val - base:+.4f} in validation MSE ({100 * (val / base - 1):+.1f} %)"
-            f" and {test - base_test:+.4f} in test MSE."
-            if math.isfinite(base) and math.isfinite(test) and math.isfinite(base_test)
+            f"{val - base:+.4f} in validation {loss} ({100 * (val / base - 1):+.1f} %)"
+            + (f" and {test - base_test:+.4f} in test {loss}." if tested else ".")
+            if math.isfinite(base)
             else "Random search has no successful run to compare with."
         )
         overhead = finite_median([r.overhead for r in runs if r.overhead is not None] or [math.nan])
@@ -179,17 +181,21 @@ def verdict_paragraph(findings: Findings) -> str:
     if best_test is not None and best_test != winner:
         parts.append(
             f"On the test split, which no strategy selected on, {best_test} has the lowest "
-            f"median MSE ({by_test[best_test]:.4f})."
+            f"median {loss} ({by_test[best_test]:.4f})."
         )
-    if math.isfinite(test):
-        relation = "below" if test < REFERENCE["test_mse"] else "above"
+    reference = next((r for r in f.problem.references if r.get("test") is not None), None)
+    if math.isfinite(test) and reference is not None:
+        relation = "below" if test < reference["test"] else "above"
         parts.append(
             f"The winner's median test MSE is {relation} the book's RandomizedSearchCV "
-            f"({REFERENCE['test_mse']:.3f}, an external reference with its own budget and "
+            f"({reference['test']:.3f}, an external reference with its own budget and "
             "cross-validation)."
+            if f.problem.book
+            else f"The winner's median test {loss} is {relation} {reference['name']}'s "
+            f"({reference['test']:.3f}, an external reference)."
         )
     if f.best is not None:
-        parts.append(f"The best configuration of any run: {best_run_sentence(f.best)}.")
+        parts.append(f"The best configuration of any run: {best_run_sentence(f.best, loss=loss)}.")
     if f.overruns:
         parts.append("**A budget overrun was found (see the audit): this verdict is unsafe.**")
     return " ".join(parts)
@@ -198,7 +204,7 @@ def verdict_paragraph(findings: Findings) -> str:
 def console_lines(findings: Findings, report: Path | None) -> list[str]:
     """The verdict in a few plain lines (no Markdown), then where the report is."""
     f = findings
-    winner = f.winner
+    winner, loss = f.winner, findings.problem.loss_name
     lines: list[str] = []
     if winner is None:
         total = sum(len(seeds) for seeds in f.groups.values())
@@ -207,13 +213,13 @@ def console_lines(findings: Findings, report: Path | None) -> list[str]:
         val, test = f.median(winner), f.median(winner, test=True)
         if len(f.groups) == 1:
             lines.append(
-                f"verdict: {winner}, the only strategy benchmarked: median validation MSE "
+                f"verdict: {winner}, the only strategy benchmarked: median validation {loss} "
                 f"{val:.4f} over {f.seeds_text(winner)} (test {fmt_value(test)}); nothing to "
                 "compare it with"
             )
         else:
             lines.append(
-                f"verdict: {winner} has the lowest median validation MSE, {val:.4f} over "
+                f"verdict: {winner} has the lowest median validation {loss}, {val:.4f} over "
                 f"{f.seeds_text(winner)} (test {fmt_value(test)})"
             )
         if f.runner_up is not None and f.runner_up != "random":  # random: the next line
@@ -241,7 +247,9 @@ def console_lines(findings: Findings, report: Path | None) -> list[str]:
         elif len(f.groups) > 1:
             lines.append("  no random-search baseline in this benchmark")
         if f.best is not None:
-            lines.append(f"  best configuration: {best_run_sentence(f.best, code=False)}")
+            lines.append(
+                f"  best configuration: {best_run_sentence(f.best, code=False, loss=loss)}"
+            )
     if f.overruns:
         lines.append("  BUDGET OVERRUN found (see the report's audit): this verdict is unsafe")
     if report is not None:
@@ -254,8 +262,9 @@ def verdict_lines(store: str | Path, report: str | Path | None = None) -> list[s
     validation MSE), its margin over the runner-up and whether that is a tie, its difference
     from random search and whether it is significant, the best configuration, and where
     the report is (``report``: its ``report.md``)."""
-    groups, _ = load_runs(store)
+    groups, notes = load_runs(store)
     order = strategy_order(groups)
     _, overruns, _ = audit(groups, order)
-    findings = Findings(groups, order, compare_with_random(groups, order), overruns)
+    comparisons = compare_with_random(groups, order)
+    findings = Findings(groups, order, comparisons, overruns, problem_text(notes))
     return console_lines(findings, None if report is None else Path(report))

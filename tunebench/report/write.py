@@ -10,6 +10,7 @@ from ..trial import SHOWN_COLUMNS, trial_row
 from .document import Block, Figure, Heading, Para, render_html, render_markdown
 from .figures import anytime_figure, final_figure
 from .protocol import protocol_table
+from .reference import problem_text
 from .runs import Groups, load_runs
 from .sections import (
     audit,
@@ -51,30 +52,36 @@ def write_report(store: str | Path, out_dir: str | Path) -> Path:
     store, out = Path(store), Path(out_dir)
     groups, notes = load_runs(store)
     out.mkdir(parents=True, exist_ok=True)
-    order = strategy_order(groups)  # by validation MSE: the test split never orders
+    order = strategy_order(groups)  # by validation loss: the test split never orders
+    problem = problem_text(notes)
+    loss = problem.loss_name
 
     images = {
-        "anytime_epochs.png": anytime_figure(groups, order, "epochs", out / "anytime_epochs.png"),
-        "anytime_seconds.png": anytime_figure(
-            groups, order, "seconds", out / "anytime_seconds.png"
+        "anytime_epochs.png": anytime_figure(
+            groups, order, "epochs", out / "anytime_epochs.png", problem
         ),
-        "final_mse.png": final_figure(groups, order, out / "final_mse.png"),
+        "anytime_seconds.png": anytime_figure(
+            groups, order, "seconds", out / "anytime_seconds.png", problem
+        ),
+        "final_mse.png": final_figure(groups, order, out / "final_mse.png", problem),
     }
     n_trials = write_trials_csv(groups, out / "trials.csv")
-    stats_blocks, comparisons, _ = statistics_section(groups, order)
+    stats_blocks, comparisons, _ = statistics_section(groups, order, loss)
     audit_blocks, overruns, incomplete = audit(groups, order)
-    ranks, ranked_seeds = ranks_table(groups, order)
+    ranks, ranked_seeds = ranks_table(groups, order, loss)
+    to_target = time_to_target_table(groups, order, problem)
 
     runs = [r for seeds in groups.values() for r in seeds.values()]
-    task = (runs[0].study.objective or {}).get("task", {}).get("name", "the task")
+    task = (runs[0].study.objective or {}).get("task", {}).get("name")
+    subject = task or (problem.name if not problem.book else "the task")
     seeds = sorted({r.seed for r in runs})
-    title = f"Benchmark report: {len(groups)} search strategies on {task}"
+    title = f"Benchmark report: {len(groups)} search strategies on {subject}"
     blocks: list[Block] = [
         Heading(title, 1),
         Para(
             f"{len(runs)} runs — {len(groups)} strategies x {len(seeds)} paired seed(s) — from "
-            f"the store `{store.name}`, {n_trials} trials in all. Scores are mean squared errors "
-            "(MSE, lower is better) of the median house value in units of 100,000 US dollars."
+            f"the store `{store.name}`, {n_trials} trials in all. Scores are "
+            f"{problem.loss_description}."
         ),
     ]
     if overruns:
@@ -104,23 +111,30 @@ def write_report(store: str | Path, out_dir: str | Path) -> Path:
         )
     blocks += [
         Heading("Verdict"),
-        Para(verdict_paragraph(Findings(groups, order, comparisons, overruns))),
+        Para(verdict_paragraph(Findings(groups, order, comparisons, overruns, problem))),
         Heading("Protocol"),
-        protocol_table(groups, order, notes, store),
+        protocol_table(groups, order, notes, store, problem),
         Heading("Anytime performance"),
         Figure(
             "anytime_epochs.png",
-            "best validation MSE so far against epochs spent",
-            "Best validation MSE found so far (log scale) against the epochs spent, one line "
+            f"best validation {loss} so far against epochs spent",
+            f"Best validation {loss} found so far (log scale) against the epochs spent, one line "
             "per strategy: the median over seeds, with the band between the first and third "
             "quartiles. Lower and further left is better: a line that drops early finds good "
             "models with little budget. A step happens when a trial that beats the incumbent "
-            "finishes, and is drawn at the epoch count including that whole trial. The dotted "
-            "line is the book's cross-validated MSE (an external reference).",
+            "finishes, and is drawn at the epoch count including that whole trial."
+            + (
+                " The dotted line is the book's cross-validated MSE (an external reference)."
+                if problem.book
+                else " The dotted line is the validation loss of the problem's first external "
+                "reference."
+                if problem.target is not None
+                else ""
+            ),
         ),
         Figure(
             "anytime_seconds.png",
-            "best validation MSE so far against wall-clock seconds",
+            f"best validation {loss} so far against wall-clock seconds",
             "The same against wall-clock seconds. A run's clock is its trials' own durations in "
             "the order they finished, rescaled so that they add up to the run's wall time "
             "(resume gaps excluded): the framework's overhead (strategy, store) is spread over "
@@ -130,20 +144,34 @@ def write_report(store: str | Path, out_dir: str | Path) -> Path:
         Heading("Average rank over the budget"),
         ranks,
         Heading("Final results"),
-        final_table(groups, order),
+        final_table(groups, order, problem),
         Figure(
             "final_mse.png",
-            "final validation and test MSE per strategy and seed",
-            "Each run's incumbent: validation MSE (circles, what the strategy selected on) and "
-            "test MSE (crosses, reported only), one mark per seed, a bar at the median. The "
-            "dotted and dashed lines are the book's RandomizedSearchCV CV and test MSE "
-            "(external reference). Marks above the plot's top are cut off; a run whose every "
+            f"final validation and test {loss} per strategy and seed",
+            f"Each run's incumbent: validation {loss} (circles, what the strategy selected on) "
+            f"and test {loss} (crosses, reported only), one mark per seed, a bar at the median. "
+            + (
+                "The dotted and dashed lines are the book's RandomizedSearchCV CV and test MSE "
+                "(external reference). "
+                if problem.book
+                else "The dotted and dashed lines are the problem's external references "
+                "(validation and test). "
+                if problem.references
+                else ""
+            )
+            + "Marks above the plot's top are cut off; a run whose every "
             "trial failed has no mark (the final table counts those).",
         ),
-        *best_configurations(groups, order),
+        *best_configurations(groups, order, loss),
         *stats_blocks,
-        Heading("Time to the book's result"),
-        time_to_target_table(groups, order),
+        *(
+            [
+                Heading("Time to the book's result" if problem.book else "Time to the reference"),
+                to_target,
+            ]
+            if to_target is not None
+            else []
+        ),
         *audit_blocks,
         Heading("Files"),
         Para(
