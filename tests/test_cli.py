@@ -237,6 +237,7 @@ def test_a_users_tf_log_level_wins(tmp_path):
     [
         (["--budget-epochs", "0"], "argument --budget-epochs: must be a whole number above 0"),
         (["--patience", "-1"], "argument --patience: must not be negative"),
+        (["--patience", "0"], "argument --patience: must be a whole number above 0"),
         (["--budget-seconds", "nan"], "argument --budget-seconds: must be a number above 0"),
     ],
 )

@@ -177,3 +177,17 @@ def test_a_constraint_on_an_option_the_strategy_does_not_take_is_a_definition_er
 
             def _propose(self) -> None:
                 return None
+
+
+class _Forwarding(_ThirdParty):
+    """A subclass that forwards its options to its parent through **kwargs."""
+
+    def __init__(self, space: Space, seed: int | None = None, **options: Any) -> None:
+        super().__init__(space, seed, **options)
+
+
+def test_options_forwarded_through_kwargs_are_checked_too() -> None:
+    assert _Forwarding(SPACE, width=np.int64(4)).width == 4
+    assert type(_Forwarding(SPACE, width=np.int64(4)).width) is int
+    with pytest.raises(InvalidOptionError, match="_Forwarding option width must be an integer"):
+        _Forwarding(SPACE, width=0)

@@ -373,3 +373,18 @@ def test_seed_none_with_a_store_resumes_with_the_drawn_seed(tmp_path):
     assert [t.params for t in again.trials[:3]] == [t.params for t in first.trials]
     same_seed = tune(sphere, SPACE, "random", Budget(trials=6), seed=first.seed, progress=False)
     assert [t.params for t in again.trials] == [t.params for t in same_seed.trials]
+
+
+def _scaled(scale: float, x: float) -> float:
+    return scale * x
+
+
+def test_resume_tells_partials_and_callable_objects_apart(tmp_path):
+    import functools
+
+    storage = tmp_path / "runs.db"
+    space = Space(x=Float(0, 1))
+    tune(functools.partial(_scaled, 1.0), space, "random", Budget(trials=3), storage=storage)
+    tune(functools.partial(_scaled, 1.0), space, "random", Budget(trials=4), storage=storage)
+    with pytest.raises(StudyMismatchError, match="objective fn_code"):
+        tune(functools.partial(_scaled, 2.0), space, "random", Budget(trials=5), storage=storage)

@@ -204,4 +204,11 @@ def test_a_fidelity_function_that_raises_is_charged_its_grant():
     study = tune(objective, Space(x=Float(0, 1)), "random", Budget(epochs=100), progress=False)
     failed = [t for t in study.trials if t.status == "failed"]
     assert failed and all(t.epochs_run == 10 for t in failed)
+    assert all("charged its grant of 10 epochs" in t.error.splitlines()[0] for t in failed)
     assert study.epochs_spent == sum(t.epochs_run for t in study.trials) == 100
+
+
+def test_a_fidelity_function_returning_no_number_is_charged_what_it_trained():
+    objective = FunctionObjective(lambda x, epochs: "bad", max_epochs=10)
+    study = tune(objective, Space(x=Float(0, 1)), "random", Budget(epochs=30), progress=False)
+    assert [(t.status, t.epochs_run) for t in study.trials] == [("failed", 10)] * 3

@@ -32,14 +32,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .executors import WorkerStartError
+from .executors import EXECUTORS, WorkerStartError
 from .private_api import PrivateAPIChanged
+from .progress import loss_text
 from .runner import ResumeMismatchError
 from .store import StudyBusyError
 
 __all__ = ["main"]
-
-EXECUTORS = ("inline", "processes", "ray")
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -162,7 +161,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--max-epochs", type=_positive_int, default=100, help="epochs a trial at most", metavar="N"
     )
     tune.add_argument(
-        "--patience", type=_natural_int, default=10, help="early-stopping patience", metavar="N"
+        "--patience", type=_positive_int, default=10, help="early-stopping patience", metavar="N"
     )
     tune.add_argument(
         "--option",
@@ -247,7 +246,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--patience",
-        type=_natural_int,
+        type=_positive_int,
         default=None,
         help="early-stopping patience (default: the problem's; the book's: 10)",
         metavar="N",
@@ -532,7 +531,7 @@ def _show(args: argparse.Namespace) -> int:
                 str(study.seed),
                 str(len(study.finished_trials)),
                 str(study.epochs_spent),
-                _loss_text(study.best_loss),
+                loss_text(study.best_loss),
                 study.stop_reason or "-",
             )
         console.print(table)
@@ -551,7 +550,7 @@ def _show(args: argparse.Namespace) -> int:
     if any(errors):
         table.add_column("error", overflow="ellipsis", no_wrap=True)
     for trial, error in zip(study.trials, errors, strict=True):
-        cells = [str(trial.id), trial.status, _loss_text(trial.loss), str(trial.epochs_run)]
+        cells = [str(trial.id), trial.status, loss_text(trial.loss), str(trial.epochs_run)]
         cells += [_value_text(trial.params.get(p)) for p in params]
         table.add_row(*cells, *([error] if any(errors) else []))
     console.print(table)
@@ -561,12 +560,6 @@ def _show(args: argparse.Namespace) -> int:
 def _first_line(error: str | None) -> str:
     lines = (error or "").strip().splitlines()
     return lines[0] if lines else ""
-
-
-def _loss_text(loss: float) -> str:
-    import math
-
-    return f"{loss:.4f}" if math.isfinite(loss) else "-"
 
 
 def _value_text(value: Any) -> str:

@@ -49,7 +49,7 @@ from typing import Any, Protocol
 from .limits import TrialLimit, running_under
 from .objective import Objective, describe_error
 from .private_api import loky_context
-from .strategy import Result, Suggestion
+from .strategy import Result, Suggestion, lost_trial
 
 __all__ = [
     "EXECUTORS",
@@ -124,27 +124,6 @@ def evaluate_safely(
     if result.worker is None:
         result = dataclasses.replace(result, worker=worker_name())
     return result
-
-
-def lost_trial(
-    suggestion: Suggestion, reason: str, *, worker: str | None = None, seconds: float = 0.0
-) -> Result:
-    """A trial whose outcome is unknown: ``failed``, charged everything it was granted.
-
-    >>> lost_trial(Suggestion(id=0, params={}, epochs=30, initial_epoch=10), "it was lost").error
-    'it was lost; charged its grant of 20 epochs, as how many it trained is unknown'
-    """
-    granted = suggestion.new_epochs
-    if granted is None:  # an objective without epochs: one evaluation
-        return dataclasses.replace(
-            Result.failure(reason, seconds=seconds, epochs_run=1), worker=worker
-        )
-    first, newline, rest = reason.partition("\n")  # the note goes before any traceback
-    note = f"charged its grant of {granted} epochs, as how many it trained is unknown"
-    message = f"{first}; {note}{newline}{rest}"
-    return dataclasses.replace(
-        Result.failure(message, seconds=seconds, epochs_run=granted), worker=worker
-    )
 
 
 class InlineExecutor:

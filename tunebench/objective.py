@@ -12,6 +12,8 @@ evaluation costs one unit.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import math
 import sys
@@ -36,7 +38,7 @@ from .keras_state import (
 from .limits import TrialLimit, current_limit
 from .signature import accepts, check_names, names_parameter
 from .space import Choice, Int, Space, plain
-from .strategy import Result, Suggestion
+from .strategy import Result, Suggestion, lost_trial
 from .tasks import Task
 from .warmup import WarmUp, check_warmup_epochs, warmup_callback
 
@@ -84,15 +86,27 @@ def callable_identity(fn: Callable, key: str) -> dict[str, Any]:
     ('<lambda>', 'tunebench.objective')
     >>> identity == callable_identity(a, "fn") != callable_identity(b, "fn")
     True
+    >>> import functools  # a partial is its function and the arguments bound to it
+    >>> one, two = functools.partial(a, x=1), functools.partial(a, x=2)
+    >>> callable_identity(one, "fn") != callable_identity(two, "fn")
+    True
     """
+    bound = ""
+    while isinstance(fn, functools.partial):  # the function, and the arguments bound to it
+        bound = _stable_repr((fn.args, sorted(fn.keywords.items()))) + bound
+        fn = fn.func
+    code = getattr(fn, "__code__", None)
+    if code is None and not isinstance(fn, type):  # a callable object: its class's __call__
+        call = next((vars(k)["__call__"] for k in type(fn).__mro__ if "__call__" in vars(k)), None)
+        code = getattr(call, "__code__", None)
     identity = {
         key: getattr(fn, "__qualname__", type(fn).__qualname__),
         f"{key}_module": getattr(fn, "__module__", type(fn).__module__),
     }
-    code = getattr(fn, "__code__", None)
-    if code is not None:
-        digest = hashlib.sha256()
-        _feed_code(digest, code)
+    if code is not None or bound:
+        digest = hashlib.sha256(bound.encode())
+        if code is not None:
+            _feed_code(digest, code)
         version = f"py{sys.version_info.major}.{sys.version_info.minor}"
         identity[f"{key}_code"] = f"{version}:{digest.hexdigest()[:16]}"
     return identity
@@ -197,16 +211,17 @@ class FunctionObjective:
         try:
             value = self.fn(**kwargs)
         except Exception as exc:  # how much it trained is unknown: charged what it was asked
-            return Result.failure(
-                describe_error(exc), seconds=time.perf_counter() - start, epochs_run=cost
-            )
+            if not self.takes_epochs:
+                return Result.failure(describe_error(exc), seconds=time.perf_counter() - start)
+            asked = dataclasses.replace(suggestion, epochs=suggestion.initial_epoch + cost)
+            return lost_trial(asked, describe_error(exc), seconds=time.perf_counter() - start)
         if isinstance(value, Result):
             return value
         try:
             loss = _loss_of(value)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:  # it ran (and trained) all the same
             return Result.failure(
-                f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - start
+                f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - start, epochs_run=cost
             )
         return Result(loss=loss, epochs_run=cost, seconds=time.perf_counter() - start)
 

@@ -152,6 +152,9 @@ class OneOf(Constraint):
     def accepts(self, value: Any) -> bool:
         return isinstance(value, str | int | float) and value in self.values
 
+    def convert(self, value: Any) -> Any:
+        return value.item() if isinstance(value, np.generic) else value  # np.str_ -> str
+
     def describe(self) -> str:
         return self._or_none(f"one of {self.values}")
 

@@ -44,7 +44,8 @@ def count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _best_text(best: float) -> str:
+def loss_text(best: float) -> str:
+    """A loss to 4 decimals, or ``-`` when there is none (``inf``)."""
     return f"{best:.4f}" if math.isfinite(best) else "-"
 
 
@@ -128,7 +129,7 @@ def study_line(
         fields.append(f"{done}/{total} epochs" if total is not None else count(done, "epoch"))
     elif total is not None:
         fields[0] = f"{trials}/{total} trials"
-    fields.append(f"best {_best_text(best)}")
+    fields.append(f"best {loss_text(best)}")
     fraction = None if not total else done / total
     drop = [0] if unit == "epochs" else []  # the trial count, when epochs measure progress
     return fit_line(title, fields, [f"elapsed {clock(elapsed)}"], fraction, width, drop)
@@ -164,7 +165,7 @@ def bench_lines(
         current,
         count(trials, "trial"),
         f"{min(epochs, epochs_per_run)}/{epochs_per_run} epochs",
-        f"best {_best_text(best)}",
+        f"best {loss_text(best)}",
     ]
     run = fit_line("", fields, [], None, width - 2, [1, 0]) if current else ""
     return top, ("  " + run if run else "")

@@ -174,8 +174,9 @@ class _Run:
             return False
         state = None
         if suggestion.resume_from is not None:
-            state = self.store.load_state(self.record.id, suggestion.resume_from)
-            if suggestion.resume_from in self.unfinished_parents and not self.unit_cost:
+            if suggestion.resume_from not in self.unfinished_parents:
+                state = self.store.load_state(self.record.id, suggestion.resume_from)
+            elif not self.unit_cost:
                 # The parent failed or diverged: there is no model to continue. Train this
                 # configuration from scratch, granting the epochs the parent would have had.
                 self.ledger.release(granted)

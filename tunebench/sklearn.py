@@ -46,6 +46,7 @@ from .executors import InlineExecutor
 from .keras_state import load_state, save_state
 from .private_api import sklearn_fit_failure_check
 from .runner import run_in_memory
+from .signature import parameters
 from .space import Space
 from .strategy import Result, Suggestion, get_strategy, strategy_class
 from .warmup import check_warmup_epochs, warmup_callback
@@ -80,12 +81,12 @@ def _builder_arguments(builder: Callable[..., Any] | None) -> tuple[list[str], b
     takes ``**kwargs``."""
     if builder is None:
         return [], False
-    parameters = inspect.signature(builder).parameters.values()
+    taken = parameters(builder)
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    names = [p.name for p in parameters if p.kind in named]
+    names = [name for name, p in taken.items() if p.kind in named]
     return (
         [name for name in names if name not in _SCIKERAS_BUILDER_ARGUMENTS],
-        any(p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters),
+        any(p.kind is inspect.Parameter.VAR_KEYWORD for p in taken.values()),
     )
 
 

@@ -16,6 +16,7 @@ built-ins are declared in tunebench's own ``pyproject.toml`` — or added with `
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import math
@@ -40,6 +41,7 @@ __all__ = [
     "UnknownStrategyError",
     "available_strategies",
     "get_strategy",
+    "lost_trial",
     "register",
     "strategy_class",
 ]
@@ -139,6 +141,27 @@ class Result:
         return cls(
             loss=math.inf, status="failed", epochs_run=epochs_run, seconds=seconds, error=error
         )
+
+
+def lost_trial(
+    suggestion: Suggestion, reason: str, *, worker: str | None = None, seconds: float = 0.0
+) -> Result:
+    """A trial whose outcome is unknown: ``failed``, charged everything it was granted.
+
+    >>> lost_trial(Suggestion(id=0, params={}, epochs=30, initial_epoch=10), "it was lost").error
+    'it was lost; charged its grant of 20 epochs, as how many it trained is unknown'
+    """
+    granted = suggestion.new_epochs
+    if granted is None:  # an objective without epochs: one evaluation
+        return dataclasses.replace(
+            Result.failure(reason, seconds=seconds, epochs_run=1), worker=worker
+        )
+    first, newline, rest = reason.partition("\n")  # the note goes before any traceback
+    note = f"charged its grant of {granted} epochs, as how many it trained is unknown"
+    message = f"{first}; {note}{newline}{rest}"
+    return dataclasses.replace(
+        Result.failure(message, seconds=seconds, epochs_run=granted), worker=worker
+    )
 
 
 class Strategy(ABC):
@@ -256,14 +279,23 @@ def _checking_options(cls: type[Strategy], init: Callable[..., None]) -> Callabl
     def __init__(self: Strategy, *args: Any, **kwargs: Any) -> None:
         owner = type(self)
         if owner.__init__ is __init__:  # not a super().__init__ call from a subclass
-            if not takes_any:
+            if not takes_any:  # with **kwargs, what it takes is its parents' (or its own) affair
                 for name in kwargs:
                     if name not in parameters:
                         message = unknown_option_message(owner.__name__, name, options)
                         raise UnknownOptionError(message)
+            # Options forwarded through **kwargs to a parent are checked here too.
+            kwargs = {
+                name: (
+                    check_option(owner.__name__, name, value, owner.option_constraints[name])
+                    if name in owner.option_constraints
+                    else value
+                )
+                for name, value in kwargs.items()
+            }
             bound = signature.bind(self, *args, **kwargs)
             for name, constraint in owner.option_constraints.items():
-                if name in bound.arguments:
+                if name in bound.arguments and name not in kwargs:
                     value = bound.arguments[name]
                     bound.arguments[name] = check_option(owner.__name__, name, value, constraint)
             args, kwargs = bound.args[1:], bound.kwargs

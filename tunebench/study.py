@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .budget import Budget
+from .progress import count
 from .space import Space
 from .trial import Trial, trial_row
 
@@ -85,8 +86,8 @@ class Study:
         ]
         if not errors:
             return None
-        message, count = Counter(errors).most_common(1)[0]
-        return message, count, len(errors)
+        message, times = Counter(errors).most_common(1)[0]
+        return message, times, len(errors)
 
     def to_dataframe(self) -> Any:
         """One row a trial (``trial.SHOWN_COLUMNS``); parameters as ``param_<name>`` columns
@@ -103,8 +104,8 @@ class Study:
         """
         lines = [
             f"study {self.name!r} ({self.strategy}, seed {self.seed}): "
-            f"{_count(len(self.finished_trials), 'trial')}, "
-            f"{_count(self.epochs_spent, 'epoch')}, {self.seconds:.1f} s; "
+            f"{count(len(self.finished_trials), 'trial')}, "
+            f"{count(self.epochs_spent, 'epoch')}, {self.seconds:.1f} s; "
             f"stopped: {_stop_text(self.stop_reason)}"
         ]
         best = self.best_trial
@@ -116,9 +117,9 @@ class Study:
             lines.append("  " + _params_text(best.params))
         failure = self.common_failure()
         if failure is not None:
-            message, count, failed = failure
+            message, times, failed = failure
             lines.append(
-                f"{_count(failed, 'trial')} failed or diverged; most common ({count} of them): "
+                f"{count(failed, 'trial')} failed or diverged; most common ({times} of them): "
                 f"{message}; {errors_hint}"
             )
         return "\n".join(lines)
@@ -138,7 +139,7 @@ class Study:
         )
         return (
             f"<Study {self.name!r}: {self.strategy}, seed {self.seed}, "
-            f"{_count(len(self.finished_trials), 'trial')}, {best_text}>"
+            f"{count(len(self.finished_trials), 'trial')}, {best_text}>"
         )
 
     def _repr_html_(self) -> str:
@@ -175,6 +176,7 @@ _STOPS = {
     "trials": "the trial budget is spent",
     "seconds": "the time budget is spent",
     "strategy_done": "the strategy has nothing more to try",
+    "strategy_idle": "the strategy waited for results no running trial would give",
     "failures": "too many trials in a row failed",
     "interrupted": "interrupted",
 }
@@ -182,10 +184,6 @@ _STOPS = {
 
 def _stop_text(reason: str | None) -> str:
     return "not yet" if reason is None else _STOPS.get(reason, reason)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _params_text(params: dict[str, Any]) -> str:
