@@ -437,3 +437,17 @@ def test_median_iqr_leaves_failed_runs_out():
     assert median_iqr([0.5, math.inf, 0.25, 1.0]) == (0.5, 0.375, 0.75)
     assert median_iqr([0.5, math.nan]) == (0.5, 0.5, 0.5)
     assert all(math.isnan(v) for v in median_iqr([math.inf, math.inf]))
+
+
+def test_a_run_another_process_holds_leaves_no_execution_note(tmp_path):
+    from tunebench import StudyBusyError
+    from tunebench.report.runs import EXECUTIONS_META
+
+    storage = tmp_path / "runs.db"
+    with Store(storage) as holder:  # a second terminal runs this study
+        holder.acquire_lease(study_name("random", 0))
+        with pytest.raises(StudyBusyError):
+            run_benchmark(
+                "random", [0], 2, storage=storage, out_dir=tmp_path, subsample=100, progress=False
+            )
+        assert study_name("random", 0) not in holder.get_meta(EXECUTIONS_META, {})

@@ -396,6 +396,24 @@ def test_hyperband_trains_epochs_as_fidelity_and_continues_the_models(small_hous
     assert all(fit["iterations"] == 0 for fit in fits if fit["epochs"][0] == 0)
 
 
+def test_hyperband_refuses_to_continue_on_folds_its_parent_never_saw(small_housing):
+    from sklearn.model_selection import KFold
+
+    task = small_housing
+    changing = KFold(2, shuffle=True)  # no random_state: other splits at every call
+    search = TuneSearchCV(keras_regressor(), BOOK_SPACE, strategy="hyperband", cv=changing,
+                          budget=Budget(epochs=7), strategy_options={"factor": 2},
+                          random_state=0)  # fmt: skip
+    with (
+        pytest.warns(FitFailedWarning, match="the cross-validation splits changed"),
+        pytest.warns(UserWarning, match="test scores are non-finite"),
+    ):
+        search.fit(task.X_train, task.y_train, epochs=2)
+    results = search.cv_results_
+    promoted = results["initial_epoch"] > 0
+    assert promoted.any() and np.isnan(results["mean_test_score"][promoted]).all()
+
+
 def test_an_epoch_budget_never_shortens_a_candidate_without_fidelity(small_housing):
     task = small_housing
     record = recorder()

@@ -40,7 +40,7 @@ from typing import Any
 from .budget import Budget
 from .problems import BOOK_PROBLEM, SETTINGS, Problem, check_problems
 from .progress import BenchProgress, NullBenchProgress, make_bench_progress
-from .store import Store, objective_differences
+from .store import Store, StudyBusyError, objective_differences
 
 __all__ = [
     "DEFAULT_BUDGET_EPOCHS",
@@ -560,8 +560,7 @@ def _run_problem(
                     continue
                 run_name = study_name(name, seed, problem.name)
                 display.start_run(name, seed)
-                if budget.epochs - spent > 0:  # trials will run: note where
-                    record_execution(storage, run_name, executor, pool.capacity if pool else 1)
+                trains = budget.epochs - spent > 0  # trials will run: noted where, below
                 watcher = None
                 if isinstance(display, BenchProgress):
                     watcher = _Watcher(storage, run_name, display)
@@ -580,9 +579,14 @@ def _run_problem(
                         progress=False,
                         executor=pool or executor,
                     )
+                except StudyBusyError:
+                    trains = False  # another process runs it: nothing ran here
+                    raise
                 finally:
                     if watcher is not None:
                         watcher.stop()
+                    if trains:  # also when interrupted: what ran, ran here
+                        record_execution(storage, run_name, executor, pool.capacity if pool else 1)
                 best = study.best_loss
                 display.update(
                     trials=len(study.finished_trials), epochs=study.epochs_spent, best=best

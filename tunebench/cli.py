@@ -35,7 +35,7 @@ from typing import Any
 from .executors import EXECUTORS, WorkerStartError
 from .private_api import PrivateAPIChanged
 from .progress import loss_text
-from .runner import ResumeMismatchError
+from .runner import MaxEpochsError, ResumeMismatchError, fidelity_options
 from .store import StudyBusyError
 
 __all__ = ["main"]
@@ -412,23 +412,19 @@ def _budget_flags(args: argparse.Namespace) -> str:
 
 def _strategy_options(args: argparse.Namespace) -> dict[str, Any]:
     """The --option values, checked against the strategy before any data is loaded."""
-    import inspect
-
     from .models import book_space
     from .strategy import get_strategy, strategy_class
 
-    cls = strategy_class(args.strategy)  # an unknown name fails here
+    strategy_class(args.strategy)  # an unknown name fails here
     options = dict(args.option)
-    check = dict(options)
-    if getattr(cls, "multi_fidelity", False) and "max_epochs" in inspect.signature(cls).parameters:
-        wanted = options.get("max_epochs")
-        if isinstance(wanted, int) and wanted > args.max_epochs:
-            raise ValueError(
-                f"--option max_epochs={wanted} asks {args.strategy} for trials longer than "
-                f"--max-epochs {args.max_epochs}, the most a trial may train: lower the option, "
-                f"or pass --max-epochs {wanted}"
-            )
-        check.setdefault("max_epochs", args.max_epochs)
+    try:
+        check = fidelity_options(args.strategy, options, args.max_epochs)
+    except MaxEpochsError as exc:
+        raise ValueError(
+            f"--option max_epochs={exc.wanted} asks {args.strategy} for trials longer than "
+            f"--max-epochs {exc.limit}, the most a trial may train: lower the option, "
+            f"or pass --max-epochs {exc.wanted}"
+        ) from None
     try:
         get_strategy(args.strategy, book_space(), seed=args.seed, **check)
     except TypeError as exc:  # an unknown or ill-typed --option: the user's to fix

@@ -21,7 +21,6 @@ the study must not be running elsewhere (``StudyBusyError``: its lease in the st
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import math
 import numbers
 import warnings
@@ -37,12 +36,20 @@ from .executors import Executor, make_executor, worker_name
 from .limits import TrialLimit, check_trial_timeout
 from .objective import FunctionObjective, Objective
 from .progress import NullProgress, make_progress
+from .signature import names_parameter
 from .space import Space, plain
 from .store import Store, StudyRecord
 from .strategy import Result, Strategy, Suggestion, check_seed, get_strategy, strategy_class
 from .study import Study, Trial
 
-__all__ = ["ResumeMismatchError", "trial_seed", "tune"]
+__all__ = [
+    "MaxEpochsError",
+    "ResumeMismatchError",
+    "fidelity_options",
+    "run_in_memory",
+    "trial_seed",
+    "tune",
+]
 
 #: Consecutive failed trials after which a study stops (stop_reason "failures").
 MAX_CONSECUTIVE_FAILURES = 25
@@ -330,26 +337,39 @@ def run_in_memory(
         store.close()
 
 
-def _fidelity_options(name: str, options: dict[str, Any], objective: Objective) -> dict[str, Any]:
-    """A multi-fidelity strategy's ``max_epochs`` defaults to the objective's own limit.
+class MaxEpochsError(ValueError):
+    """A multi-fidelity strategy asked for trials longer than the objective may train."""
 
-    A larger one is refused: its longest rungs could never be trained.
-    """
-    cls = strategy_class(name)
-    limit = objective.max_epochs
-    if not getattr(cls, "multi_fidelity", False) or limit is None:
-        return options
-    if "max_epochs" not in inspect.signature(cls).parameters:
-        return options
-    wanted = options.get("max_epochs")
-    if wanted is None:
-        return {**options, "max_epochs": int(limit)}
-    if isinstance(wanted, numbers.Integral) and not isinstance(wanted, bool) and wanted > limit:
-        raise ValueError(
+    def __init__(self, wanted: int, limit: int) -> None:
+        super().__init__(
             f"strategy option max_epochs={wanted} exceeds the objective's max_epochs={limit}: "
             f"the longest trials could not be trained. Lower the option, or build the "
             f"objective with max_epochs={wanted}."
         )
+        self.wanted, self.limit = wanted, limit
+
+
+def fidelity_options(name: str, options: Mapping[str, Any], limit: int | None) -> dict[str, Any]:
+    """``options`` with a multi-fidelity strategy's ``max_epochs`` defaulting to ``limit``,
+    the most a trial may train (the objective's ``max_epochs``).
+
+    A larger ``max_epochs`` raises ``MaxEpochsError``: its longest rungs could never be
+    trained. Strategies without epochs, or without a ``max_epochs`` option, are left alone.
+
+    >>> fidelity_options("hyperband", {"factor": 3}, 27)
+    {'factor': 3, 'max_epochs': 27}
+    >>> fidelity_options("tpe", {}, 27)
+    {}
+    """
+    cls = strategy_class(name)
+    options = dict(options)
+    if limit is None or not getattr(cls, "multi_fidelity", False):
+        return options
+    if not names_parameter(cls, "max_epochs"):
+        return options
+    wanted = options.setdefault("max_epochs", int(limit))
+    if isinstance(wanted, numbers.Integral) and not isinstance(wanted, bool) and wanted > limit:
+        raise MaxEpochsError(int(wanted), int(limit))
     return options
 
 
@@ -480,7 +500,7 @@ def tune(
         existing = store.get_study(study_name)
         if seed is None:  # the stored seed of a study being resumed, or a fresh one kept with it
             seed = existing.seed if existing is not None else _draw_seed()
-        options = _fidelity_options(strategy, options, objective)
+        options = fidelity_options(strategy, options, objective.max_epochs)
         search = get_strategy(strategy, space, seed=int(seed), **options)
         record = store.open_study(
             study_name,

@@ -45,7 +45,7 @@ from .budget import Budget
 from .executors import InlineExecutor
 from .keras_state import load_state, save_state
 from .private_api import sklearn_fit_failure_check
-from .runner import run_in_memory
+from .runner import fidelity_options, run_in_memory
 from .signature import parameters
 from .space import Space
 from .strategy import Result, Suggestion, get_strategy, strategy_class
@@ -234,7 +234,7 @@ class _Checkpoints:
     def load(self, params: Mapping[str, Any], epochs: int, fold: str) -> dict | None:
         path = self._path(params, epochs, fold)
         if not path.exists():
-            return None  # the parent's fit failed, or this is a fold the parent never saw
+            return None  # a fold the parent never saw
         with np.load(path) as data:
             names = sorted(data.files, key=lambda name: (name[0], int(name[1:])))
             return {
@@ -308,6 +308,12 @@ class _KerasFit:
         fold = joblib.hash((X, y))
         start = self.checkpoints.start(self._candidate)
         state = self.checkpoints.load(self._candidate, start, fold) if start else None
+        if start and state is None:  # charged epochs - start: training from 0 would pass it
+            raise ValueError(
+                f"this fold is not one the candidate's first {start} epochs were trained on: "
+                "the cross-validation splits changed between Hyperband's rounds; give cv fixed "
+                "splits (e.g. KFold(3, shuffle=True, random_state=0), or shuffle=False)"
+            )
         if state is None:
             estimator.fit(X, y, epochs=epochs, **fit_params)
         else:
@@ -507,8 +513,9 @@ class TuneSearchCV(BaseSearchCV):
                     f"strategy={self.strategy!r} sets each candidate's epochs itself; remove "
                     "'epochs' from param_distributions (pass fit(epochs=...) as the maximum)"
                 )
-            options.setdefault("max_epochs", epochs)
-            if options["max_epochs"] is not None and options["max_epochs"] < 2:
+            if "max_epochs" not in options:  # a larger one is allowed: it becomes the limit
+                options = fidelity_options(self.strategy, options, epochs)
+            if options.get("max_epochs") is not None and options["max_epochs"] < 2:
                 raise ValueError(
                     f"strategy={self.strategy!r} needs room for the epochs to grow, got "
                     f"max_epochs={options['max_epochs']!r}; pass the most a candidate may train "
@@ -550,6 +557,8 @@ class TuneSearchCV(BaseSearchCV):
             close = getattr(strategy, "close", None)
             if callable(close):
                 close()  # e.g. Hyperband's temporary folder
+            if search.checkpoints is not None:  # the refit trains from scratch on all the data
+                search.checkpoints.starts.clear()
 
     def _format_results(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """scikit-learn's ``cv_results_`` of the candidates so far; its warning that some mean
