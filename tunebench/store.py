@@ -94,6 +94,18 @@ def _trials_table() -> str:
 
 SCHEMA = _SCHEMA.format(trials=_trials_table())
 
+#: Write a trial as ``running``, or rewrite a redone one (keeping its first ``ask_seq``, and
+#: clearing its outcome and state), in the order of ``trial.COLUMNS``.
+_INSERT_RUNNING = (
+    f"INSERT INTO trials (study_id, {', '.join(c.name for c in COLUMNS)}) "
+    f"VALUES ({', '.join('?' * (1 + len(COLUMNS)))}) "
+    "ON CONFLICT (study_id, trial_id) DO UPDATE SET "
+    + "".join(
+        f"{c.name} = excluded.{c.name}, " for c in COLUMNS if c.name not in ("trial_id", "ask_seq")
+    )
+    + "state = NULL"
+)
+
 #: ``PRAGMA application_id`` of a tunebench store ("Tune"): marks the file as ours.
 APPLICATION_ID = 0x54756E65
 #: ``PRAGMA user_version`` of the store this code writes. Version 0 (no application id) is
@@ -603,16 +615,8 @@ class Store:
         self, study_id: int, suggestion: Suggestion, ask_seq: int, worker: str | None
     ) -> None:
         trial = Trial.start(suggestion, ask_seq=ask_seq, worker=worker, started=time.time())
-        values = {c.name: _encode(c, getattr(trial, c.field)) for c in COLUMNS}
-        redone = [name for name in values if name not in ("trial_id", "ask_seq")]
-        self._db.execute(
-            f"INSERT INTO trials (study_id, {', '.join(values)}) "
-            f"VALUES ({', '.join('?' * (1 + len(values)))}) "
-            "ON CONFLICT (study_id, trial_id) DO UPDATE SET "
-            + "".join(f"{name} = excluded.{name}, " for name in redone)
-            + "state = NULL",
-            (study_id, *values.values()),
-        )
+        values = [_encode(c, getattr(trial, c.field)) for c in COLUMNS]
+        self._db.execute(_INSERT_RUNNING, (study_id, *values))
 
     def record_result(
         self,
