@@ -17,6 +17,7 @@ from .stats import failed_runs, median_iqr
 
 __all__ = [
     "best_run_sentence",
+    "fmt_difference",
     "fmt_median_iqr",
     "fmt_p",
     "fmt_param",
@@ -32,6 +33,15 @@ def fmt_value(value: float | None, digits: int = 4) -> str:
     if math.isinf(value):
         return "failed"
     return f"{value:.{digits}f}"
+
+
+def fmt_difference(value: float, reference: float) -> str:
+    """How far ``value`` lies from ``reference``: absolute, then relative.
+
+    >>> fmt_difference(0.27, 0.30)
+    '-0.0300, -10.0 %'
+    """
+    return f"{value - reference:+.4f}, {100 * (value / reference - 1):+.1f} %"
 
 
 def fmt_median_iqr(values: Sequence[float], digits: int = 4) -> str:

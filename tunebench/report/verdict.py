@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .formats import best_run_sentence, fmt_p, fmt_value
+from .formats import best_run_sentence, fmt_difference, fmt_p, fmt_value
 from .reference import BOOK, ProblemText, problem_text
 from .runs import Groups, Run, load_runs
 from .sections import audit
@@ -140,9 +140,7 @@ def verdict_paragraph(findings: Findings) -> str:
     if f.runner_up is not None and f.runner_up != "random":  # random: compared below
         other = f.median(f.runner_up)
         margin = (
-            f" ({winner}'s margin {val - other:+.4f}, {100 * (val / other - 1):+.1f} %)"
-            if math.isfinite(other)
-            else ""
+            f" ({winner}'s margin {fmt_difference(val, other)})" if math.isfinite(other) else ""
         )
         parts.append(
             f"The runner-up, {f.runner_up}, reached {fmt_value(other)} over "
@@ -224,11 +222,7 @@ def console_lines(findings: Findings, report: Path | None) -> list[str]:
             )
         if f.runner_up is not None and f.runner_up != "random":  # random: the next line
             other = f.median(f.runner_up)
-            margin = (
-                f" (margin {val - other:+.4f}, {100 * (val / other - 1):+.1f} %)"
-                if math.isfinite(other)
-                else ""
-            )
+            margin = f" (margin {fmt_difference(val, other)})" if math.isfinite(other) else ""
             lines.append(
                 f"  runner-up: {f.runner_up}, {fmt_value(other)}{margin}: {f.tie_phrase()}"
             )
