@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -208,15 +209,7 @@ def check_resume(name: str) -> None:
         return _mixed_loss({"lr": lr, **rest}) / math.sqrt(epochs)
 
     def run(storage: Path | None) -> list[tuple]:
-        study = tune(
-            FunctionObjective(trained, max_epochs=27),
-            MIXED_SPACE,
-            name,
-            Budget(epochs=250),
-            seed=3,
-            storage=storage,
-            progress=False,
-        )
+        study = _resume_study(name, trained, storage)
         return [(t.id, t.params, t.epochs, t.initial_epoch, t.loss) for t in study.trials]
 
     with tempfile.TemporaryDirectory() as folder:
@@ -238,6 +231,20 @@ def check_resume(name: str) -> None:
             f"{first} on ({len(resumed)} against {len(uninterrupted)} trials)"
         )
     _check_parallel_resume(name)
+
+
+def _resume_study(name: str, trained: Callable[..., float], storage: Any, **executor: Any) -> Any:
+    """The study both resume checks run: ``trained`` over the mixed space, 250 epochs, seed 3."""
+    return tune(
+        FunctionObjective(trained, max_epochs=27),
+        MIXED_SPACE,
+        name,
+        Budget(epochs=250),
+        seed=3,
+        storage=storage,
+        progress=False,
+        **executor,
+    )
 
 
 class _OutOfOrderExecutor(InlineExecutor):
@@ -271,16 +278,7 @@ def _check_parallel_resume(name: str) -> None:
         return _mixed_loss({"lr": lr, **rest}) / math.sqrt(epochs)
 
     def run(storage: Path, crash_at: int | None) -> None:
-        tune(
-            FunctionObjective(trained, max_epochs=27),
-            MIXED_SPACE,
-            name,
-            Budget(epochs=250),
-            seed=3,
-            storage=storage,
-            progress=False,
-            executor=_OutOfOrderExecutor(crash_at),
-        )
+        _resume_study(name, trained, storage, executor=_OutOfOrderExecutor(crash_at))
 
     with tempfile.TemporaryDirectory() as folder:
         storage = Path(folder) / "resume.db"
