@@ -33,7 +33,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +47,15 @@ __all__ = [
     "DEFAULT_BUDGET_EPOCHS",
     "DEFAULT_SEEDS",
     "FULL_BUDGET_EPOCHS",
+    "FULL_PROTOCOL",
     "FULL_SEEDS",
+    "QUICK_PROTOCOL",
+    "ProblemPlan",
     "estimate_seconds",
     "plan",
     "record_execution",
     "run_benchmark",
+    "run_protocol",
     "study_name",
 ]
 
@@ -325,10 +330,64 @@ class _Watcher(threading.Thread):
         self.join()
 
 
+@dataclass(frozen=True)
+class ProblemPlan:
+    """How a benchmark protocol runs one problem: its seeds, the epoch budget of each run
+    (None: the problem's own ``budget_epochs``) and the settings its factory gets.
+
+    >>> ProblemPlan("california_housing", seeds=3, budget_epochs=400,
+    ...             settings={"max_epochs": 20, "patience": 5}).describe()
+    'california_housing: 3 seeds x 400 epochs, max_epochs=20, patience=5'
+    """
+
+    problem: str | Problem
+    seeds: int | Sequence[int] = DEFAULT_SEEDS
+    budget_epochs: int | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        name = self.problem if isinstance(self.problem, str) else self.problem.name
+        seeds = self.seeds if isinstance(self.seeds, int) else len(self.seeds)
+        budget = "its own budget" if self.budget_epochs is None else f"{self.budget_epochs} epochs"
+        extra = "".join(f", {k}={v!r}" for k, v in self.settings.items())
+        return f"{name}: {seeds} seeds x {budget}{extra}"
+
+
+#: ``tunebench bench`` / ``make bench``: the book's problem, sliced so that every strategy
+#: leaves its start-up phase (trials of at most 20 epochs, patience 5: a 400-epoch run holds
+#: about 20 trials, where the full protocol's 100-epoch trials gave 4-8 in 300 epochs), and
+#: the two synthetic fidelity problems with many seeds.
+QUICK_PROTOCOL: tuple[ProblemPlan, ...] = (
+    ProblemPlan(
+        BOOK_PROBLEM, seeds=3, budget_epochs=400, settings={"max_epochs": 20, "patience": 5}
+    ),
+)
+#: ``tunebench bench --full`` / ``make bench-full``: the whole suite, every problem with its own
+#: budget, 10 paired seeds on each real problem (enough for a Holm-corrected test against
+#: random search to pass), more on the synthetic ones.
+FULL_PROTOCOL: tuple[ProblemPlan, ...] = (
+    ProblemPlan(BOOK_PROBLEM, seeds=10, budget_epochs=FULL_BUDGET_EPOCHS),
+)
+
+
+@dataclass
+class _Prepared:
+    """One problem of a benchmark, checked and ready: its runs and where they are kept."""
+
+    problem: Problem
+    seeds: list[int]
+    budget: Budget
+    settings: dict[str, Any]
+    objective: Any
+    storage: Path
+    report_dir: Path
+    state: dict[tuple[str, int], int | None] = field(default_factory=dict)
+
+
 def run_benchmark(
     strategies: Sequence[str] | str | None = None,
     seeds: Sequence[int] | int = DEFAULT_SEEDS,
-    budget_epochs: int = DEFAULT_BUDGET_EPOCHS,
+    budget_epochs: int | None = None,
     *,
     problems: Problem | str | Sequence[Problem | str] | None = None,
     storage: str | Path | None = None,
@@ -349,14 +408,15 @@ def run_benchmark(
             every registered strategy (``tunebench.available_strategies()``).
         seeds: the seeds (paired: seed k is the same for every strategy), or a number N for
             seeds 0 to N-1.
-        budget_epochs: the epoch budget of every run.
+        budget_epochs: the epoch budget of every run; None gives each problem its own
+            (``Problem.budget_epochs``, else 300).
         problems: ``tunebench.problems.Problem`` objects, registered names or import paths
             ``"package.module:attribute"`` (a list, or one comma-separated string); None is
             the book's ``california_housing``.
         storage: the SQLite store holding every trial of every run (default
             ``out_dir/runs.db``); rerun to resume. With several problems each has its own
             store and report in ``out_dir/PROBLEM/``, and ``report.md`` in ``out_dir``
-            links them: ``storage`` must then be left out.
+            summarises them: ``storage`` must then be left out.
         out_dir: where the report is written (``report.md``, ``report.html``, PNGs, CSV).
         subsample, max_epochs, patience: protocol settings, handed to each problem's
             objective factory that takes them (the book's takes all three: train on
@@ -366,35 +426,11 @@ def run_benchmark(
         executor, workers, address: where trials run, as for ``tune``.
         progress: show the live display; None shows it only on a terminal.
     """
-    from .executors import EXECUTORS, make_executor
-    from .report import environment
-
-    names = _check_strategies(strategies)
-    seed_list = _check_seeds(seeds)
-    budget = Budget(epochs=budget_epochs)
-    if executor not in EXECUTORS:
-        raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
     problem_list = check_problems(problems)
-    out_dir = Path(out_dir)
-    if len(problem_list) == 1:
-        places = [(Path(storage) if storage else out_dir / "runs.db", out_dir)]
-    elif storage is not None:
-        raise ValueError(
-            "with several problems each has its own store, OUT/PROBLEM/runs.db; leave out "
-            "storage (--storage) and give the output folder (--out) only"
-        )
-    else:
-        places = [(out_dir / p.name / "runs.db", out_dir / p.name) for p in problem_list]
-
-    # Every problem is checked before the first run: its settings, its objective (made once,
-    # checked against its space), the runs its store already holds.
     given = {"subsample": subsample, "max_epochs": max_epochs, "patience": patience}
     unused = set(given) - {s for s in SETTINGS if given[s] is None}
-    prepared = []
     for problem in problem_list:
-        settings, not_taken = problem.settings(given)
-        unused &= set(not_taken)
-        prepared.append((problem, settings, problem.checked_objective(settings)))
+        unused &= set(problem.settings(given)[1])
     if unused:
         flags = ", ".join(f"{name}={given[name]!r}" for name in SETTINGS if name in unused)
         raise ValueError(
@@ -403,42 +439,151 @@ def run_benchmark(
             f"({', '.join(p.name for p in problem_list)}); leave "
             f"{'it' if len(unused) == 1 else 'them'} out"
         )
-    runs = plan(names, seed_list)
-    states = []
-    for (problem, _, objective), (store_path, _) in zip(prepared, places, strict=True):
-        describe = getattr(objective, "describe", None)
+    plans = [
+        ProblemPlan(p, seeds, budget_epochs, {k: v for k, v in given.items() if v is not None})
+        for p in problem_list
+    ]
+    return _run_plans(
+        plans,
+        strategies,
+        storage=storage,
+        out_dir=out_dir,
+        executor=executor,
+        workers=workers,
+        address=address,
+        progress=progress,
+        lenient_settings=True,
+        folder_per_problem=len(plans) > 1,
+    )
+
+
+def run_protocol(
+    plans: Sequence[ProblemPlan],
+    strategies: Sequence[str] | str | None = None,
+    *,
+    out_dir: str | Path = "bench-report",
+    executor: str = "inline",
+    workers: int | None = None,
+    address: str | None = None,
+    progress: bool | None = None,
+) -> Path:
+    """Run a benchmark protocol — each problem with its own seeds, budget and settings
+    (``QUICK_PROTOCOL``, ``FULL_PROTOCOL`` or a user's ``ProblemPlan`` list) — into
+    ``out_dir/PROBLEM/`` (also for one problem: a part of a protocol resumes into the same
+    stores as the whole) and write the summary over its problems in ``out_dir/report.md``.
+    Rerun to resume. A plan's setting its problem's factory does not take is refused."""
+    return _run_plans(
+        list(plans),
+        strategies,
+        storage=None,
+        out_dir=out_dir,
+        executor=executor,
+        workers=workers,
+        address=address,
+        progress=progress,
+        lenient_settings=False,
+        folder_per_problem=True,
+    )
+
+
+def _prepare(
+    plans: list[ProblemPlan],
+    storage: str | Path | None,
+    out_dir: Path,
+    lenient_settings: bool,
+    folder_per_problem: bool,
+) -> list[_Prepared]:
+    """Every problem checked before the first run: found, its seeds and budget valid, its
+    settings taken, its objective made once and checked against its space."""
+    if not plans:
+        raise ValueError("a benchmark needs at least one problem")
+    problems = check_problems([plan.problem for plan in plans])
+    if len(problems) > 1 and storage is not None:
+        raise ValueError(
+            "with several problems each has its own store, OUT/PROBLEM/runs.db; leave out "
+            "storage (--storage) and give the output folder (--out) only"
+        )
+    prepared = []
+    for plan, problem in zip(plans, problems, strict=True):
+        settings, not_taken = problem.settings(plan.settings)
+        if not_taken and not lenient_settings:
+            raise ValueError(
+                f"problem {problem.name!r}: its make_objective does not take "
+                f"{', '.join(not_taken)}; leave {'it' if len(not_taken) == 1 else 'them'} out"
+            )
+        budget_epochs = plan.budget_epochs
+        if budget_epochs is None:
+            budget_epochs = getattr(problem, "budget_epochs", None) or DEFAULT_BUDGET_EPOCHS
+        if not folder_per_problem:
+            store_path, report_dir = (Path(storage) if storage else out_dir / "runs.db"), out_dir
+        else:
+            store_path, report_dir = out_dir / problem.name / "runs.db", out_dir / problem.name
+        prepared.append(
+            _Prepared(
+                problem,
+                _check_seeds(plan.seeds),
+                Budget(epochs=budget_epochs),
+                settings,
+                problem.checked_objective(settings),
+                store_path,
+                report_dir,
+            )
+        )
+    return prepared
+
+
+def _run_plans(
+    plans: list[ProblemPlan],
+    strategies: Sequence[str] | str | None,
+    *,
+    storage: str | Path | None,
+    out_dir: str | Path,
+    executor: str,
+    workers: int | None,
+    address: str | None,
+    progress: bool | None,
+    lenient_settings: bool,
+    folder_per_problem: bool,
+) -> Path:
+    from .executors import EXECUTORS, make_executor
+    from .report import environment
+
+    names = _check_strategies(strategies)
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    out_dir = Path(out_dir)
+    prepared = _prepare(plans, storage, out_dir, lenient_settings, folder_per_problem)
+    for item in prepared:
+        describe = getattr(item.objective, "describe", None)
         description = describe() if callable(describe) else {}
-        store_path.parent.mkdir(parents=True, exist_ok=True)
-        with Store(store_path) as store:
-            states.append(_runs_done(store, runs, description, budget.epochs, problem.name))
-    for (problem, settings, _), (store_path, _), state in zip(
-        prepared, places, states, strict=True
-    ):
-        with Store(store_path) as store:
-            _note_plan(store, names, seed_list, budget.epochs, problem, settings)
-            if any(spent is not None for spent in state.values()):
+        item.storage.parent.mkdir(parents=True, exist_ok=True)
+        with Store(item.storage) as store:
+            runs = plan(names, item.seeds)
+            item.state = _runs_done(store, runs, description, item.budget.epochs, item.problem.name)
+    for item in prepared:
+        with Store(item.storage) as store:
+            _note_plan(store, names, item.seeds, item.budget.epochs, item.problem, item.settings)
+            if any(spent is not None for spent in item.state.values()):
                 sessions = store.get_meta("environment", [])
                 store.set_meta("environment", [*sessions, environment()])
 
     reports = []
     pool_box: list[Any] = []
     try:
-        for (problem, settings, objective), (store_path, report_dir), state in zip(
-            prepared, places, states, strict=True
-        ):
-            if len(problem_list) > 1:
-                print(f"problem {problem.name}:", file=sys.stderr)
+        for item in prepared:
+            if len(prepared) > 1:
+                print(f"problem {item.problem.name}:", file=sys.stderr)
             reports.append(
                 _run_problem(
-                    problem,
-                    settings,
-                    objective,
-                    state,
+                    item.problem,
+                    item.settings,
+                    item.objective,
+                    item.state,
                     names,
-                    seed_list,
-                    budget,
-                    store_path,
-                    report_dir,
+                    item.seeds,
+                    item.budget,
+                    item.storage,
+                    item.report_dir,
                     executor=executor,
                     workers=workers,
                     pool_box=pool_box,
@@ -449,9 +594,9 @@ def run_benchmark(
     finally:
         for pool in pool_box:
             pool.close()
-    if len(reports) == 1:
+    if not folder_per_problem:
         return reports[0]
-    return _write_index(out_dir, problem_list, reports)
+    return _write_index(out_dir, [item.problem for item in prepared], reports)
 
 
 def _write_index(out_dir: Path, problems: list[Problem], reports: list[Path]) -> Path:

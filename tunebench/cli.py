@@ -189,10 +189,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "bench",
         "run every strategy on a problem (the book task) over paired seeds, write the report",
         "The benchmark (tunebench.bench): every strategy x every seed under one "
-        "epoch budget, all in one store; rerun the same command to resume. The default is the "
-        "quick benchmark `make bench` runs on the book task; --full is the publication "
-        "protocol. --problems runs other problems, your own among them. A run made "
-        "differently (other --budget-epochs, --subsample, ...) needs its own --out.",
+        "epoch budget, a store per problem; rerun the same command to resume. With no "
+        "--problems, --seeds, --budget-epochs, --subsample, --max-epochs or --patience it runs "
+        "the quick protocol `make bench` runs (tunebench.bench.QUICK_PROTOCOL: the book task "
+        "sliced to 20-epoch trials, and the synthetic fidelity problems); --full runs the "
+        "publication protocol, the whole suite (FULL_PROTOCOL; --full --problems A,B runs "
+        "part of it). Otherwise it runs the named problems (default: the book task) with "
+        "those flags. A run made differently (other --budget-epochs, --subsample, ...) needs "
+        "its own --out.",
     )
     bench.add_argument(
         "--problems",
@@ -214,19 +218,20 @@ def _build_parser() -> argparse.ArgumentParser:
         type=_seeds,
         default=None,
         metavar="N|A,B,C",
-        help="N seeds (0 to N-1) or a comma-separated list (default: 3, --full: 5)",
+        help="N seeds (0 to N-1) or a comma-separated list (default: 3)",
     )
     bench.add_argument(
         "--budget-epochs",
         type=_positive_int,
         default=None,
-        help="epoch budget of every run (default: 300, --full: 1000)",
+        help="epoch budget of every run (default: each problem's own; the book's: 1000)",
         metavar="N",
     )
     bench.add_argument(
         "--full",
         action="store_true",
-        help="the publication protocol: 5 seeds, 1,000 epochs a run, the full data",
+        help="the publication protocol: every problem of the suite with its own budget, 10 "
+        "paired seeds on each real problem (more on the synthetic ones), full data",
     )
     bench.add_argument(
         "--subsample",
@@ -565,39 +570,51 @@ def _value_text(value: Any) -> str:
 def _bench(args: argparse.Namespace) -> int:
     from . import bench
 
-    if args.full:
-        fixed = {
-            "--seeds": args.seeds,
-            "--budget-epochs": args.budget_epochs,
-            "--subsample": args.subsample,
-            "--max-epochs": args.max_epochs,
-            "--patience": args.patience,
-        }
-        clash = [flag for flag, value in fixed.items() if value is not None]
-        if clash:
-            raise ValueError(
-                f"--full is the fixed publication protocol (5 seeds, 1,000 epochs, full data); "
-                f"drop {', '.join(clash)} or drop --full"
-            )
-    default_seeds = bench.FULL_SEEDS if args.full else bench.DEFAULT_SEEDS
-    default_budget = bench.FULL_BUDGET_EPOCHS if args.full else bench.DEFAULT_BUDGET_EPOCHS
-    out = args.out or ("bench-report-full" if args.full else "bench-report")
+    run_flags = {
+        "--seeds": args.seeds,
+        "--budget-epochs": args.budget_epochs,
+        "--subsample": args.subsample,
+        "--max-epochs": args.max_epochs,
+        "--patience": args.patience,
+        "--storage": args.storage,
+    }
+    given = [flag for flag, value in run_flags.items() if value is not None]
+    common = {
+        "executor": args.executor,
+        "workers": args.workers,
+        "address": args.address,
+        "progress": False if args.no_progress else None,  # None: live on a terminal
+    }
     try:
-        bench.run_benchmark(
-            args.strategies,
-            default_seeds if args.seeds is None else args.seeds,
-            default_budget if args.budget_epochs is None else args.budget_epochs,
-            storage=args.storage,  # None: OUT/runs.db (a problem's folder's, for several)
-            out_dir=out,
-            subsample=args.subsample,
-            problems=args.problems,
-            max_epochs=args.max_epochs,
-            patience=args.patience,
-            executor=args.executor,
-            workers=args.workers,
-            address=args.address,
-            progress=False if args.no_progress else None,  # None: live on a terminal
-        )
+        if args.full or (args.problems is None and not given):
+            # A protocol: each problem with its own seeds, budget and settings.
+            if given:
+                raise ValueError(
+                    f"--full is the fixed publication protocol (`tunebench bench --help`); "
+                    f"drop {', '.join(given)} or drop --full"
+                )
+            plans = bench.FULL_PROTOCOL if args.full else bench.QUICK_PROTOCOL
+            if args.problems is not None:
+                plans = _protocol_slice(plans, args.problems)
+            bench.run_protocol(
+                plans,
+                args.strategies,
+                out_dir=args.out or ("bench-report-full" if args.full else "bench-report"),
+                **common,
+            )
+        else:
+            bench.run_benchmark(
+                args.strategies,
+                bench.DEFAULT_SEEDS if args.seeds is None else args.seeds,
+                args.budget_epochs,  # None: each problem's own
+                storage=args.storage,  # None: OUT/runs.db (a problem's folder's, for several)
+                out_dir=args.out or "bench-report",
+                subsample=args.subsample,
+                problems=args.problems,
+                max_epochs=args.max_epochs,
+                patience=args.patience,
+                **common,
+            )
     except KeyboardInterrupt:
         print(
             "\ninterrupted; finished runs and trials are kept. Rerun the same command to resume.",
@@ -605,6 +622,23 @@ def _bench(args: argparse.Namespace) -> int:
         )
         return 130
     return 0
+
+
+def _protocol_slice(plans: Any, problems: str) -> list[Any]:
+    """The plans of a protocol for the named problems only (``--full --problems A,B``)."""
+    from .problems import check_problems
+
+    wanted = [p.name for p in check_problems(problems)]
+    by_name = {p.problem if isinstance(p.problem, str) else p.problem.name: p for p in plans}
+    missing = [name for name in wanted if name not in by_name]
+    if missing:
+        raise ValueError(
+            f"--full --problems: {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not in the full protocol, whose problems "
+            f"are {', '.join(by_name)}; run {'it' if len(missing) == 1 else 'them'} without "
+            "--full (with --seeds and --budget-epochs)"
+        )
+    return [by_name[name] for name in wanted]
 
 
 def _problems() -> int:
