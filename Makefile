@@ -26,12 +26,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed
 
 bench: $(VENV)/.installed
-	$(BIN)/python benchmarks/california_housing.py
+	$(BIN)/python benchmarks/suite.py
 
 # The publication protocol (5 seeds x 1,000 epochs, about 25 minutes on 2 cores); writes the
 # committed report into benchmarks/results/california_housing/. Rerun to resume.
 bench-full: $(VENV)/.installed
-	$(BIN)/python benchmarks/california_housing.py --full
+	$(BIN)/python benchmarks/suite.py --full
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

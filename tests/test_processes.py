@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from tunebench import Budget, Float, KerasObjective, Result, Space, tune
+from tunebench import Budget, Choice, Float, KerasObjective, Result, Space, tune
 from tunebench.models import book_space, build_mlp
 
 
@@ -306,3 +306,56 @@ def test_workers_keep_the_drivers_tensorflow_log_level(monkeypatch):
         progress=False,
     )
     assert [t.loss for t in study.trials] == [logging.ERROR, logging.ERROR]
+
+
+_HELD: list[bytes] = []
+
+
+def _hold_memory(megabytes: int) -> float:
+    """Keeps ``megabytes`` more of resident memory for the life of the worker process."""
+    _HELD.append(b"\1" * (megabytes << 20))
+    return float(sum(len(b) for b in _HELD) >> 20)
+
+
+def _resident_megabytes(x: int) -> float:
+    from tunebench.executors import resident_bytes
+
+    return float((resident_bytes() or 0) >> 20)
+
+
+def test_a_worker_holding_too_much_memory_retires_after_its_trial_and_is_replaced():
+    from tunebench.executors import ProcessExecutor
+
+    # The limit: what a fresh worker holds after a trial, plus 150 MiB. Each trial holds
+    # 100 MiB more, so the worker retires after its second.
+    probe = tune(
+        _resident_megabytes,
+        Space(x=Choice([0])),
+        strategy="random",
+        budget=Budget(trials=1),
+        seed=0,
+        executor="processes",
+        workers=1,
+    )
+    limit = (int(probe.best_loss) + 150) << 20
+    study = tune(
+        _hold_memory,
+        Space(megabytes=Choice([100])),
+        strategy="random",
+        budget=Budget(trials=5),
+        seed=0,
+        executor=ProcessExecutor(workers=1, max_worker_memory=limit),
+    )
+    trials = sorted(study.trials, key=lambda t: t.id)
+    assert [t.status for t in trials] == ["ok"] * 5  # nothing lost to the retirement
+    # What the worker held when it answered: growing, then back to 100 MiB in a new process.
+    assert [t.loss for t in trials] == [100.0, 200.0, 100.0, 200.0, 100.0]
+    workers = [t.worker for t in trials]
+    assert workers[0] == workers[1] != workers[2] == workers[3] != workers[4]
+
+
+def test_a_bad_worker_memory_limit_is_explained():
+    from tunebench.executors import ProcessExecutor
+
+    with pytest.raises(ValueError, match=r"max_worker_memory must be .* got -1"):
+        ProcessExecutor(workers=1, max_worker_memory=-1)

@@ -63,6 +63,7 @@ __all__ = [
     "lost_trial",
     "make_executor",
     "pin_threads",
+    "resident_bytes",
 ]
 
 #: The executor names ``tune(executor=...)`` accepts.
@@ -72,6 +73,10 @@ EXECUTORS = ("inline", "processes", "ray")
 #: objective that trains in epochs stops itself at the limit, between epochs, and reports
 #: exactly what it trained; this grace lets it.
 STOP_GRACE = 1.0
+
+#: Share of this machine's memory the workers of a ``ProcessExecutor`` may hold together
+#: before one is replaced (see ``ProcessExecutor``'s ``max_worker_memory``).
+WORKER_MEMORY_SHARE = 0.5
 
 
 class WorkerStartError(RuntimeError):
@@ -206,14 +211,46 @@ def _load_failure(error: str, workers: str = "worker processes") -> WorkerStartE
 # ---------------------------------------------------------------------------- processes
 
 
-def _process_worker(conn: Connection, threads: int, tf_log_level: int = 0) -> None:
+def resident_bytes() -> int | None:
+    """This process's resident memory now (Linux), else its peak; None when unknown."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    except (ImportError, OSError):
+        return None
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB elsewhere
+
+
+def default_worker_memory(workers: int) -> int | None:
+    """``WORKER_MEMORY_SHARE`` of this machine's memory shared out among ``workers``, at
+    least 2 GiB; None where the machine's memory is unknown."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
+    return max(2 << 30, int(total * WORKER_MEMORY_SHARE / workers))
+
+
+def _process_worker(
+    conn: Connection, threads: int, tf_log_level: int = 0, max_memory: int | None = None
+) -> None:
     """A worker process: receive an objective once, then trials, and send back results.
 
     ``tf_log_level`` is the driver's ``tensorflow`` logger level (the CLI raises it to hide
-    retracing warnings), kept in the worker as in the driver.
+    retracing warnings), kept in the worker as in the driver. After a trial that leaves it
+    holding more than ``max_memory`` bytes, it sends the result and exits (the driver replaces
+    it before its next trial): TensorFlow never frees what it traced, so a worker that meets
+    thousands of architectures would otherwise grow without a ceiling.
 
     To the driver it sends ``("loaded", token, None)`` or ``("load_failed", token, error)``
-    after an objective, and ``("result", trial id, Result)`` after a trial.
+    after an objective, and ``("result", trial id, Result)`` after a trial
+    (``"result_retiring"`` when it then exits).
     """
     import cloudpickle
 
@@ -251,13 +288,18 @@ def _process_worker(conn: Connection, threads: int, tf_log_level: int = 0) -> No
             pin_threads(threads)
             pinned = True
         result = evaluate_safely(objective, suggestion, state, limit)
+        retire = max_memory is not None and (resident_bytes() or 0) > max_memory
+        kind = "result_retiring" if retire else "result"  # the driver replaces it at once
         try:
-            conn.send(("result", suggestion.id, result))
+            conn.send((kind, suggestion.id, result))
         except Exception as exc:  # a result that cannot be pickled
             failure = Result.failure(
                 f"the trial's result cannot be sent back: {exc!r}", epochs_run=result.epochs_run
             )
-            conn.send(("result", suggestion.id, dataclasses.replace(failure, worker=result.worker)))
+            failure = dataclasses.replace(failure, worker=result.worker)
+            conn.send((kind, suggestion.id, failure))
+        if retire:
+            return
 
 
 @dataclass
@@ -270,6 +312,7 @@ class _Worker:
     trial: Suggestion | None = None
     limit: TrialLimit | None = None
     started: float = 0.0
+    retiring: bool = False  # it exits after its trial's result (its memory limit)
 
     def overdue(self) -> bool:
         """Whether its trial ran past its limit and the grace."""
@@ -292,9 +335,12 @@ class ProcessExecutor:
     when the workers fill the machine), receives the objective once (pickled with
     cloudpickle, so lambdas and closures work), and keeps its compiled training functions
     between trials. A worker that dies (killed, out of memory) fails its trial with the reason
-    and is replaced; one that died while idle is replaced before it is given a trial. A trial
-    still running ``STOP_GRACE`` seconds past its limit has its worker terminated and replaced.
-    ``close()`` stops every worker.
+    and is replaced; one that died while idle is replaced before it is given a trial. A worker
+    holding more than ``max_worker_memory`` bytes after a trial (default: half this machine's
+    memory shared out among the workers, at least 2 GiB; None: no limit) sends its result and
+    retires, and a fresh one (which imports TensorFlow again, ~10-20 s) takes the next trial.
+    A trial still running ``STOP_GRACE`` seconds past its limit has its worker terminated and
+    replaced. ``close()`` stops every worker.
 
     >>> pool = ProcessExecutor(workers=2)
     >>> from tunebench.objective import FunctionObjective
@@ -312,12 +358,30 @@ class ProcessExecutor:
     >>> pool.close()
     """
 
-    def __init__(self, workers: int | None = None, *, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        threads: int | None = None,
+        max_worker_memory: int | str | None = "default",
+    ) -> None:
         cores = os.cpu_count() or 1
         if workers is None:
             workers = cores
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be a positive integer, got {workers!r}")
+        if max_worker_memory == "default":
+            max_worker_memory = default_worker_memory(workers)
+        elif max_worker_memory is not None and (
+            isinstance(max_worker_memory, bool)
+            or not isinstance(max_worker_memory, int)
+            or max_worker_memory < 1
+        ):
+            raise ValueError(
+                "max_worker_memory must be a number of bytes >= 1 or None (no limit), got "
+                f"{max_worker_memory!r}"
+            )
+        self.max_worker_memory = max_worker_memory
         self.capacity = workers
         # One thread a worker when the workers fill the cores; a lone worker gets them all.
         self.threads = threads if threads is not None else max(1, cores // workers)
@@ -332,7 +396,12 @@ class ProcessExecutor:
         self._spawned += 1
         process = self._context.Process(
             target=_process_worker,
-            args=(child, self.threads, logging.getLogger("tensorflow").level),
+            args=(
+                child,
+                self.threads,
+                logging.getLogger("tensorflow").level,
+                self.max_worker_memory,
+            ),
             name=f"tunebench-worker-{self._spawned}",
             daemon=True,
             env=_thread_variables(self.threads),  # set before the worker's Python starts
@@ -398,8 +467,13 @@ class ProcessExecutor:
                     worker.loaded_token = token
                 elif kind == "load_failed":
                     raise _load_failure(payload)
-                elif kind == "result" and worker.trial is not None and token == worker.trial.id:
+                elif (
+                    kind in ("result", "result_retiring")
+                    and worker.trial is not None
+                    and token == worker.trial.id
+                ):
                     result = payload
+                    worker.retiring = kind == "result_retiring"
         except (EOFError, OSError):
             pass
         return result
@@ -460,6 +534,8 @@ class ProcessExecutor:
                 self._replace(worker)
             worker.trial = worker.limit = None
             finished.append((suggestion, result))
+            if worker.retiring:  # a fresh worker starts now, while the others train
+                self._replace(worker)
         return finished
 
     def close(self) -> None:
