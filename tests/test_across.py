@@ -203,16 +203,22 @@ def test_the_per_problem_report_gives_bootstrap_intervals_and_detectable_effects
 # --- a hand-made store: every number worked out by hand --------------------------------------
 
 
-def write_run(store: Store, strategy: str, seed: int, trials: list[tuple[float, int]]) -> None:
+def write_run(
+    store: Store,
+    strategy: str,
+    seed: int,
+    trials: list[tuple[float, int]],
+    kind: str = "function",
+) -> None:
     """A finished run of a 10-epoch budget: one trial per ``(validation loss, epochs)``; a
-    non-finite loss is a failed trial."""
+    non-finite loss is a failed trial. ``kind``: the objective type its record holds."""
     record = store.open_study(
         study_name(strategy, seed, "hand"),
         strategy=strategy,
         seed=seed,
         space=SPACE.to_json(),
         budget=Budget(epochs=10).to_json(),
-        objective={"type": "function", "max_epochs": 10},
+        objective={"type": kind, "max_epochs": 10},
     )
     for i, (loss, epochs) in enumerate(trials):
         suggestion = Suggestion(id=i, params={"x": 0.1 * i}, epochs=epochs, seed=seed)
@@ -295,6 +301,50 @@ def test_groups_are_by_objective_type(hand, tmp_path):
     stats = [group_statistics(k, [p]) for k, p in (("function", hand), ("keras", keras_like))]
     assert [s.title for s in stats] == ["synthetic functions", "trained networks"]
     assert all(len(s.blocks) == 2 for s in stats)  # not pooled: 2 blocks each, not 4
+
+
+def test_the_suite_report_has_a_section_per_objective_type(tmp_path):
+    stores = []
+    for kind, shift in (("keras", 0.0), ("function", 1.0), ("function", 2.0)):
+        path = tmp_path / f"{kind}{shift:.0f}" / "runs.db"
+        path.parent.mkdir()
+        with Store(path) as store:
+            for seed in range(3):
+                write_run(store, "random", seed, [(shift + 0.5 + seed / 10, 5)], kind)
+                write_run(store, "tpe", seed, [(shift + 0.3 + seed / 10, 5)], kind)
+        stores.append(path)
+    md = write_suite_report(stores, tmp_path / "out").read_text()
+    networks = md.split("## Trained networks (`keras`): 1 problem")[1].split("## Synthetic")[0]
+    functions = md.split("## Synthetic functions (`function`): 2 problems")[1]
+    assert "**3 blocks**" in networks and "**6 blocks**" in functions
+    assert "No Friedman test: Friedman's test needs at least 3 strategies; 2 ran" in md
+    # tpe beats random on every block once its 5-epoch trial is in (50 % of the budget):
+    # mean rank 1; before, both have no loss yet and tie (1.5). Scores: best 0.3 (+ shift),
+    # random's median 0.6, so tpe's (0.3, 0.4, 0.5) score (0, 1/3, 2/3) and random's
+    # (0.5, 0.6, 0.7) (2/3, 1, 4/3): every paired difference is -2/3.
+    for section in (networks, functions):
+        assert table_after(section, "### Mean rank")[0] == ["tpe", "1.50", "1.50", "1.00", "1.00"]
+        assert table_after(section, "### Normalised score")[1][0] == "random"
+    assert table_after(functions, "### Normalised score")[0] == ["tpe", "0.333", "0.333", "0.333"]
+    assert table_after(functions, "### Normalised score")[1] == [
+        "random",
+        "1.000",
+        "1.000",
+        "1.000",
+    ]
+    # a single problem still gets its ranks and a bootstrap interval
+    assert table_after(networks, "### Each strategy against random search")[0][:4] == [
+        "tpe",
+        "3",
+        "-0.667",
+        "[-0.667, -0.667]",
+    ]
+    # stores without a benchmark note are named by their folder; no report there, no link
+    assert [row[0] for row in table_after(md, "## Problems")] == [
+        "keras0",
+        "function1",
+        "function2",
+    ]
 
 
 def test_block_ranks_put_failures_last_and_share_ties():

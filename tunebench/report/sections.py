@@ -241,8 +241,13 @@ def statistics_section(
                     else ""
                 )
                 + f". The Wilcoxon test cannot give p below {smallest_p(n):.3g} with {n} "
-                f"pairs; {seeds_needed(m)} seeds are needed before Holm's correction over {m} "
-                "comparison(s) can pass at all."
+                + (
+                    f"pairs; {seeds_needed(m)} seeds are needed before Holm's correction over "
+                    f"{m} comparison(s) can pass at all."
+                    if n < seeds_needed(m)
+                    else f"pairs, low enough for Holm's correction over {m} comparison(s) to "
+                    f"pass (from {seeds_needed(m)} seeds on)."
+                )
             )
         )
     else:

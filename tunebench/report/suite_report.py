@@ -41,7 +41,8 @@ def _load(stores: Sequence[str | Path]) -> tuple[list[ProblemRuns], list[Path]]:
         path = Path(store)
         groups, notes = load_runs(path)
         text = problem_text(notes)
-        name = text.name
+        # a store the benchmark did not note a problem in: named by its folder
+        name = text.name if "problem" in (notes.get("benchmark") or {}) else path.parent.name
         if any(p.name == name for p in problems):  # the same problem twice: name by folder
             name = f"{name} ({path.parent.name})"
         problems.append(ProblemRuns(name, groups, objective_kind(groups), text.loss_name))
