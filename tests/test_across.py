@@ -312,12 +312,15 @@ def test_the_suite_report_has_a_section_per_objective_type(tmp_path):
             for seed in range(3):
                 write_run(store, "random", seed, [(shift + 0.5 + seed / 10, 5)], kind)
                 write_run(store, "tpe", seed, [(shift + 0.3 + seed / 10, 5)], kind)
+                if shift == 1.0:  # gp ran on one function problem only: left out
+                    write_run(store, "gp", seed, [(9.0, 5)], kind)
         stores.append(path)
     md = write_suite_report(stores, tmp_path / "out").read_text()
     networks = md.split("## Trained networks (`keras`): 1 problem")[1].split("## Synthetic")[0]
     functions = md.split("## Synthetic functions (`function`): 2 problems")[1]
     assert "**3 blocks**" in networks and "**6 blocks**" in functions
     assert "No Friedman test: Friedman's test needs at least 3 strategies; 2 ran" in md
+    assert "Left out (not run on every problem of the group): gp." in functions
     # tpe beats random on every block once its 5-epoch trial is in (50 % of the budget):
     # mean rank 1; before, both have no loss yet and tie (1.5). Scores: best 0.3 (+ shift),
     # random's median 0.6, so tpe's (0.3, 0.4, 0.5) score (0, 1/3, 2/3) and random's

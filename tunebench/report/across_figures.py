@@ -96,9 +96,14 @@ def forest_figure(stats: GroupStatistics, path: Path) -> bytes:
         ax.plot([ci.low, ci.high], [row, row], color=colors[d.name], lw=2)
         ax.plot([ci.mean], [row], "o", color=colors[d.name])
     ax.axvline(0.0, color="0.4", lw=1, ls="--")
+    label = "normalised score minus random search's (negative = better than random)"
+    reach = max((max(abs(d.interval.low), abs(d.interval.high)) for d in shown), default=0.0)
+    if reach > 10:  # a failing strategy far off: keep the small differences readable
+        ax.set_xscale("symlog", linthresh=1.0)
+        label += ", symmetric log scale beyond ±1"
     ax.set_yticks(range(len(shown)), [d.name for d in shown])
     ax.set_ylim(-0.7, len(shown) - 0.3)
     ax.invert_yaxis()
-    ax.set_xlabel("normalised score minus random search's (negative = better than random)")
+    ax.set_xlabel(label)
     ax.grid(True, axis="x", alpha=0.3)
     return _save(fig, path)

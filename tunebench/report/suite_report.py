@@ -244,7 +244,8 @@ def _differences_blocks(stats: GroupStatistics, figure: str) -> tuple[list[Block
                 "mean difference to random search with 95 % bootstrap intervals",
                 "The table's intervals: a dot at the mean difference in normalised score, a line "
                 "across the 95 % bootstrap interval; left of the dashed line is better than "
-                "random search.",
+                "random search. When a strategy lies more than 10 from 0 (one whose runs "
+                "failed), the axis is logarithmic beyond ±1.",
             )
         )
     return blocks, drawable
