@@ -288,6 +288,7 @@ def test_statistics_survive_a_problem_whose_every_run_failed(tmp_path):
     assert "nan" not in report.lower()
     md = write_report(path, tmp_path / "one").read_text()  # the problem's own report
     assert "nan" not in md.split("## Statistics")[1].lower()
+    assert "With only 2 seed(s) a bootstrap interval is too narrow to trust" in md
 
 
 def test_friedman_says_why_it_cannot_run(hand, tmp_path):
@@ -320,6 +321,8 @@ def test_the_suite_report_has_a_section_per_objective_type(tmp_path):
     functions = md.split("## Synthetic functions (`function`): 2 problems")[1]
     assert "**3 blocks**" in networks and "**6 blocks**" in functions
     assert "No Friedman test: Friedman's test needs at least 3 strategies; 2 ran" in md
+    assert "With fewer than 5 blocks a bootstrap interval is too narrow" in networks
+    assert "too narrow" not in functions  # 6 blocks
     assert "Left out (not run on every problem of the group): gp." in functions
     # tpe beats random on every block once its 5-epoch trial is in (50 % of the budget):
     # mean rank 1; before, both have no loss yet and tie (1.5). Scores: best 0.3 (+ shift),

@@ -224,7 +224,13 @@ def statistics_section(
             "benchmark reached. The smallest detectable difference is the mean difference a "
             f"paired t-test on {n} seed(s) at the level 0.05 / {m} (Holm's first step) finds "
             "with 80 % power (statsmodels' TTestPower), times the observed SD of the differences: "
-            "a true difference smaller than it would usually go unnoticed with these seeds.",
+            "a true difference smaller than it would usually go unnoticed with these seeds."
+            + (
+                f" With only {n} seed(s) a bootstrap interval is too narrow to trust (it "
+                "resamples the few differences there are): read it as indicative."
+                if n < 5
+                else ""
+            ),
         )
     )
     if math.isfinite(size):

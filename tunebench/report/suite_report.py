@@ -233,7 +233,13 @@ def _differences_blocks(stats: GroupStatistics, figure: str) -> tuple[list[Block
             "(problem, seed): the mean, and its 95 % bootstrap confidence interval (BCa, "
             "scipy.stats.bootstrap, blocks resampled with their pairs). Negative is better than "
             "random search; an interval that excludes 0 says so with 95 % confidence, one that "
-            "contains it cannot tell. The width shows how much the seeds leave uncertain.",
+            "contains it cannot tell. The width shows how much the seeds leave uncertain."
+            + (
+                " With fewer than 5 blocks a bootstrap interval is too narrow to trust (it "
+                "resamples the few differences there are): read it as indicative."
+                if min(d.interval.n for d in stats.differences) < 5
+                else ""
+            ),
         )
     )
     drawable = any(math.isfinite(d.interval.low) for d in stats.differences)
