@@ -89,7 +89,7 @@ def test_report_has_every_section_and_caption(bench):
     md = (out / "report.md").read_text()
     positions = [md.index(section) for section in SECTIONS]
     assert positions == sorted(positions)
-    assert md.count("*Figure ") == 3 and md.count("*Table ") == 7
+    assert md.count("*Figure ") == 3 and md.count("*Table ") == 8  # 8th: bootstrap intervals
     assert "significance cannot be claimed" in md
     assert "external reference, not run here" in md and "0.303" in md
     card = dict(row[:2] for row in table_after(md, "## Protocol"))

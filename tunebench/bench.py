@@ -6,7 +6,7 @@ trial, early stopping with patience 10) with each strategy and each seed — see
 same for every strategy — under the same epoch budget, writes every trial of every run of a
 problem into one SQLite store, then writes the problem's comparison report
 (``tunebench.report``) and prints its verdict in a few lines. Several problems get a store and
-report each, in a folder per problem. ``tunebench bench`` and
+report each, in a folder per problem, and a report across them. ``tunebench bench`` and
 ``benchmarks/california_housing.py`` call it.
 
 Before the first run, every problem's objective is made once and checked against its space
@@ -416,7 +416,8 @@ def run_benchmark(
         storage: the SQLite store holding every trial of every run (default
             ``out_dir/runs.db``); rerun to resume. With several problems each has its own
             store and report in ``out_dir/PROBLEM/``, and ``report.md`` in ``out_dir``
-            summarises them: ``storage`` must then be left out.
+            links them and compares the strategies across problems
+            (``tunebench.report.suite_report``): ``storage`` must then be left out.
         out_dir: where the report is written (``report.md``, ``report.html``, PNGs, CSV).
         subsample, max_epochs, patience: protocol settings, handed to each problem's
             objective factory that takes them (the book's takes all three: train on
@@ -596,17 +597,15 @@ def _run_plans(
             pool.close()
     if not folder_per_problem:
         return reports[0]
-    return _write_index(out_dir, [item.problem for item in prepared], reports)
+    return _write_suite_report(out_dir, [item.storage for item in prepared])
 
 
-def _write_index(out_dir: Path, problems: list[Problem], reports: list[Path]) -> Path:
-    """``out_dir/report.md``: one line per problem, linking its report."""
-    lines = [f"# Benchmark: {len(problems)} problems", ""]
-    for problem, report in zip(problems, reports, strict=True):
-        lines.append(f"- [{problem.name}]({report.relative_to(out_dir).as_posix()})")
-    path = out_dir / "report.md"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"reports of every problem: {path}", flush=True)
+def _write_suite_report(out_dir: Path, stores: list[Path]) -> Path:
+    """``out_dir/report.md``: the report across problems, linking each problem's own."""
+    from .report.suite_report import write_suite_report
+
+    path = write_suite_report(stores, out_dir)
+    print(f"report across the problems, linking each problem's: {path}", flush=True)
     return path
 
 

@@ -16,7 +16,9 @@ failed) and loses its pair in a paired test.
 One job a module: ``runs`` reads the store, ``stats`` computes the statistics, ``figures``
 draws, ``protocol`` and ``sections`` make the tables and their prose, ``verdict`` the verdict,
 ``document`` renders Markdown and HTML, ``write`` puts it together and writes the files
-(``reference``: the book's result; ``formats``: how numbers are written). Importing the
+(``reference``: the book's result; ``formats``: how numbers are written). Across problems,
+``across`` computes the statistics, ``across_figures`` draws them and ``suite_report``
+writes ``write_suite_report(stores, out_dir)``. Importing the
 package imports no heavy library: scipy, statsmodels, matplotlib and markdown-it-py are
 imported when used.
 
@@ -31,6 +33,7 @@ from .protocol import environment
 from .reference import REFERENCE, TARGET_MSE
 from .runs import EXECUTIONS_META, Run, load_runs
 from .stats import holm, median_iqr, paired_differences, strategy_order
+from .suite_report import write_suite_report
 from .verdict import verdict_lines
 from .write import write_report, write_trials_csv
 
@@ -48,5 +51,6 @@ __all__ = [
     "strategy_order",
     "verdict_lines",
     "write_report",
+    "write_suite_report",
     "write_trials_csv",
 ]

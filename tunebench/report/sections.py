@@ -182,6 +182,87 @@ def statistics_section(
         )
     )
     blocks += [Para(comparison_sentence(c, loss)) for c in comparisons]
+
+    # Effect sizes: what the difference is and how sure, not only whether it is significant.
+    from .stats import detectable_effect_size, paired_effects, seeds_needed, typical_sd
+
+    effects = paired_effects(groups, [c.name for c in comparisons])
+    size = detectable_effect_size(n, m)
+    typical = typical_sd([e.differences for e in effects])
+    effect_rows = []
+    for e in effects:
+        ci = e.interval
+        detectable = size * e.sd
+        effect_rows.append(
+            [
+                e.name,
+                str(ci.n),
+                f"{ci.mean:+.4f}",
+                f"[{ci.low:+.4f}, {ci.high:+.4f}]" if math.isfinite(ci.low) else "— (one pair)",
+                "yes" if ci.excludes_zero else "no",
+                f"{e.sd:.4f}" if math.isfinite(e.sd) else "—",
+                f"{detectable:.4f}" if math.isfinite(detectable) and e.sd > 0 else "—",
+            ]
+        )
+    blocks.append(
+        Table(
+            [
+                "strategy",
+                "paired seeds",
+                f"mean difference in validation {loss}",
+                "95 % bootstrap interval",
+                "interval excludes 0",
+                "SD of the differences",
+                "smallest detectable difference",
+            ],
+            effect_rows,
+            f"Each strategy's final validation {loss} minus random search's on the same seed: the "
+            "mean over seeds with its 95 % bootstrap confidence interval (BCa, seeds "
+            "resampled, scipy), the size of the effect with its uncertainty; an interval "
+            "entirely below 0 means the strategy is better by at least its upper end. A run "
+            f"whose every trial failed counts as the worst validation {loss} any trial of this "
+            "benchmark reached. The smallest detectable difference is the mean difference a "
+            f"paired t-test on {n} seed(s) at the level 0.05 / {m} (Holm's first step) finds "
+            "with 80 % power (statsmodels' TTestPower), times the observed SD of the differences: "
+            "a true difference smaller than it would usually go unnoticed with these seeds."
+            + (
+                f" With only {n} seed(s) a bootstrap interval is too narrow to trust (it "
+                "resamples the few differences there are): read it as indicative."
+                if n < 5
+                else ""
+            ),
+        )
+    )
+    if math.isfinite(size):
+        blocks.append(
+            Para(
+                f"**The smallest effect this protocol can detect**: with {n} paired seeds and "
+                f"{m} comparison(s), a paired t-test reaches 80 % power only for a mean "
+                f"difference of {size:.2f} standard deviations of the paired differences"
+                + (
+                    f"; with the SD of a typical strategy's differences (the median over "
+                    f"strategies), {typical:.4f}, that is {size * typical:.4f} in validation "
+                    f"{loss}"
+                    if math.isfinite(typical) and typical > 0
+                    else ""
+                )
+                + f". The Wilcoxon test cannot give p below {smallest_p(n):.3g} with {n} "
+                + (
+                    f"pairs; {seeds_needed(m)} seeds are needed before Holm's correction over "
+                    f"{m} comparison(s) can pass at all."
+                    if n < seeds_needed(m)
+                    else f"pairs, low enough for Holm's correction over {m} comparison(s) to "
+                    f"pass (from {seeds_needed(m)} seeds on)."
+                )
+            )
+        )
+    else:
+        blocks.append(
+            Para(
+                f"With {n} paired seed(s) no effect size is detectable at 80 % power: the "
+                "smallest detectable difference is undefined."
+            )
+        )
     return blocks, comparisons, claimable
 
 

@@ -3,7 +3,9 @@ tests (``scipy.stats``) with Holm's correction (``statsmodels``), average ranks,
 order of strategies and the best run, all by validation MSE (the test split never orders).
 
 A run whose every trial failed has no incumbent (loss ``inf`` or NaN): it is left out of
-medians and quartiles, ranks last and loses its pair in a paired test.
+medians and quartiles, ranks last and loses its pair in a paired test. Where a number must
+stand for it (a bootstrap interval of mean differences), it counts as the worst loss any trial
+of the problem reached (``worst_trial_loss``, ``failed_as``).
 
 >>> holm([0.01, 0.04, 0.03])
 [0.03, 0.06, 0.06]
@@ -23,10 +25,15 @@ from .runs import Groups, Run
 __all__ = [
     "ALPHA",
     "Comparison",
+    "Interval",
+    "PairedEffect",
     "average_ranks",
+    "bootstrap_mean",
     "common_seeds",
     "compare",
     "compare_with_random",
+    "detectable_effect_size",
+    "failed_as",
     "failed_runs",
     "finite_median",
     "holm",
@@ -34,9 +41,12 @@ __all__ = [
     "median_iqr",
     "overall_best",
     "paired_differences",
+    "paired_effects",
     "seeds_needed",
     "smallest_p",
     "strategy_order",
+    "typical_sd",
+    "worst_trial_loss",
 ]
 
 #: The significance level of every test in the report.
@@ -277,3 +287,181 @@ def overall_best(groups: Groups) -> Run | None:
     """The run whose incumbent has the lowest validation MSE of all (ties: strategy, seed)."""
     runs = [r for seeds in groups.values() for r in seeds.values() if math.isfinite(r.final_val)]
     return min(runs, key=lambda r: (r.final_val, r.strategy, r.seed), default=None)
+
+
+def worst_trial_loss(groups: Groups) -> float:
+    """The worst (highest) finite validation loss of any successful trial of any run: what a
+    run with no successful trial counts as where a number must stand for it (NaN: no trial
+    succeeded anywhere)."""
+    losses = [
+        t.loss
+        for seeds in groups.values()
+        for run in seeds.values()
+        for t in run.study.finished_trials
+        if t.status == "ok" and t.loss is not None and math.isfinite(t.loss)
+    ]
+    return float(max(losses)) if losses else math.nan
+
+
+def failed_as(values: Sequence[float], penalty: float) -> np.ndarray:
+    """The values with each failed run's (``inf`` or NaN) replaced by ``penalty``, and
+    ``penalty`` by 0 when it is NaN itself (nothing succeeded: every value ties).
+
+    >>> failed_as([0.2, float("inf"), float("nan")], 0.9).tolist()
+    [0.2, 0.9, 0.9]
+    """
+    a = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(a), a, 0.0 if math.isnan(penalty) else penalty)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean with its bootstrap confidence interval (NaN bounds: fewer than 2 values)."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.low > 0 or self.high < 0
+
+
+def bootstrap_mean(
+    values: Sequence[float], confidence: float = 0.95, seed: int = 0, n_resamples: int = 9999
+) -> Interval:
+    """The mean of ``values`` (paired differences: one a block) and its bootstrap confidence
+    interval (``scipy.stats.bootstrap``, BCa; the blocks are resampled). The same values give
+    the same interval (a private generator seeded by ``seed``). Identical values give a
+    zero-width interval; fewer than two, NaN bounds.
+
+    >>> bootstrap_mean([-0.3, -0.2, -0.25, -0.1, -0.2]).high < 0
+    True
+    >>> bootstrap_mean([0.1, 0.1, 0.1])
+    Interval(mean=0.1, low=0.1, high=0.1, n=3)
+    """
+    a = np.asarray(values, dtype=float)
+    if not a.size:
+        return Interval(math.nan, math.nan, math.nan, 0)
+    mean = float(np.mean(a))
+    if a.size < 2:
+        return Interval(mean, math.nan, math.nan, 1)
+    if np.all(a == a[0]):  # no spread: the bootstrap distribution is one point
+        return Interval(float(a[0]), float(a[0]), float(a[0]), int(a.size))
+    from scipy.stats import bootstrap
+
+    low = high = math.nan
+    for method in ("BCa", "percentile"):  # BCa can be undefined on tiny, lumpy samples
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = bootstrap(
+                (a,),
+                np.mean,
+                confidence_level=confidence,
+                n_resamples=n_resamples,
+                method=method,
+                rng=np.random.default_rng(seed),
+            )
+        low, high = (float(v) for v in result.confidence_interval)
+        if math.isfinite(low) and math.isfinite(high):
+            break
+    return Interval(mean, low, high, int(a.size))
+
+
+def detectable_effect_size(n: int, m: int = 1, power: float = 0.8) -> float:
+    """The smallest mean paired difference, in standard deviations of the differences, that
+    a two-sided paired t-test on ``n`` pairs detects with probability ``power`` at the level
+    0.05 / ``m`` (Bonferroni: the first step of Holm's correction over ``m`` comparisons);
+    ``inf`` when no effect up to 1,000 SD is (fewer than 2 pairs). The power is statsmodels'
+    ``TTestPower``; the root is found by bisection, since its ``solve_power`` stops short of
+    the target with few pairs (10 SD for 2 pairs at 0.05 / 3, whose power is 0.29).
+
+    >>> round(detectable_effect_size(10, 1), 3), round(detectable_effect_size(5, 3), 3)
+    (0.996, 2.292)
+    >>> detectable_effect_size(1)
+    inf
+    """
+    if n < 2:
+        return math.inf
+    from statsmodels.stats.power import TTestPower
+
+    analysis = TTestPower()
+    alpha = ALPHA / max(m, 1)
+
+    def reaches(effect: float) -> bool:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = float(analysis.power(effect, nobs=n, alpha=alpha, alternative="two-sided"))
+            if math.isnan(value):  # scipy's nct.cdf of the negligible lower tail gave NaN
+                value = float(analysis.power(effect, nobs=n, alpha=alpha / 2, alternative="larger"))
+        return value >= power
+
+    low, high = 0.0, 1.0
+    while not reaches(high):
+        low, high = high, 2 * high
+        if high > 1000:
+            return math.inf
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (low, middle) if reaches(middle) else (middle, high)
+    return round(high, 6)
+
+
+def typical_sd(samples: Sequence[Sequence[float]]) -> float:
+    """The median, over several samples of paired differences (one a strategy), of their
+    standard deviations (ddof 1): the spread of a typical comparison, which a strategy whose
+    every run failed does not inflate. Samples of fewer than two values are left out (NaN:
+    none left).
+
+    >>> typical_sd([[1.0, 3.0], [2.0, 2.0, 2.0], [0.0, 100.0], [5.0]])
+    1.4142135623730951
+    """
+    sds = [float(np.std(a, ddof=1)) for a in map(np.asarray, samples) if a.size >= 2]
+    return float(np.median(sds)) if sds else math.nan
+
+
+@dataclass(frozen=True)
+class PairedEffect:
+    """``name``'s final validation loss minus ``baseline``'s, seed by seed: the mean with its
+    bootstrap interval, the standard deviation of the differences, and how many pairs held a
+    failed run (counted as the problem's worst trial loss)."""
+
+    name: str
+    interval: Interval
+    sd: float
+    failed_pairs: int
+    differences: tuple[float, ...] = ()
+    baseline: str = "random"
+
+
+def paired_effects(
+    groups: Groups, names: Sequence[str], baseline: str = "random", seed: int = 0
+) -> list[PairedEffect]:
+    """Each strategy of ``names`` (but the baseline) against ``baseline`` on the seeds both
+    ran: the mean paired difference of final validation loss with its 95 % bootstrap
+    interval (``bootstrap_mean``). A failed run counts as the worst loss any trial of the
+    problem reached (``worst_trial_loss``), so that it costs its strategy without making the
+    mean infinite. A strategy sharing no seed with the baseline is left out."""
+    if baseline not in groups:
+        return []
+    penalty = worst_trial_loss(groups)
+    effects = []
+    for name in names:
+        seeds = common_seeds(groups, [name, baseline]) if name != baseline else []
+        if not seeds:
+            continue
+        x = np.array([groups[name][s].final_val for s in seeds])
+        y = np.array([groups[baseline][s].final_val for s in seeds])
+        diff = failed_as(x, penalty) - failed_as(y, penalty)
+        effects.append(
+            PairedEffect(
+                name=name,
+                interval=bootstrap_mean(diff, seed=seed),
+                sd=float(np.std(diff, ddof=1)) if len(diff) > 1 else math.nan,
+                failed_pairs=int(np.sum(~np.isfinite(x) | ~np.isfinite(y))),
+                differences=tuple(float(d) for d in diff),
+                baseline=baseline,
+            )
+        )
+    return effects
