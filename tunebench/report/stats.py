@@ -26,6 +26,7 @@ __all__ = [
     "average_ranks",
     "common_seeds",
     "compare",
+    "compare_with_leader",
     "compare_with_random",
     "failed_runs",
     "finite_median",
@@ -277,3 +278,17 @@ def overall_best(groups: Groups) -> Run | None:
     """The run whose incumbent has the lowest validation MSE of all (ties: strategy, seed)."""
     runs = [r for seeds in groups.values() for r in seeds.values() if math.isfinite(r.final_val)]
     return min(runs, key=lambda r: (r.final_val, r.strategy, r.seed), default=None)
+
+
+def compare_with_leader(groups: Groups, order: list[str]) -> list[Comparison]:
+    """Every other strategy against the leader (``order[0]``, the lowest median validation
+    loss) — the same paired Wilcoxon test as ``compare`` — Holm-corrected over these
+    comparisons; each ``Comparison`` has the leader as its ``baseline``. Empty when there is
+    one strategy."""
+    if len(order) < 2:
+        return []
+    leader = order[0]
+    comparisons = [c for name in order[1:] if (c := compare(groups, name, leader))]
+    for comparison, adjusted in zip(comparisons, holm([c.p for c in comparisons]), strict=True):
+        comparison.p_holm = adjusted
+    return comparisons
