@@ -308,3 +308,15 @@ def test_one_winner_only_beyond_the_noise(tmp_path):
     assert "beyond the noise" in lines[0]
     assert lines[1].startswith("  runner-up: gp, 0.3600 (margin -0.0300, -8.3 %): Holm-adjusted")
     assert math.isclose(float(lines[1].rsplit("= ", 1)[1]), 0.0312, abs_tol=1e-4)
+
+
+def test_the_only_strategy_with_a_successful_run_is_not_said_to_be_ahead_beyond_noise(tmp_path):
+    path = hand_made(tmp_path / "runs.db", {("tpe", 0): [0.3] * 12, ("random", 0): [math.inf] * 12})
+    report = write_report(path, tmp_path / "out")
+    verdict = report.read_text().split("## Verdict")[1].split("## ")[0]
+    assert "the only strategy with a successful run" in verdict
+    assert "beyond the noise" not in verdict and "tied" not in verdict
+    assert "Random search has no successful run to compare with." in verdict
+    assert "difference from random search" not in verdict
+    lines = verdict_lines(path, report)
+    assert lines[0].endswith("the only strategy with a successful run")

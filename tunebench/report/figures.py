@@ -215,7 +215,7 @@ def draw_anytime(groups: Groups, order: list[str], axis: str, problem: ProblemTe
         ax.set_ylim(low, high)
         ax.set_xlim(0, bands[name].x[-1])
         ax.grid(True, which="major", alpha=0.3)
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=7, labelbottom=i + ncols >= len(panels))  # no panel below
     axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axes[0].yaxis.set_minor_formatter(NullFormatter())
     fig.supxlabel(

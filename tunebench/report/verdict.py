@@ -108,9 +108,15 @@ class Findings:
         return next((c for c in self.versus_leader if c.name == name), None)
 
     @property
+    def alone(self) -> bool:
+        """Whether the leader is the only strategy of several with a successful run."""
+        others = [name for name in self.order if name != self.winner]
+        return bool(others) and not any(math.isfinite(self.median(n)) for n in others)
+
+    @property
     def crowned(self) -> bool:
         """Whether one strategy is ahead of every other beyond the noise."""
-        return len(self.tied) == 1 and len(self.groups) > 1
+        return len(self.tied) == 1 and len(self.groups) > 1 and not self.alone
 
     @property
     def caveats(self) -> list[StartupOnly]:
@@ -168,10 +174,15 @@ def top_sentences(f: Findings) -> list[str]:
     winner, loss = f.winner, f.problem.loss_name
     assert winner is not None
     val, test = f.median(winner), f.median(winner, test=True)
-    tested = f" (its incumbents' median test {loss} {fmt_value(test)})" if test == test else ""
+    tested = "" if math.isnan(test) else f" (its incumbents' median test {loss} {fmt_value(test)})"
     own = f"{val:.4f}{tested}, over {f.seeds_text(winner)}"
     if len(f.groups) == 1:
         return [f"**{winner}** found the lowest median validation {loss}, {own}."]
+    if f.alone:
+        return [
+            f"**{winner}** found the lowest median validation {loss}, {own}: the only strategy "
+            "with a successful run."
+        ]
     if f.crowned:
         c = f.versus(f.runner_up) if f.runner_up else None
         runner_up = (
@@ -250,7 +261,8 @@ def verdict_paragraph(findings: Findings) -> str:
             + (f", of which {overhead:.1f} s outside training" if math.isfinite(overhead) else "")
             + "; both spent the same epoch budget."
         )
-        parts.append(f"{winner}'s difference from random search {f.random_phrase()}.")
+        if math.isfinite(base):
+            parts.append(f"{winner}'s difference from random search {f.random_phrase()}.")
     elif len(groups) > 1:
         parts.append(
             "There is no random-search baseline in this benchmark, so no strategy is measured "
@@ -298,6 +310,12 @@ def console_lines(findings: Findings, report: Path | None) -> list[str]:
                 f"verdict: {winner}, the only strategy benchmarked: median validation {loss} "
                 f"{val:.4f} over {f.seeds_text(winner)} (test {fmt_value(test)}); nothing to "
                 f"compare it with{caveat}"
+            )
+        elif f.alone:
+            lines.append(
+                f"verdict: {winner} has the lowest median validation {loss}, {val:.4f} over "
+                f"{f.seeds_text(winner)} (test {fmt_value(test)}), the only strategy with a "
+                f"successful run{caveat}"
             )
         elif f.crowned:
             lines.append(
