@@ -211,7 +211,7 @@ def test_rerun_redoes_nothing_finished_and_resumes_the_rest(bench, tmp_path, cap
     assert (tmp_path / "report.html").is_file()
     # The verdict, in a few lines at the end (what `make bench` shows).
     lines = printed.out.strip().splitlines()
-    assert lines[0].startswith("verdict: ") and "lowest median validation MSE" in lines[0]
+    assert lines[0].startswith("verdict: ") and "median validation MSE" in lines[0]
     assert any(line.startswith("  best configuration: ") for line in lines)
     assert lines[-1] == f"  report: {tmp_path / 'report.md'} and report.html beside it"
 
