@@ -8,9 +8,10 @@ Runs ``tunebench bench`` (the same code, ``tunebench.bench.run_benchmark``) with
 
 The default is every strategy x 3 seeds x 300 epochs on the full data, into
 ``bench-report/`` (store ``bench-report/runs.db``; rerun to resume). It ends by printing the
-verdict in a few lines (``tunebench.report.verdict_lines``): the winner, its margin over the
-runner-up and random search, whether that is significant or a tie, the best configuration,
-and where ``report.md`` and ``report.html`` are. ``--full`` (5 seeds x
+verdict in a few lines (``tunebench.report.verdict_lines``): the strategies tied at the top
+(or the one winner beyond the noise), runs that never left a strategy's start-up phase, the
+difference from random search and whether it is significant, the best configuration, and
+where ``report.md`` and ``report.html`` are. ``--full`` (5 seeds x
 1,000 epochs) writes into ``benchmarks/results/california_housing/`` unless ``--out`` says
 otherwise: that is how the committed full-protocol report is regenerated.
 """
