@@ -92,6 +92,7 @@ class Evolution(Strategy):
         "mutation_prob": Real(0, 1, none_ok=True),
         "eta": Real(0, inclusive=False),
     }
+    startup_option = "population_size"
 
     def __init__(
         self,

@@ -66,6 +66,7 @@ class HyperoptTPE(Strategy):
         "prior_weight": Real(0, inclusive=False),
         "verbose": Flag(),
     }
+    startup_option = "n_startup_jobs"
 
     def __init__(
         self,

@@ -110,6 +110,9 @@ class Hyperband(Strategy):
     map to keras-tuner's (log sampling for ``log``), ``Choice`` params to a choice of option
     indices. A failed or diverged trial is told the largest finite float, so it ranks last in
     its round. When the space is too small for fresh configurations, repeats are drawn.
+    It has no start-up phase (``startup_trials`` is 0): every bracket, the first one too,
+    draws its configurations at random, with no model to warm up; what it adds to random
+    search is successive halving, from its first round on.
 
     Options:
         max_epochs: int, default 100. Epochs of the longest trial (the book protocol's limit).

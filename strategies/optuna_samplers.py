@@ -169,6 +169,7 @@ class OptunaTPE(_OptunaStrategy):
         "n_ei_candidates": Integer(1),
         "verbose": Flag(),
     }
+    startup_option = "n_startup_trials"
 
     def __init__(
         self,
@@ -232,6 +233,7 @@ class OptunaCmaEs(_OptunaStrategy):
         "popsize": Integer(2, none_ok=True),
         "verbose": Flag(),
     }
+    startup_option = "n_startup_trials"
 
     def __init__(
         self,

@@ -74,6 +74,7 @@ class SkoptGP(Strategy):
         "liar": OneOf(*_LIARS),
         "verbose": Flag(),
     }
+    startup_option = "n_initial_points"
 
     def __init__(
         self,

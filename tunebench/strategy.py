@@ -22,7 +22,7 @@ import inspect
 import math
 import textwrap
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -175,9 +175,11 @@ class Strategy(ABC):
 
     Class attributes: ``name`` (registry name), ``description`` (one line for
     ``tunebench strategies``), ``learns`` (whether results steer the next suggestions),
-    ``multi_fidelity`` (whether suggestions continue earlier trials), and
+    ``multi_fidelity`` (whether suggestions continue earlier trials),
     ``option_constraints``: each keyword option's type and range (``tunebench.options``),
-    checked — and numpy scalars made plain — before the subclass's ``__init__`` runs.
+    checked — and numpy scalars made plain — before the subclass's ``__init__`` runs, and
+    ``startup_option``: the option holding how many random suggestions come before the
+    strategy's model steers it (``startup_trials``; None: no such phase).
 
     >>> from tunebench import Float
     >>> from tunebench.options import Integer
@@ -204,6 +206,7 @@ class Strategy(ABC):
     learns: ClassVar[bool] = True
     multi_fidelity: ClassVar[bool] = False
     option_constraints: ClassVar[dict[str, Constraint]] = {}
+    startup_option: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -244,6 +247,33 @@ class Strategy(ABC):
     def done(self) -> bool:
         """True once the strategy has nothing more to try (e.g. a finished grid)."""
         return False
+
+    @property
+    def startup_trials(self) -> int:
+        """How many trials the strategy suggests at random before its model takes over (its
+        start-up phase); 0 when it has no such phase. A run that ends within it is random
+        search, whatever the strategy's name."""
+        return 0 if self.startup_option is None else int(getattr(self, self.startup_option))
+
+    @classmethod
+    def startup_trials_for(cls, options: Mapping[str, Any]) -> int:
+        """``startup_trials`` of the strategy made with ``options`` (a study's stored options;
+        the defaults fill in the rest), read without making one — making one may import a
+        heavy library.
+
+        >>> tpe = strategy_class("tpe")
+        >>> tpe.startup_trials_for({}), tpe.startup_trials_for({"n_startup_jobs": 3})
+        (10, 3)
+        >>> strategy_class("random").startup_trials_for({})
+        0
+        """
+        name = cls.startup_option
+        if name is None:
+            return 0
+        if name in options:
+            return int(options[name])
+        default = inspect.signature(cls.__init__).parameters[name].default
+        return int(default)
 
     @classmethod
     def options_doc(cls) -> str:

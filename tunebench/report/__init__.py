@@ -3,12 +3,14 @@
 ``write_report(store, out_dir)`` reads every study in a store, groups them by the strategy and
 seed their records hold, and writes ``report.md``, ``report.html`` (the figures embedded as
 ``data:`` URIs), the figures as PNG and ``trials.csv`` with every trial. The report holds the
-protocol card, anytime curves, average ranks over the budget, the final table, paired
-Wilcoxon tests against random search, each run's best configuration, time-to-target, a
-budget audit and a verdict generated from the numbers; every figure and table has a caption
-saying how to read it. ``verdict_lines(store)`` gives the verdict in a few console lines.
+protocol card, anytime curves of regret, average ranks over the budget, the final table,
+paired Wilcoxon tests against random search, each run's best configuration, time-to-target, a
+budget audit, the runs that never left a strategy's start-up phase and a verdict generated
+from the numbers (a difference is a tie unless it is significant); every figure and table
+has a caption saying how to read it. ``verdict_lines(store)`` gives the verdict in a few
+console lines.
 
-Strategies are ordered, and the winner chosen, by validation MSE only; the test split is
+Strategies are ordered, and the leader chosen, by validation MSE only; the test split is
 reported, never used to order or choose. A run whose every trial failed has no incumbent: it
 is shown as failed, ranks last, is left out of medians and quartiles (which say how many runs
 failed) and loses its pair in a paired test.

@@ -36,12 +36,13 @@ def fmt_value(value: float | None, digits: int = 4) -> str:
 
 
 def fmt_difference(value: float, reference: float) -> str:
-    """How far ``value`` lies from ``reference``: absolute, then relative.
+    """How far ``value`` lies from ``reference``: absolute, then relative to the size of
+    ``reference`` (so that lower is negative for a negative loss too).
 
-    >>> fmt_difference(0.27, 0.30)
-    '-0.0300, -10.0 %'
+    >>> fmt_difference(0.27, 0.30), fmt_difference(-3.3, -3.0)
+    ('-0.0300, -10.0 %', '-0.3000, -10.0 %')
     """
-    return f"{value - reference:+.4f}, {100 * (value / reference - 1):+.1f} %"
+    return f"{value - reference:+.4f}, {100 * (value - reference) / abs(reference):+.1f} %"
 
 
 def fmt_median_iqr(values: Sequence[float], digits: int = 4) -> str:

@@ -31,6 +31,7 @@ __all__ = [
     "bootstrap_mean",
     "common_seeds",
     "compare",
+    "compare_with_leader",
     "compare_with_random",
     "detectable_effect_size",
     "failed_as",
@@ -465,3 +466,17 @@ def paired_effects(
             )
         )
     return effects
+
+
+def compare_with_leader(groups: Groups, order: list[str]) -> list[Comparison]:
+    """Every other strategy against the leader (``order[0]``, the lowest median validation
+    loss) — the same paired Wilcoxon test as ``compare`` — Holm-corrected over these
+    comparisons; each ``Comparison`` has the leader as its ``baseline``. Empty when there is
+    one strategy."""
+    if len(order) < 2:
+        return []
+    leader = order[0]
+    comparisons = [c for name in order[1:] if (c := compare(groups, name, leader))]
+    for comparison, adjusted in zip(comparisons, holm([c.p for c in comparisons]), strict=True):
+        comparison.p_holm = adjusted
+    return comparisons

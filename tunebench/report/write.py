@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..trial import SHOWN_COLUMNS, trial_row
 from .document import Block, Figure, Heading, Para, render_html, render_markdown
-from .figures import anytime_figure, final_figure
+from .figures import FLOOR_FRACTION, anytime_figure, final_figure, regret_scale
 from .protocol import protocol_table
 from .reference import problem_text
 from .runs import Groups, load_runs
@@ -55,6 +55,7 @@ def write_report(store: str | Path, out_dir: str | Path) -> Path:
     order = strategy_order(groups)  # by validation loss: the test split never orders
     problem = problem_text(notes)
     loss = problem.loss_name
+    scale = regret_scale(groups)
 
     images = {
         "anytime_epochs.png": anytime_figure(
@@ -86,6 +87,20 @@ def write_report(store: str | Path, out_dir: str | Path) -> Path:
     ]
     if overruns:
         blocks.append(Para(f"**⚠ BUDGET OVERRUN** in {len(overruns)} run(s): see the audit."))
+    findings = Findings(groups, order, comparisons, overruns, problem)
+    if findings.startup:
+        options = sorted({f"`{s.option}`" for s in findings.startup if s.option})
+        blocks.append(
+            Para(
+                "**⚠ Start-up only** — "
+                + "; ".join(s.sentence() for s in findings.startup)
+                + ". These runs ended before the strategy's model made a single suggestion: "
+                "what they show is random search's luck, not the strategy's. Give a budget "
+                "of more trials"
+                + (f", or a smaller start-up ({', '.join(options)})" if options else "")
+                + "."
+            )
+        )
     planned = notes.get("benchmark") or {}
     missing = [
         f"{s}-seed{k}"
@@ -111,18 +126,29 @@ def write_report(store: str | Path, out_dir: str | Path) -> Path:
         )
     blocks += [
         Heading("Verdict"),
-        Para(verdict_paragraph(Findings(groups, order, comparisons, overruns, problem))),
+        Para(verdict_paragraph(findings)),
         Heading("Protocol"),
         protocol_table(groups, order, notes, store, problem),
         Heading("Anytime performance"),
         Figure(
             "anytime_epochs.png",
-            f"best validation {loss} so far against epochs spent",
-            f"Best validation {loss} found so far (log scale) against the epochs spent, one line "
-            "per strategy: the median over seeds, with the band between the first and third "
-            "quartiles. Lower and further left is better: a line that drops early finds good "
-            "models with little budget. A step happens when a trial that beats the incumbent "
-            "finishes, and is drawn at the epoch count including that whole trial."
+            f"validation {loss} minus the best found, against epochs trained",
+            f"Regret against the epochs trained: each run's best validation {loss} so far minus "
+            f"the best any run found ({scale.best:.4g}), plus a floor of {scale.floor:.2g} — "
+            f"{FLOOR_FRACTION:g} of the median run's regret after its first successful trial "
+            "— so that the best run's 0 can be drawn on the log axis (regret is ≥ 0 whatever "
+            f"the sign of the {loss}). One panel per strategy, on shared axes: its median over "
+            "seeds (line) and the band between the first and third quartiles"
+            + (
+                ", over random search's median (dashed) and quartiles (grey band), so that "
+                "bands never pile up"
+                if "random" in groups and len(groups) > 1
+                else ""
+            )
+            + ". Lower and further left is better; a gap of one grid line is a factor of ten. "
+            "A step is a trial that beat the incumbent, drawn at the epoch count including "
+            "that whole trial; a run that ended before the budget keeps its incumbent, and a "
+            "tick marks where each run ended, at its final regret."
             + (
                 " The dotted line is the book's cross-validated MSE (an external reference)."
                 if problem.book
@@ -134,12 +160,15 @@ def write_report(store: str | Path, out_dir: str | Path) -> Path:
         ),
         Figure(
             "anytime_seconds.png",
-            f"best validation {loss} so far against wall-clock seconds",
-            "The same against wall-clock seconds. A run's clock is its trials' own durations in "
-            "the order they finished, rescaled so that they add up to the run's wall time "
-            "(resume gaps excluded): the framework's overhead (strategy, store) is spread over "
-            "the trials in proportion to their length. A strategy that needs many short trials "
-            "or expensive proposals looks worse here than against epochs.",
+            f"validation {loss} minus the best found, against wall-clock seconds",
+            "The same regret against wall-clock seconds. A run counts only while it runs: the "
+            "median and quartiles at time t are over the runs not yet ended at t, and a curve "
+            "stops once half of its strategy's runs have ended; a tick marks where each run "
+            "ended, at its final regret. A run's clock is its trials' own durations in the "
+            "order they finished, rescaled so that they add up to the run's wall time (resume "
+            "gaps excluded): the framework's overhead (strategy, store) is spread over the "
+            "trials in proportion to their length. A strategy that needs many short trials or "
+            "expensive proposals looks worse here than against epochs.",
         ),
         Heading("Average rank over the budget"),
         ranks,
