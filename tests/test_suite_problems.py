@@ -18,7 +18,7 @@ from tunebench.cli import main
 from tunebench.models import build_mlp
 from tunebench.objective import KerasObjective
 from tunebench.problems import _BUILTINS, Problem, get_problem
-from tunebench.report.reference import ProblemText
+from tunebench.report.reference import ProblemText, problem_text
 from tunebench.report.runs import load_runs
 from tunebench.report.sections import final_table
 from tunebench.synthetic import (
@@ -155,7 +155,10 @@ def test_problem_settings_are_checked_and_metrics_reach_the_report_notes():
     with pytest.raises(ValueError, match="metrics must be names"):
         Problem("p", space, FunctionObjective, metrics=("test accuracy",))
     assert "metrics" not in get_problem("diabetes").report_notes()
-    assert get_problem("digits").report_notes()["metrics"] == ["accuracy"]
+    notes = get_problem("digits").report_notes()
+    assert notes["metrics"] == ["accuracy"] and "higher is better" in notes["loss_description"]
+    told = problem_text({"benchmark": {"problem": "digits", "problem_report": notes}})
+    assert told.metrics == ("accuracy",) and told.loss_name == "cross-entropy"
 
 
 def test_low_fidelity_is_never_below_the_true_value():
@@ -217,3 +220,20 @@ def test_every_declared_problem_resolves_to_a_problem_of_its_name():
         assert isinstance(problem, Problem) and problem.name == name
         assert get_problem(target) is problem
         json.dumps(problem.report_notes())
+
+
+def test_a_classification_benchmark_reports_the_test_accuracy(tmp_path):
+    from tunebench.bench import run_benchmark
+
+    out = tmp_path / "out"
+    run_benchmark(
+        ["random"], seeds=1, budget_epochs=6, problems=["breast_cancer"], out_dir=out,
+        subsample=60, max_epochs=3, progress=False,
+    )  # fmt: skip
+    report = (out / "report.md").read_text()
+    header = next(line for line in report.splitlines() if "test accuracy, median" in line)
+    row = next(line for line in report.splitlines() if line.startswith("| random |"))
+    accuracy_cell = row.split("|")[header.split("|").index(" test accuracy, median ")]
+    assert 0 <= float(accuracy_cell) <= 1
+    frame = load_study(out / "runs.db", "breast_cancer/random-seed0").to_dataframe()
+    assert frame["metric_accuracy"].between(0, 1).all()
