@@ -237,3 +237,28 @@ def test_a_classification_benchmark_reports_the_test_accuracy(tmp_path):
     assert 0 <= float(accuracy_cell) <= 1
     frame = load_study(out / "runs.db", "breast_cancer/random-seed0").to_dataframe()
     assert frame["metric_accuracy"].between(0, 1).all()
+
+
+def test_a_negative_loss_is_reported_with_the_right_signs_on_a_linear_axis(tmp_path):
+    """Hartmann 6 is negative: a lower value is still a negative difference and a negative
+    percentage, and the anytime figure (no log scale for values <= 0) shows every curve."""
+    import warnings
+
+    from tunebench.report import write_report
+    from tunebench.report.formats import fmt_difference
+
+    assert fmt_difference(-3.0, -2.0) == "-1.0000, -50.0 %"
+    out = tmp_path / "out"
+    flags = ["--strategies", "random,hyperband", "--seeds", "2", "--budget-epochs", "405"]
+    assert (
+        main(["bench", "--problems", "hartmann6", *flags, "--out", str(out), "--no-progress"]) == 0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns of a log scale of negative values
+        report = write_report(out / "runs.db", tmp_path / "again").read_text()
+    wilcoxon = [line for line in report.splitlines() if line.startswith("| hyperband | 2 |")]
+    row = next(line for line in wilcoxon if " / " in line)  # seeds lower / equal / higher
+    cells = [c.strip() for c in row.split("|")]
+    difference = next(c for c in cells if c.startswith(("+", "-")) and "%" not in c)
+    percent = next(c for c in cells if c.endswith("%"))
+    assert difference[0] == percent[0], row

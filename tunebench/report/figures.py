@@ -87,14 +87,22 @@ def anytime_figure(
             fontsize=8,
             color="0.35",
         )
-    ax.set_yscale("log")
+    marks = [] if target is None else [target]
+    positive = not lows or min([*lows, *marks]) > 0  # else a loss that can be negative: linear
     ax.yaxis.set_major_formatter(FormatStrFormatter("%.2f"))
-    ax.yaxis.set_minor_formatter(FormatStrFormatter("%.2f"))
-    ax.tick_params(axis="y", which="minor", labelsize=7)
+    if positive:
+        ax.set_yscale("log")
+        ax.yaxis.set_minor_formatter(FormatStrFormatter("%.2f"))
+        ax.tick_params(axis="y", which="minor", labelsize=7)
     if lows:
-        marks = [] if target is None else [target]
-        low = min([min(lows), *marks]) * 0.97
-        high = max(min(max(highs), 4 * low), *(m * 1.3 for m in marks), low * 1.3)
+        low = min([min(lows), *marks])
+        if positive:
+            low *= 0.97
+            high = max(min(max(highs), 4 * low), *(m * 1.3 for m in marks), low * 1.3)
+        else:
+            top = max([*highs, *marks])
+            pad = 0.05 * (top - low) or 0.1
+            low, high = low - pad, top + pad
         ax.set_ylim(low, high)
     ax.set_xlim(0, xs[-1])
     ax.set_xlabel("epochs spent (the budget unit)" if axis == "epochs" else "wall-clock seconds")
