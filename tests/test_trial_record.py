@@ -33,9 +33,10 @@ def test_every_trial_field_is_a_store_column_and_a_shown_column_unless_marked(tm
         table = [row[1] for row in db.execute("PRAGMA table_info(trials)")]
     db.close()
     assert table == ["study_id", *(c.name for c in COLUMNS), "state"]
-    # The DataFrame and the CSV: every field not marked hidden, then the parameters.
+    # The DataFrame and the CSV: every field not marked hidden, then the parameters (and the
+    # test metrics, as metric_<name> columns: tests/test_suite_problems.py).
     hidden = {c.field for c in COLUMNS if c.shown_as is None}
-    assert hidden == {"ask_seq", "tell_seq", "params", "seed", "meta", "curve"}
+    assert hidden == {"ask_seq", "tell_seq", "params", "seed", "meta", "curve", "metrics"}
     assert len(SHOWN_COLUMNS) == len(fields) - len(hidden)
     frame = study.to_dataframe()
     assert list(frame.columns) == [*SHOWN_COLUMNS, "param_x"]
@@ -104,7 +105,10 @@ def test_the_store_table_is_the_one_of_format_1_so_no_migration(tmp_path):
         (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'trials'").fetchone()
         assert db.execute("PRAGMA user_version").fetchone()[0] == 1
     db.close()
-    assert sql == V1_TRIALS
+    # Format 1's table, with the columns of Trial fields added since (an older store gains
+    # them when opened, after its last column).
+    added_since = "    metrics TEXT NOT NULL DEFAULT '{}',\n"
+    assert sql == V1_TRIALS.replace("    state BLOB,\n", added_since + "    state BLOB,\n")
     # A column added since can be added to an older store: NOT NULL only with a DEFAULT.
     added = [c for c in COLUMNS if f"\n    {c.name} " not in V1_TRIALS]
     assert all("NOT NULL" not in c.sql or "DEFAULT" in c.sql for c in added)

@@ -163,8 +163,9 @@ class FunctionObjective:
     suggestion's ``epochs`` and each call is charged the new epochs (``max_epochs`` is then the
     per-trial limit, default 100); a call that raises is charged the epochs it was asked to
     train, since how many it trained is unknown. Otherwise one call costs one unit of budget.
-    The training
-    length is then the runner's to set, so a space with a parameter named ``epochs`` is
+    A fidelity function that also names ``initial_epoch`` gets the epoch its trial continues
+    from (0 for a fresh one), e.g. to return ``Result(..., epochs_run=epochs - initial_epoch)``.
+    The training length is then the runner's to set, so a space with a parameter named ``epochs`` is
     refused: name it otherwise (``n_epochs``), train ``min(n_epochs, epochs)`` and return
     ``Result(loss=..., epochs_run=...)`` to be charged what was trained.
 
@@ -177,6 +178,7 @@ class FunctionObjective:
             raise TypeError(f"FunctionObjective needs a callable, got {fn!r}")
         self.fn = fn
         self.takes_epochs = names_parameter(fn, "epochs")
+        self.takes_initial_epoch = self.takes_epochs and names_parameter(fn, "initial_epoch")
         if self.takes_epochs and max_epochs is None:
             max_epochs = 100
         self.max_epochs = None if max_epochs is None else _positive_int("max_epochs", max_epochs)
@@ -194,7 +196,7 @@ class FunctionObjective:
         """Refuse, before any trial, a space ``fn`` cannot be called with."""
         if self.takes_epochs and "epochs" in space:
             raise ValueError(self._epochs_conflict())
-        provided = ("epochs",) if self.takes_epochs else ()
+        provided = ("epochs", "initial_epoch")[: self.takes_epochs + self.takes_initial_epoch]
         what = f"the function {_describe_callable(self.fn)}"
         check_names(space, self.fn, what, provided=provided)
 
@@ -207,6 +209,8 @@ class FunctionObjective:
         if self.takes_epochs:
             epochs = suggestion.epochs if suggestion.epochs is not None else self.max_epochs
             kwargs["epochs"] = epochs
+            if self.takes_initial_epoch:
+                kwargs["initial_epoch"] = suggestion.initial_epoch
             cost = epochs - suggestion.initial_epoch
         try:
             value = self.fn(**kwargs)
@@ -268,9 +272,14 @@ class _EpochMonitor:
 
 
 def _outcome(
-    model: Any, monitor: _EpochMonitor, test_loss: Callable[[], float], start: float
+    model: Any,
+    monitor: _EpochMonitor,
+    test_loss: Callable[[], float],
+    start: float,
+    test_metrics: Callable[[], dict[str, float]] = dict,
 ) -> Result:
-    """The result of a trained model: its best weights restored, scored, its state kept."""
+    """The result of a trained model: its best weights restored, scored (the test loss and
+    ``test_metrics``), its state kept."""
     epochs_run = len(monitor.curve)
     if monitor.stopped_by is not None:
         return Result.failure(
@@ -293,10 +302,35 @@ def _outcome(
         loss=monitor.best,
         epochs_run=epochs_run,
         test_loss=test_loss(),
+        metrics=test_metrics(),
         seconds=time.perf_counter() - start,
         curve=tuple(monitor.curve),
         state=save_state(model),
     )
+
+
+def _predict(model: Any, X: np.ndarray) -> np.ndarray:
+    """The model's outputs on ``X`` (inference mode), in chunks of 65,536 rows, as numpy."""
+    chunk = 65_536
+    parts = [np.asarray(model(X[i : i + chunk], training=False)) for i in range(0, len(X), chunk)]
+    return np.concatenate(parts)
+
+
+def _check_test_metrics(test_metrics: Any) -> dict[str, Callable[[Any, Any], float]]:
+    """``test_metrics`` as a dict of names to callables, or a ``TypeError`` naming the bad one."""
+    if test_metrics is None:
+        return {}
+    if not isinstance(test_metrics, dict):
+        raise TypeError(
+            "test_metrics must be a dict of names to functions fn(y_true, y_pred) -> float, "
+            f"e.g. {{'accuracy': tunebench.tasks.accuracy}}, got {test_metrics!r}"
+        )
+    for name, fn in test_metrics.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"test_metrics names must be identifiers, got {name!r}")
+        if not callable(fn):
+            raise TypeError(f"test_metrics[{name!r}] must be a function, got {fn!r}")
+    return dict(test_metrics)
 
 
 def _integers_from(param: Any, least: int) -> bool:
@@ -331,6 +365,10 @@ class KerasObjective:
     a NaN / inf loss. The result carries the best validation loss (used for selection), the
     test loss of the restored model (reported only), the per-epoch validation curve, and the
     weights and optimizer state so that a multi-fidelity strategy can continue the trial.
+    ``test_metrics`` (``{"accuracy": tunebench.tasks.accuracy}``: module-level functions
+    ``fn(y_true, y_pred) -> float`` of the test labels and the model's outputs) are computed on
+    the test split of the restored model of each successful trial, into ``Result.metrics``:
+    reported, never used to select.
     Under a time limit (``tune(trial_timeout=...)``, or the end of a ``Budget(seconds=...)``)
     training stops between epochs and the trial is ``failed`` with the reason, charged the
     epochs it trained (``tunebench.limits``).
@@ -359,6 +397,7 @@ class KerasObjective:
         batch_size: int = 32,
         fast: bool = True,
         verbose: int = 0,
+        test_metrics: dict[str, Callable[[Any, Any], float]] | None = None,
     ) -> None:
         if not callable(build_model):
             raise TypeError(f"build_model must be callable, got {build_model!r}")
@@ -375,12 +414,13 @@ class KerasObjective:
         self.batch_size = batch_size
         self.verbose = verbose
         self.fast = bool(fast)
+        self.test_metrics = _check_test_metrics(test_metrics)
         self._fallback_noticed = False
         self._trainer = FastTrainer(task.X_train, task.y_train)
         self._takes_input_shape = accepts(build_model, "input_shape")
 
     def describe(self) -> dict[str, Any]:
-        return {
+        described = {
             "type": "keras",
             **callable_identity(self.build_model, "build_model"),
             "task": self.task.describe(),
@@ -389,6 +429,27 @@ class KerasObjective:
             "batch_size": self.batch_size,
             "fast": self.fast,
         }
+        if self.test_metrics:  # only then: a study stored before test metrics still resumes
+            described["test_metrics"] = {
+                name: callable_identity(fn, "fn") for name, fn in self.test_metrics.items()
+            }
+        return described
+
+    def _test_metrics(self, model: Any) -> dict[str, float]:
+        """``test_metrics`` of ``model`` on the test split, as plain floats."""
+        if not self.test_metrics:
+            return {}
+        y_pred = _predict(model, self.task.X_test)
+        values = {}
+        for name, fn in self.test_metrics.items():
+            try:
+                values[name] = _loss_of(fn(self.task.y_test, y_pred))
+            except Exception as exc:
+                raise ValueError(
+                    f"the test metric {name!r} ({_describe_callable(fn)}) raised "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+        return values
 
     def check_space(self, space: Space) -> None:
         """Refuse, before any trial, a space whose names ``build_model`` does not take (the
@@ -482,7 +543,7 @@ class KerasObjective:
 
             # Inside the error handling too: a failure while scoring the restored model or
             # saving its state still charges the epochs trained.
-            return _outcome(model, monitor, test_loss, start)
+            return _outcome(model, monitor, test_loss, start, lambda: self._test_metrics(model))
         except Exception as exc:
             return Result.failure(
                 describe_error(exc),

@@ -8,9 +8,9 @@ The factory takes any of the protocol settings it needs as keyword arguments —
 gets its own defaults for the ones not given.
 
 Problems are found like strategies: through the entry-point group ``tunebench.problems``
-(tunebench's own ``california_housing`` is declared in its ``pyproject.toml``; another package
-can ship a suite), by ``register``, or by an import path ``"package.module:attribute"`` naming
-a ``Problem`` of the user's own.
+(tunebench's own suite — ``tunebench.suite`` and ``tunebench.synthetic`` — is declared in its
+``pyproject.toml``; another package can ship a suite), by ``register``, or by an import path
+``"package.module:attribute"`` naming a ``Problem`` of the user's own.
 
 >>> from tunebench import Float, FunctionObjective, Space
 >>> def make_objective(max_epochs=20):
@@ -24,7 +24,7 @@ a ``Problem`` of the user's own.
 >>> get_problem("california_housng")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-tunebench.problems.UnknownProblemError: unknown problem 'california_housng' (did you mean 'california_housing'?). Valid names: california_housing...
+tunebench.problems.UnknownProblemError: unknown problem 'california_housng' (did you mean 'california_housing'?). Valid names: branin, breast_cancer, california_housing, ...
 """  # noqa: E501
 
 from __future__ import annotations
@@ -93,7 +93,13 @@ class Problem:
             needs as keywords. A module-level function, so that it pickles.
         references: external results for the report (e.g. the book's own search).
         loss_name: the loss as the report names it (``"MSE"``).
-        loss_description: what the loss measures, its units, that lower is better.
+        loss_description: what the loss measures, its units, that lower is better (and
+            what any ``metrics`` are, which way is better).
+        metrics: the names of test-split metrics its objective reports
+            (``Result.metrics``, e.g. ``("accuracy",)``): the report shows each incumbent's.
+        budget_epochs: the epoch budget of one run of this problem in the suite protocol when
+            the caller gives none (None: the benchmark's default); enough for every strategy
+            to get well past its random start-up trials.
     """
 
     name: str
@@ -102,6 +108,8 @@ class Problem:
     references: tuple[Reference, ...] = ()
     loss_name: str = "loss"
     loss_description: str = "the objective's validation loss (lower is better)"
+    metrics: tuple[str, ...] = ()
+    budget_epochs: int | None = None
     settings_taken: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -129,6 +137,21 @@ class Problem:
                     f"objects, got {reference!r}"
                 )
         object.__setattr__(self, "references", references)
+        metrics = (self.metrics,) if isinstance(self.metrics, str) else tuple(self.metrics)
+        if not all(isinstance(m, str) and m.isidentifier() for m in metrics):
+            raise ValueError(
+                f"problem {self.name!r}: metrics must be names (identifiers) of the test "
+                f"metrics its objective reports, e.g. ('accuracy',), got {self.metrics!r}"
+            )
+        object.__setattr__(self, "metrics", metrics)
+        budget = self.budget_epochs
+        if budget is not None and (
+            isinstance(budget, bool) or not isinstance(budget, int) or budget < 1
+        ):
+            raise ValueError(
+                f"problem {self.name!r}: budget_epochs must be a positive integer or None, "
+                f"got {budget!r}"
+            )
         taken = parameters(self.make_objective)
         any_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in taken.values())
         names = tuple(s for s in SETTINGS if any_keyword or s in taken)
@@ -172,8 +195,9 @@ class Problem:
         return objective
 
     def report_notes(self) -> dict[str, Any]:
-        """What the report says of this problem, as plain JSON values (kept in the store)."""
-        return {
+        """What the report says of this problem, as plain JSON values (kept in the store);
+        ``metrics`` only when it has some."""
+        notes: dict[str, Any] = {
             "loss_name": self.loss_name,
             "loss_description": self.loss_description,
             "references": [
@@ -181,14 +205,24 @@ class Problem:
                 for r in self.references
             ],
         }
+        if self.metrics:
+            notes["metrics"] = list(self.metrics)
+        return notes
 
 
 def _call_text(settings: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in settings.items())
 
 
+#: tunebench's own problems (also declared in its ``pyproject.toml``), by module.
+_BUILTINS = {
+    "tunebench.suite": (BOOK_PROBLEM, "diabetes", "digits", "breast_cancer", "friedman1"),
+    "tunebench.synthetic": ("branin", "hartmann6"),
+}
 _registry = Registry(
-    ENTRY_POINT_GROUP, "problem", builtins={BOOK_PROBLEM: "tunebench.suite:california_housing"}
+    ENTRY_POINT_GROUP,
+    "problem",
+    builtins={name: f"{module}:{name}" for module, names in _BUILTINS.items() for name in names},
 )
 
 

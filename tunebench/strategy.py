@@ -109,8 +109,9 @@ class Result:
     """What an evaluation produced.
 
     ``loss`` is the validation loss used for selection (``inf`` when the trial failed or
-    diverged); ``test_loss`` is reported, never used to select. ``epochs_run`` is the number of
-    new epochs actually trained — what the budget is charged. ``state`` carries weights and
+    diverged); ``test_loss`` is reported, never used to select, and so are ``metrics``, other
+    measures of the test split by name (``{"accuracy": 0.97}``). ``epochs_run`` is the number
+    of new epochs actually trained — what the budget is charged. ``state`` carries weights and
     optimizer state for a later continuation (multi-fidelity strategies only).
     """
 
@@ -123,6 +124,7 @@ class Result:
     state: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     error: str | None = None
     worker: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -134,6 +136,7 @@ class Result:
         if self.status == "ok" and not math.isfinite(loss):
             object.__setattr__(self, "status", "diverged")
         object.__setattr__(self, "curve", tuple(float(v) for v in self.curve))
+        object.__setattr__(self, "metrics", {str(k): float(v) for k, v in self.metrics.items()})
 
     @classmethod
     def failure(cls, error: str, *, seconds: float = 0.0, epochs_run: int = 0) -> Result:

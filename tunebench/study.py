@@ -90,8 +90,8 @@ class Study:
         return message, times, len(errors)
 
     def to_dataframe(self) -> Any:
-        """One row a trial (``trial.SHOWN_COLUMNS``); parameters as ``param_<name>`` columns
-        (pandas)."""
+        """One row a trial (``trial.SHOWN_COLUMNS``); parameters as ``param_<name>`` columns,
+        test metrics (``Result.metrics``) as ``metric_<name>`` columns (pandas)."""
         import pandas as pd
 
         return pd.DataFrame([trial_row(t) for t in self.trials])

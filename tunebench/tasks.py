@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Task", "california_housing", "mse", "synthetic_regression"]
+__all__ = ["Task", "accuracy", "california_housing", "mse", "split_task", "synthetic_regression"]
 
 FEATURE_NAMES = (
     "MedInc",
@@ -40,6 +40,25 @@ def mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     y_true = np.asarray(y_true, dtype=np.float64).reshape(-1)
     y_pred = np.asarray(y_pred, dtype=np.float64).reshape(-1)
     return float(np.mean((y_true - y_pred) ** 2))
+
+
+def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """The share of right classes, as a plain float: ``y_pred`` holds class probabilities
+    (one column a class: the likeliest counts) or, with one column, the probability of
+    class 1 (0.5 or more counts as 1).
+
+    >>> accuracy([0, 1, 2], [[0.8, 0.1, 0.1], [0.1, 0.2, 0.7], [0.0, 0.1, 0.9]])
+    0.6666666666666666
+    >>> accuracy([0, 1, 1], [[0.2], [0.9], [0.4]])
+    0.6666666666666666
+    """
+    y_true = np.asarray(y_true).reshape(-1)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    y_pred = y_pred.reshape(len(y_pred), -1)
+    if len(y_pred) != len(y_true):
+        raise ValueError(f"accuracy: {len(y_true)} labels but {len(y_pred)} predictions")
+    predicted = y_pred.argmax(axis=1) if y_pred.shape[1] > 1 else (y_pred[:, 0] >= 0.5)
+    return float(np.mean(predicted.astype(np.int64) == y_true.astype(np.int64)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,4 +210,75 @@ def synthetic_regression(
         X_test=X[b:],
         y_test=y[b:],
         info={"seed": seed, "noise": noise},
+    )
+
+
+def split_task(
+    name: str,
+    X: Any,
+    y: Any,
+    *,
+    loss: str = "mse",
+    seed: int = 0,
+    stratify: bool = False,
+    fractions: tuple[float, float, float] = (0.6, 0.2, 0.2),
+    scale_target: bool = False,
+    info: dict[str, Any] | None = None,
+) -> Task:
+    """A task from one data set: seeded train / validation / test splits (``fractions``,
+    stratified by class when ``stratify``) and a ``StandardScaler`` fitted on the training
+    split only. ``scale_target`` also standardises ``y`` by the training split's mean and
+    standard deviation (the loss is then in units of the target's variance). Features are
+    float32; labels int32 for a classification (``stratify``), float32 otherwise.
+
+    >>> import numpy as np
+    >>> X, y = np.arange(200.0).reshape(100, 2), np.arange(100) % 2
+    >>> task = split_task("toy", X, y, loss="binary_crossentropy", stratify=True)
+    >>> task.sizes, abs(float(task.X_train.mean())) < 1e-6, int(task.y_valid.sum())
+    ({'train': 60, 'valid': 20, 'test': 20}, True, 10)
+    """
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    if len(fractions) != 3 or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-9:
+        raise ValueError(
+            f"fractions must be three positive shares of train, validation and test adding "
+            f"up to 1, got {fractions!r}"
+        )
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
+    test_share = fractions[2]
+    valid_share = fractions[1] / (fractions[0] + fractions[1])
+    X_full, X_test, y_full, y_test = train_test_split(
+        X, y, test_size=test_share, random_state=seed, stratify=y if stratify else None
+    )
+    X_train, X_valid, y_train, y_valid = train_test_split(
+        X_full,
+        y_full,
+        test_size=valid_share,
+        random_state=seed,
+        stratify=y_full if stratify else None,
+    )
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_valid, X_test = (scaler.transform(a) for a in (X_train, X_valid, X_test))
+    y_dtype = np.int32 if stratify else np.float32
+    splits = {"train": y_train, "valid": y_valid, "test": y_test}
+    if scale_target:
+        mean, std = float(np.mean(y_train)), float(np.std(y_train))
+        splits = {k: (v - mean) / std for k, v in splits.items()}
+    shares = "/".join(f"{round(100 * f)}" for f in fractions)
+    described = (
+        f"train_test_split(random_state={seed}{', stratified' if stratify else ''}) twice "
+        f"into {shares} %; StandardScaler fitted on train"
+        + ("; target standardised by the training split's mean and std" if scale_target else "")
+    )
+    return Task(
+        name=name,
+        X_train=np.asarray(X_train, dtype=np.float32),
+        y_train=np.asarray(splits["train"], dtype=y_dtype),
+        X_valid=np.asarray(X_valid, dtype=np.float32),
+        y_valid=np.asarray(splits["valid"], dtype=y_dtype),
+        X_test=np.asarray(X_test, dtype=np.float32),
+        y_test=np.asarray(splits["test"], dtype=y_dtype),
+        loss=loss,
+        info={**(info or {}), "splits": described},
     )

@@ -74,7 +74,9 @@ class Trial:
     ``status`` is ``running`` until the trial finishes (a trial still ``running`` in a store
     was interrupted and is redone on resume). ``ask_seq`` / ``tell_seq`` order the asks and
     tells of the whole study, which is what a resume replays. The fields are in the order of
-    the store's columns; ``params`` are shown as ``param_<name>`` columns, after the others.
+    the store's columns (a field added later goes last: older stores gain its column at the
+    end); ``params`` are shown as ``param_<name>`` columns after the others, then the test
+    ``metrics`` as ``metric_<name>`` columns.
     """
 
     id: int = _column("INTEGER NOT NULL", name="trial_id", shown_as="trial")
@@ -104,6 +106,9 @@ class Trial:
     worker: str | None = _column("TEXT", default=None)
     started: float | None = _column("REAL", default=None)
     finished: float | None = _column("REAL", default=None)
+    metrics: dict[str, float] = _column(  # noqa: RUF009 (a field specifier, as dataclasses.field)
+        "TEXT NOT NULL DEFAULT '{}'", codec="json", shown_as=None, default_factory=dict
+    )
 
     @property
     def is_finished(self) -> bool:
@@ -166,7 +171,8 @@ SHOWN_COLUMNS = tuple(c.shown_as for c in COLUMNS if c.shown_as is not None)
 
 def trial_row(trial: Trial) -> dict[str, Any]:
     """``trial`` as one row of ``Study.to_dataframe()`` and ``trials.csv``: the shown
-    columns, then its parameters as ``param_<name>``."""
+    columns, then its parameters as ``param_<name>``, then its test metrics as
+    ``metric_<name>``."""
     row: dict[str, Any] = {}
     for column in COLUMNS:
         if column.shown_as is not None:
@@ -175,4 +181,5 @@ def trial_row(trial: Trial) -> dict[str, Any]:
                 value = value.splitlines()[0]
             row[column.shown_as] = value
     row.update({f"param_{name}": value for name, value in trial.params.items()})
+    row.update({f"metric_{name}": value for name, value in trial.metrics.items()})
     return row

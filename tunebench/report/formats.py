@@ -35,14 +35,23 @@ def fmt_value(value: float | None, digits: int = 4) -> str:
     return f"{value:.{digits}f}"
 
 
-def fmt_difference(value: float, reference: float) -> str:
-    """How far ``value`` lies from ``reference``: absolute, then relative to the size of
-    ``reference`` (so that lower is negative for a negative loss too).
+def relative(value: float, reference: float) -> float:
+    """``value - reference`` as a share of ``reference``'s size: negative when ``value`` is
+    lower, for negative losses too (NaN against 0).
 
-    >>> fmt_difference(0.27, 0.30), fmt_difference(-3.3, -3.0)
-    ('-0.0300, -10.0 %', '-0.3000, -10.0 %')
+    >>> round(relative(0.27, 0.30), 6), relative(-3.0, -2.0)
+    (-0.1, -0.5)
     """
-    return f"{value - reference:+.4f}, {100 * (value - reference) / abs(reference):+.1f} %"
+    return (value - reference) / abs(reference) if reference != 0 else math.nan
+
+
+def fmt_difference(value: float, reference: float) -> str:
+    """How far ``value`` lies from ``reference``: absolute, then relative (``relative``).
+
+    >>> fmt_difference(0.27, 0.30), fmt_difference(-3.0, -2.0)
+    ('-0.0300, -10.0 %', '-1.0000, -50.0 %')
+    """
+    return f"{value - reference:+.4f}, {100 * relative(value, reference):+.1f} %"
 
 
 def fmt_median_iqr(values: Sequence[float], digits: int = 4) -> str:

@@ -32,7 +32,8 @@ TARGET_MSE = REFERENCE["cv_mse"]
 class ProblemText:
     """The problem as the report names it. ``references``: ``{"name", "validation",
     "test"}`` each (values may be None); ``book``: the book's problem, whose reference the
-    report describes in full (3-fold cross-validation, 10 candidates)."""
+    report describes in full (3-fold cross-validation, 10 candidates); ``metrics``: the test
+    metrics (``Result.metrics``) the report shows each incumbent's."""
 
     loss_name: str = "MSE"
     loss_description: str = (
@@ -44,6 +45,7 @@ class ProblemText:
     )
     name: str = "california_housing"
     book: bool = True
+    metrics: tuple[str, ...] = ()
 
     @property
     def target(self) -> float | None:
@@ -73,4 +75,5 @@ def problem_text(notes: dict[str, Any]) -> ProblemText:
         references=tuple(told.get("references", ())),
         name=bench["problem"],
         book=False,
+        metrics=tuple(told.get("metrics", ())),
     )

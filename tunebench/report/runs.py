@@ -76,6 +76,11 @@ class Run:
             return math.inf
         return math.nan if best.test_loss is None else float(best.test_loss)
 
+    def final_metric(self, name: str) -> float:
+        """The test metric ``name`` of the incumbent (NaN: no incumbent, or not measured)."""
+        best = self.study.best_trial
+        return math.nan if best is None else float(best.metrics.get(name, math.nan))
+
     @property
     def train_seconds(self) -> float:
         return float(sum(t.seconds for t in self.study.finished_trials))

@@ -16,7 +16,7 @@ from .formats import (
     fmt_value,
 )
 from .reference import BOOK, ProblemText
-from .runs import Groups
+from .runs import Groups, Run
 from .stats import (
     ALPHA,
     Comparison,
@@ -266,9 +266,16 @@ def statistics_section(
     return blocks, comparisons, claimable
 
 
+def _median_metric(runs: list[Run], metric: str) -> str:
+    """The median of the incumbents' test ``metric`` over runs that measured it, or "—"."""
+    values = [v for r in runs if not math.isnan(v := r.final_metric(metric))]
+    return f"{finite_median(values):.4f}" if values else "—"
+
+
 def final_table(groups: Groups, order: list[str], problem: ProblemText = BOOK) -> Table:
-    """Each strategy's incumbents (median and quartiles of validation and test loss), cost
-    and failures, then the problem's external references (the book's search)."""
+    """Each strategy's incumbents (median and quartiles of validation and test loss, the
+    median of each of the problem's test metrics), cost and failures, then the problem's
+    external references (the book's search)."""
     loss = problem.loss_name
     rows = []
     for name in order:
@@ -283,6 +290,7 @@ def final_table(groups: Groups, order: list[str], problem: ProblemText = BOOK) -
                 str(len(runs)),
                 fmt_median_iqr([r.final_val for r in runs]),
                 fmt_median_iqr([r.final_test for r in runs if not math.isnan(r.final_test)]),
+                *(_median_metric(runs, metric) for metric in problem.metrics),
                 f"{finite_median([len(r.study.finished_trials) for r in runs]):.0f}",
                 f"{finite_median([r.study.epochs_spent for r in runs]):.0f}",
                 f"{seconds:.0f}",
@@ -298,6 +306,7 @@ def final_table(groups: Groups, order: list[str], problem: ProblemText = BOOK) -
                 "—",
                 "—" if validation is None else f"{validation:.3f}",
                 "—" if test is None else f"{test:.3f}",
+                *("—" for _ in problem.metrics),
                 "—",
                 "—",
                 "—",
@@ -307,7 +316,7 @@ def final_table(groups: Groups, order: list[str], problem: ProblemText = BOOK) -
         )
         if problem.book:  # the book's search: cross-validated, 10 candidates
             rows[-1][2] += " (3-fold CV)"
-            rows[-1][4] = "10 (x 3 folds)"
+            rows[-1][4 + len(problem.metrics)] = "10 (x 3 folds)"
     about_references = (
         "The last row is the book's own search on the same task, for orientation: it selected "
         "by 3-fold cross-validation, not on this validation split, and spent its own budget."
@@ -323,6 +332,7 @@ def final_table(groups: Groups, order: list[str], problem: ProblemText = BOOK) -
             "runs",
             f"validation {loss}, median [IQR]",
             f"test {loss}, median [IQR]",
+            *(f"test {metric}, median" for metric in problem.metrics),
             "trials a run",
             "epochs charged a run",
             "wall s a run",

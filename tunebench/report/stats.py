@@ -223,7 +223,8 @@ def compare(groups: Groups, name: str, baseline: str) -> Comparison | None:
         ties=int(np.sum(diff == 0)),
         higher=int(np.sum(diff > 0)),
         median_diff=float(np.median(diff[ok])) if ok.any() else math.nan,
-        median_rel=float(np.median(diff[ok]) / np.median(y[ok])) if ok.any() else math.nan,
+        # A share of the baseline's size, so that lower stays negative for negative losses.
+        median_rel=float(np.median(diff[ok]) / abs(np.median(y[ok]))) if ok.any() else math.nan,
         p=p,
         baseline=baseline,
         failed_pairs=int(np.sum(~ok)),

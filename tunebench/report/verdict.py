@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .formats import best_run_sentence, fmt_difference, fmt_p, fmt_value
+from .formats import best_run_sentence, fmt_difference, fmt_p, fmt_value, relative
 from .reference import BOOK, ProblemText, problem_text
 from .runs import Groups, Run, load_runs
 from .sections import audit
@@ -250,7 +250,7 @@ def verdict_paragraph(findings: Findings) -> str:
         tested = math.isfinite(test) and math.isfinite(base_test)
         parts.append(
             f"Random search reached {base:.4f} (test {fmt_value(base_test)}): a difference of "
-            f"{val - base:+.4f} in validation {loss} ({100 * (val - base) / abs(base):+.1f} %)"
+            f"{val - base:+.4f} in validation {loss} ({100 * relative(val, base):+.1f} %)"
             + (f" and {test - base_test:+.4f} in test {loss}." if tested else ".")
             if math.isfinite(base)
             else "Random search has no successful run to compare with."
@@ -352,7 +352,7 @@ def console_lines(findings: Findings, report: Path | None) -> list[str]:
             seeds = f", lower on {r.higher} of {r.n} seeds" if r is not None else ""
             lines.append(
                 f"  {winner} vs random search ({fmt_value(base)}): {val - base:+.4f} "
-                f"({100 * (val - base) / abs(base):+.1f} %){seeds}; {f.random_phrase()}"
+                f"({100 * relative(val, base):+.1f} %){seeds}; {f.random_phrase()}"
                 if math.isfinite(base)
                 else "  vs random search: random search has no successful run"
             )

@@ -28,10 +28,16 @@ __all__ = ["write_report", "write_trials_csv"]
 
 def write_trials_csv(groups: Groups, path: Path) -> int:
     """Every trial of every run, one row each: strategy, seed and study, then the columns of
-    ``Study.to_dataframe()`` (an error only by its first line); returns the number of rows."""
+    ``Study.to_dataframe()`` (an error only by its first line, test metrics as ``metric_*``);
+    returns the number of rows."""
     runs = [groups[name][seed] for name in sorted(groups) for seed in sorted(groups[name])]
     params = sorted({p for r in runs for t in r.study.trials for p in t.params})
-    columns = [*SHOWN_COLUMNS, *(f"param_{p}" for p in params)]
+    metrics = sorted({m for r in runs for t in r.study.trials for m in t.metrics})
+    columns = [
+        *SHOWN_COLUMNS,
+        *(f"param_{p}" for p in params),
+        *(f"metric_{m}" for m in metrics),
+    ]
     count = 0
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -206,7 +212,8 @@ def write_report(store: str | Path, out_dir: str | Path) -> Path:
         Para(
             "`trials.csv` holds every trial of every run (strategy, seed, status, validation "
             "loss `loss`, `test_loss`, epochs, fidelity, seconds, timestamps, parameters as "
-            "`param_*` columns); the figures are `anytime_epochs.png`, `anytime_seconds.png` "
+            "`param_*` columns, test metrics as `metric_*`); the figures are "
+            "`anytime_epochs.png`, `anytime_seconds.png` "
             f"and `final_mse.png`. Regenerate this report with `tunebench report {store.name} "
             "-o DIR`."
         ),
