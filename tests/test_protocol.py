@@ -29,12 +29,12 @@ def test_each_problem_of_a_protocol_gets_its_own_seeds_budget_and_settings(tmp_p
     assert report == tmp_path / "report.md"
     bowl = studies(tmp_path / "bowl" / "runs.db")
     assert sorted(bowl) == [f"bowl/{s}-seed{k}" for s in ("random", "tpe") for k in (0, 1)]
-    assert {s.budget["epochs"] for s in bowl.values()} == {12}
+    assert {s.budget.epochs for s in bowl.values()} == {12}
     assert {s.objective["max_epochs"] for s in bowl.values()} == {3}
     again = studies(tmp_path / "bowl_again" / "runs.db")
     assert sorted(again) == ["bowl_again/random-seed4", "bowl_again/tpe-seed4"]
     # No budget in the plan: the problem's own; no settings: the factory's defaults.
-    assert {s.budget["epochs"] for s in again.values()} == {10}
+    assert {s.budget.epochs for s in again.values()} == {10}
     assert {s.objective["max_epochs"] for s in again.values()} == {8}
 
 
