@@ -6,8 +6,10 @@ trial, early stopping with patience 10) with each strategy and each seed — see
 same for every strategy — under the same epoch budget, writes every trial of every run of a
 problem into one SQLite store, then writes the problem's comparison report
 (``tunebench.report``) and prints its verdict in a few lines. Several problems get a store and
-report each, in a folder per problem, and a report across them. ``tunebench bench`` and
-``benchmarks/california_housing.py`` call it.
+report each, in a folder per problem, and a report across them. ``run_protocol`` runs a
+protocol, a list of ``ProblemPlan``s giving each problem its own seeds, budget and settings:
+``QUICK_PROTOCOL`` (``make bench``) and ``FULL_PROTOCOL`` (``make bench-full``, the
+publication protocol). ``tunebench bench`` and ``benchmarks/suite.py`` call them.
 
 Before the first run, every problem's objective is made once and checked against its space
 (``Problem.checked_objective``): a factory that raises or a space its objective cannot take
@@ -46,9 +48,7 @@ from .store import Store, StudyBusyError, objective_differences
 __all__ = [
     "DEFAULT_BUDGET_EPOCHS",
     "DEFAULT_SEEDS",
-    "FULL_BUDGET_EPOCHS",
     "FULL_PROTOCOL",
-    "FULL_SEEDS",
     "QUICK_PROTOCOL",
     "ProblemPlan",
     "estimate_seconds",
@@ -59,25 +59,24 @@ __all__ = [
     "study_name",
 ]
 
-#: ``make bench``: every strategy x 3 seeds x 300 epochs on the full data, about 5 minutes
-#: on the 2-core machine this project is developed on (257 s measured; see the README).
+#: ``run_benchmark``'s seeds when none are given, and the budget of a run of a problem that
+#: declares none (``Problem.budget_epochs``).
 DEFAULT_SEEDS: tuple[int, ...] = (0, 1, 2)
 DEFAULT_BUDGET_EPOCHS = 300
-#: The publication protocol (``--full``): 5 seeds x 1,000 epochs a run, full data.
-FULL_SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
-FULL_BUDGET_EPOCHS = 1000
 
-# The duration estimate printed before a benchmark starts. Measured on 2 cores with the fast
-# training path (batch 32): an epoch over the 11,610 training rows of the book's models takes
-# 20-50 ms (28 on average over the space), a trial costs about 0.1 s more to start (build the
-# model, copy its weights into a cached compiled epoch or trace a new one, score the test
-# split), a fresh single-fidelity trial of the book's space trains about 50 epochs before
-# early stopping (300-epoch runs held 4-8 trials), a Hyperband trial 2.2 (136 trials in 300
-# epochs: most are first-rung trials), and the process needs about 10 s to import TensorFlow
-# and load the data. (From ``make bench``: 300-epoch runs took 8-12 s, Hyperband's 22-24 s.)
-EPOCH_SECONDS_PER_ROW = 0.026 / 11_610
+# The duration estimate printed before a benchmark starts. Measured on 2 cores (2026-11-29,
+# the machine of the README's figures) with the fast training path (batch 32): an epoch over
+# the 11,610 training rows of the book's models takes 50-110 ms (about 55 on average over the
+# space), a trial costs about 0.5 s more to start (build the model, trace its compiled epoch
+# when its architecture is new, score the test split; 0.4-0.9 s on the suite's small
+# problems), a fresh single-fidelity trial of the book's space trains about 50 epochs before
+# early stopping (1,000-epoch runs held 17-30 trials), a Hyperband trial 2.2 (136 trials in
+# 300 epochs: most are first-rung trials), and the process needs about 10 s to import
+# TensorFlow and load the data. A machine twice as fast (the README's earlier figures) takes
+# about half.
+EPOCH_SECONDS_PER_ROW = 0.053 / 11_610
 EPOCH_SECONDS_FIXED = 0.002
-TRIAL_START_SECONDS = 0.1
+TRIAL_START_SECONDS = 0.5
 EPOCHS_PER_TRIAL = 50
 EPOCHS_PER_TRIAL_MULTI_FIDELITY = 2.2
 STARTUP_SECONDS = 10.0
@@ -130,8 +129,8 @@ def estimate_seconds(
     ``epochs_left`` holds ``(multi_fidelity, epochs)`` for each run still to do;
     ``run_start`` is the fixed cost of a run (starting worker processes).
 
-    >>> round(estimate_seconds([(False, 300)], n_train=11_610), 1)  # 10 s start-up + 9.0
-    19.0
+    >>> round(estimate_seconds([(False, 300)], n_train=11_610), 1)  # 10 s + 300 x 55 ms + 6 x 0.5 s
+    29.5
     """
     epoch = EPOCH_SECONDS_FIXED + EPOCH_SECONDS_PER_ROW * n_train
     total = starts = 0.0
@@ -353,20 +352,30 @@ class ProblemPlan:
         return f"{name}: {seeds} seeds x {budget}{extra}"
 
 
-#: ``tunebench bench`` / ``make bench``: the book's problem, sliced so that every strategy
-#: leaves its start-up phase (trials of at most 20 epochs, patience 5: a 400-epoch run holds
-#: about 20 trials, where the full protocol's 100-epoch trials gave 4-8 in 300 epochs), and
-#: the two synthetic fidelity problems with many seeds.
+#: ``tunebench bench`` / ``make bench``: the book's problem sliced so that every strategy
+#: leaves its start-up phase — trials of at most 15 epochs with patience 5 on the full data,
+#: so that a 300-epoch run holds about 20 trials (the full protocol's 100-epoch trials give
+#: 4-8 in 300 epochs, fewer than the 10 random start-up trials of tpe, gp, optuna-tpe and
+#: evolution) — and the two synthetic fidelity problems with 10 seeds each at their budget.
 QUICK_PROTOCOL: tuple[ProblemPlan, ...] = (
     ProblemPlan(
-        BOOK_PROBLEM, seeds=3, budget_epochs=400, settings={"max_epochs": 20, "patience": 5}
+        BOOK_PROBLEM, seeds=3, budget_epochs=300, settings={"max_epochs": 15, "patience": 5}
     ),
+    ProblemPlan("branin", seeds=10),
+    ProblemPlan("hartmann6", seeds=10),
 )
-#: ``tunebench bench --full`` / ``make bench-full``: the whole suite, every problem with its own
-#: budget, 10 paired seeds on each real problem (enough for a Holm-corrected test against
-#: random search to pass), more on the synthetic ones.
+#: ``tunebench bench --full`` / ``make bench-full``: the suite, every problem at its own budget
+#: (``Problem.budget_epochs``) and protocol, 10 paired seeds on each real problem (enough for
+#: a Holm-corrected Wilcoxon test against random search over 7 comparisons to pass), 50 on the
+#: synthetic ones. ``friedman1`` is left out to keep the time (it is California housing's kind
+#: of problem); run it with ``--problems friedman1 --seeds 10``.
 FULL_PROTOCOL: tuple[ProblemPlan, ...] = (
-    ProblemPlan(BOOK_PROBLEM, seeds=10, budget_epochs=FULL_BUDGET_EPOCHS),
+    ProblemPlan(BOOK_PROBLEM, seeds=10),
+    ProblemPlan("diabetes", seeds=10),
+    ProblemPlan("digits", seeds=10),
+    ProblemPlan("breast_cancer", seeds=10),
+    ProblemPlan("branin", seeds=50),
+    ProblemPlan("hartmann6", seeds=50),
 )
 
 

@@ -157,8 +157,10 @@ _FIDELITY_NOTE = (
     "there (the validation column), and its test value is the true, full-fidelity value"
 )
 
-#: 50 full-fidelity evaluations' worth of epochs a run (5 times the start-up of 10 random trials).
-SYNTHETIC_BUDGET = 50 * MAX_EPOCHS
+#: 20 full-fidelity evaluations' worth of epochs a run (twice the start-up of 10 random
+#: trials): enough to compare strategies past their start-up, cheap enough for many seeds
+#: (gp, the slowest to propose, takes about 5 s a run).
+SYNTHETIC_BUDGET = 20 * MAX_EPOCHS
 
 branin = Problem(
     "branin",

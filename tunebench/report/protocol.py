@@ -54,9 +54,38 @@ def environment() -> dict[str, Any]:
         "python": platform.python_version(),
         "packages": packages,
         "cores": os.cpu_count(),
+        "load": _load_average(),
         "machine": f"{platform.system()} {platform.machine()}",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def _load_average() -> float | None:
+    """The machine's load over the last minute (None where unknown): other work sharing the
+    cores slows the wall-clock figures of the runs of that session."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def load_text(environments: list[dict[str, Any]], cores: int | None) -> str:
+    """The load at each session's start, and a warning when it exceeded the cores.
+
+    >>> load_text([{"load": 0.4}, {"load": 3.5}], 2)
+    '; load at session starts 0.4, 3.5: higher than the 2 cores in 1 of 2 sessions, whose wall-clock figures are slower than the machine alone gives'
+    """  # noqa: E501
+    loads = [e["load"] for e in environments if e.get("load") is not None]
+    if not loads:
+        return ""
+    text = f"; load at session starts {', '.join(f'{x:g}' for x in loads)}"
+    busy = [x for x in loads if cores and x > cores]
+    if busy:
+        text += (
+            f": higher than the {cores} cores in {len(busy)} of {len(loads)} sessions, whose "
+            "wall-clock figures are slower than the machine alone gives"
+        )
+    return text
 
 
 def executor_label(executor: str, workers: int | None) -> str:
@@ -192,7 +221,11 @@ def protocol_table(
         ],
         ["packages", packages + env_note],
         ["Python", env.get("python", "—")],
-        ["machine", f"{env.get('cores', '?')} cores, {env.get('machine', '—')}"],
+        [
+            "machine",
+            f"{env.get('cores', '?')} cores, {env.get('machine', '—')}"
+            + load_text(environments, env.get("cores")),
+        ],
         ["dates", f"runs {dates}; report {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}"],
     ]
     return Table(
