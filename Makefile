@@ -25,11 +25,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	@$(INSTALL) -e ".[dev]" > $(LOG) 2>&1 || { cat $(LOG); echo "pip failed (log: $(LOG))"; exit 1; }
 	@touch $@ $(VENV)/.installed
 
+# The quick protocol (tunebench.bench.QUICK_PROTOCOL, about 10 minutes on 2 cores) into
+# bench-report/; rerun to resume.
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/suite.py
 
-# The publication protocol (5 seeds x 1,000 epochs, about 25 minutes on 2 cores); writes the
-# committed report into benchmarks/results/california_housing/. Rerun to resume.
+# The publication protocol (FULL_PROTOCOL: the suite, 10 seeds a real problem); writes the
+# committed report into benchmarks/results/suite/. Rerun to resume.
 bench-full: $(VENV)/.installed
 	$(BIN)/python benchmarks/suite.py --full
 

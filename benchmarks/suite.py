@@ -7,10 +7,10 @@ Runs ``tunebench bench`` (the same code, ``tunebench.bench``) with its flags:
     python benchmarks/suite.py --full --problems california_housing   # a part of it
 
 The quick protocol (``tunebench.bench.QUICK_PROTOCOL``) and the full one (``FULL_PROTOCOL``)
-list each problem with its seeds, budget and settings. ``--full`` writes into
-``benchmarks/results/suite/`` unless ``--out`` says otherwise, with the processes executor
-(one worker a core) unless ``--executor`` says otherwise: that is how the committed report is
-regenerated; rerun it to resume. Each problem's store and report go to ``OUT/PROBLEM/``, the
+list each problem with its seeds, budget and settings. Both run on the processes executor
+(one worker a core) unless ``--executor`` says otherwise. ``--full`` writes into
+``benchmarks/results/suite/`` unless ``--out`` says otherwise: that is how the committed
+report is regenerated; rerun it to resume. Each problem's store and report go to ``OUT/PROBLEM/``, the
 summary over problems to ``OUT/report.md``; the run ends by printing the verdicts.
 """
 
@@ -25,9 +25,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "suite"
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    if "--full" in args:
-        if "--out" not in args:
-            args += ["--out", str(RESULTS)]
-        if "--executor" not in args:
-            args += ["--executor", "processes"]
+    if "--full" in args and "--out" not in args:
+        args += ["--out", str(RESULTS)]
+    if "--executor" not in args:
+        args += ["--executor", "processes"]
     sys.exit(main(["bench", *args]))

@@ -106,7 +106,8 @@ class Hyperband(Strategy):
     aggressive to plain random search. A continuation has ``initial_epoch > 0`` and
     ``resume_from`` set to the suggestion whose model it continues (same params). The strategy
     waits (``ask()`` returns None) while a round needs the results of its running trials, and
-    is ``done`` after ``hyperband_iterations`` full iterations. ``Float`` and ``Int`` params
+    once every bracket of an iteration is finished starts the next iteration, until the budget
+    ends (or is ``done`` after ``hyperband_iterations`` full iterations, when given). ``Float`` and ``Int`` params
     map to keras-tuner's (log sampling for ``log``), ``Choice`` params to a choice of option
     indices. A failed or diverged trial is told the largest finite float, so it ranks last in
     its round. When the space is too small for fresh configurations, repeats are drawn.
@@ -117,7 +118,9 @@ class Hyperband(Strategy):
     Options:
         max_epochs: int, default 100. Epochs of the longest trial (the book protocol's limit).
         factor: int, default 3. Reduction factor between rounds (>= 2).
-        hyperband_iterations: int, default 1. Full Hyperband iterations before ``done``.
+        hyperband_iterations: int or None, default None. Full Hyperband iterations before
+            ``done``; None: none, the budget ends the search (keras-tuner's own default is 1,
+            which left a benchmark run with 15-epoch trials half its budget unspent).
         directory: str or None, default None. Where keras-tuner writes its oracle and trial
             files; None uses a temporary directory removed when the strategy is done or freed.
         verbose: bool, default False. Let keras-tuner print its trial tables.
@@ -143,7 +146,7 @@ class Hyperband(Strategy):
     option_constraints: ClassVar[dict[str, Constraint]] = {
         "max_epochs": Integer(1),
         "factor": Integer(2),
-        "hyperband_iterations": Integer(1),
+        "hyperband_iterations": Integer(1, none_ok=True),
         "verbose": Flag(),
     }
 
@@ -154,7 +157,7 @@ class Hyperband(Strategy):
         *,
         max_epochs: int = 100,
         factor: int = 3,
-        hyperband_iterations: int = 1,
+        hyperband_iterations: int | None = None,
         directory: str | None = None,
         verbose: bool = False,
     ) -> None:
@@ -186,7 +189,7 @@ class Hyperband(Strategy):
             objective=keras_tuner.Objective(_OBJECTIVE, direction="min"),
             max_epochs=self.max_epochs,
             factor=self.factor,
-            hyperband_iterations=self.hyperband_iterations,
+            hyperband_iterations=self.hyperband_iterations or 1,  # None: one more at a time
             seed=oracle_seed,
             hyperparameters=hps,
             allow_new_entries=False,
@@ -222,6 +225,13 @@ class Hyperband(Strategy):
             trial = self._oracle.create_trial(f"tunebench-{self._asks}")
         if trial.status == "IDLE":
             return None
+        if trial.status == "STOPPED" and self.hyperband_iterations is None:
+            # Every bracket of the iteration is finished: start the next one, as a fresh
+            # Hyperband iteration would (keras-tuner opens brackets of one iteration while
+            # others wait, so an unbounded count would never let a round wait for results).
+            self._oracle.hyperband_iterations += 1
+            with _quiet():
+                trial = self._oracle.create_trial(f"tunebench-{self._asks}")
         if trial.status != "RUNNING":  # STOPPED: every iteration is finished
             self.close()
             return None

@@ -91,6 +91,33 @@ def test_budget_limits_and_stop_reasons():
     assert grid.best_params == {"x": 0.5, "y": 0.5}
 
 
+def _bowl(x: float, epochs: int) -> float:
+    return (x - 0.3) ** 2 + 1 / epochs
+
+
+def test_hyperband_starts_another_iteration_until_the_budget_ends():
+    # One Hyperband iteration with 9-epoch trials spends 75 epochs; a benchmark of 600 must
+    # not leave the rest unspent (keras-tuner's default of one iteration did).
+    from tunebench import FunctionObjective
+
+    objective = FunctionObjective(_bowl, max_epochs=9)
+    space = Space(x=Float(0, 1))
+    full = tune(objective, space, "hyperband", Budget(epochs=600), seed=0, progress=False)
+    assert full.stop_reason == "epochs" and full.epochs_spent == 600
+    brackets = [(t.meta["tuner/bracket"], t.initial_epoch) for t in full.trials]
+    assert brackets.count((2, 0)) >= 2 * 9  # the most aggressive bracket's first round, again
+    once = tune(
+        objective,
+        space,
+        "hyperband",
+        Budget(epochs=600),
+        seed=0,
+        progress=False,
+        strategy_options={"hyperband_iterations": 1},
+    )
+    assert once.stop_reason == "strategy_done" and once.epochs_spent == 75
+
+
 def test_seconds_budget():
     import time
 
