@@ -10,8 +10,9 @@ The quick protocol (``tunebench.bench.QUICK_PROTOCOL``) and the full one (``FULL
 list each problem with its seeds, budget and settings. Both run on the processes executor
 (one worker a core) unless ``--executor`` says otherwise. ``--full`` writes into
 ``benchmarks/results/suite/`` unless ``--out`` says otherwise: that is how the committed
-report is regenerated; rerun it to resume. Each problem's store and report go to ``OUT/PROBLEM/``, the
-summary over problems to ``OUT/report.md``; the run ends by printing the verdicts.
+report is regenerated; rerun it to resume. Each problem's store and report go to
+``OUT/PROBLEM/``, the summary over problems to ``OUT/report.md``; the run ends by printing
+the verdicts.
 """
 
 from __future__ import annotations

@@ -107,13 +107,13 @@ class Hyperband(Strategy):
     ``resume_from`` set to the suggestion whose model it continues (same params). The strategy
     waits (``ask()`` returns None) while a round needs the results of its running trials, and
     once every bracket of an iteration is finished starts the next iteration, until the budget
-    ends (or is ``done`` after ``hyperband_iterations`` full iterations, when given). ``Float`` and ``Int`` params
-    map to keras-tuner's (log sampling for ``log``), ``Choice`` params to a choice of option
-    indices. A failed or diverged trial is told the largest finite float, so it ranks last in
-    its round. When the space is too small for fresh configurations, repeats are drawn.
-    It has no start-up phase (``startup_trials`` is 0): every bracket, the first one too,
-    draws its configurations at random, with no model to warm up; what it adds to random
-    search is successive halving, from its first round on.
+    ends (or is ``done`` after ``hyperband_iterations`` full iterations, when given). ``Float``
+    and ``Int`` params map to keras-tuner's (log sampling for ``log``), ``Choice`` params to a
+    choice of option indices. A failed or diverged trial is told the largest finite float, so it
+    ranks last in its round. When the space is too small for fresh configurations, repeats are
+    drawn. It has no start-up phase (``startup_trials`` is 0): every bracket, the first one too,
+    draws its configurations at random, with no model to warm up; what it adds to random search
+    is successive halving, from its first round on.
 
     Options:
         max_epochs: int, default 100. Epochs of the longest trial (the book protocol's limit).
