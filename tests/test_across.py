@@ -289,6 +289,7 @@ def test_statistics_survive_a_problem_whose_every_run_failed(tmp_path):
     md = write_report(path, tmp_path / "one").read_text()  # the problem's own report
     assert "nan" not in md.split("## Statistics")[1].lower()
     assert "With only 2 seed(s) a bootstrap interval is too narrow to trust" in md
+    assert "too few seeds to tell" in md
 
 
 def test_friedman_says_why_it_cannot_run(hand, tmp_path):
@@ -323,6 +324,9 @@ def test_the_suite_report_has_a_section_per_objective_type(tmp_path):
     assert "No Friedman test: Friedman's test needs at least 3 strategies; 2 ran" in md
     assert "With fewer than 5 blocks a bootstrap interval is too narrow" in networks
     assert "too narrow" not in functions  # 6 blocks
+    # tpe is lower on each of the 3 blocks, but 3 blocks are too few to call it better.
+    assert "| tpe | 3 |" in networks and "too few blocks to tell |" in networks
+    assert "| tpe | 6 |" in functions and "| better |" in functions
     assert "Left out (not run on every problem of the group): gp." in functions
     # tpe beats random on every block once its 5-epoch trial is in (50 % of the budget):
     # mean rank 1; before, both have no loss yet and tie (1.5). Scores: best 0.3 (+ shift),

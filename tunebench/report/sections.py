@@ -19,6 +19,7 @@ from .reference import BOOK, ProblemText
 from .runs import Groups, Run
 from .stats import (
     ALPHA,
+    MIN_BOOTSTRAP,
     Comparison,
     average_ranks,
     compare_with_random,
@@ -199,7 +200,11 @@ def statistics_section(
                 str(ci.n),
                 f"{ci.mean:+.4f}",
                 f"[{ci.low:+.4f}, {ci.high:+.4f}]" if math.isfinite(ci.low) else "— (one pair)",
-                "yes" if ci.excludes_zero else "no",
+                "too few seeds to tell"
+                if n < MIN_BOOTSTRAP
+                else "yes"
+                if ci.excludes_zero
+                else "no",
                 f"{e.sd:.4f}" if math.isfinite(e.sd) else "—",
                 f"{detectable:.4f}" if math.isfinite(detectable) and e.sd > 0 else "—",
             ]
@@ -227,8 +232,9 @@ def statistics_section(
             "a true difference smaller than it would usually go unnoticed with these seeds."
             + (
                 f" With only {n} seed(s) a bootstrap interval is too narrow to trust (it "
-                "resamples the few differences there are): read it as indicative."
-                if n < 5
+                "resamples the few differences there are): it is shown, but not read as "
+                "excluding 0 or not."
+                if n < MIN_BOOTSTRAP
                 else ""
             ),
         )

@@ -24,6 +24,7 @@ from .runs import Groups, Run
 
 __all__ = [
     "ALPHA",
+    "MIN_BOOTSTRAP",
     "Comparison",
     "Interval",
     "PairedEffect",
@@ -52,6 +53,10 @@ __all__ = [
 
 #: The significance level of every test in the report.
 ALPHA = 0.05
+
+#: Fewer paired seeds (or blocks) than this, and a bootstrap interval is too narrow to trust:
+#: it resamples the few differences there are. The report shows it but draws no conclusion.
+MIN_BOOTSTRAP = 5
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:

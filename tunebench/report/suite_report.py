@@ -26,7 +26,7 @@ from .document import Block, Figure, Heading, Para, Table, render_html, render_m
 from .formats import fmt_p
 from .reference import problem_text
 from .runs import load_runs
-from .stats import ALPHA, finite_median
+from .stats import ALPHA, MIN_BOOTSTRAP, finite_median
 
 __all__ = ["write_suite_report"]
 
@@ -216,7 +216,13 @@ def _differences_blocks(stats: GroupStatistics, figure: str) -> tuple[list[Block
                 str(ci.n),
                 f"{ci.mean:+.3f}",
                 f"[{ci.low:+.3f}, {ci.high:+.3f}]" if math.isfinite(ci.low) else "— (one block)",
-                "better" if ci.high < 0 else "worse" if ci.low > 0 else "cannot tell",
+                "too few blocks to tell"
+                if ci.n < MIN_BOOTSTRAP
+                else "better"
+                if ci.high < 0
+                else "worse"
+                if ci.low > 0
+                else "cannot tell",
             ]
         )
     blocks.append(
@@ -235,9 +241,10 @@ def _differences_blocks(stats: GroupStatistics, figure: str) -> tuple[list[Block
             "random search; an interval that excludes 0 says so with 95 % confidence, one that "
             "contains it cannot tell. The width shows how much the seeds leave uncertain."
             + (
-                " With fewer than 5 blocks a bootstrap interval is too narrow to trust (it "
-                "resamples the few differences there are): read it as indicative."
-                if min(d.interval.n for d in stats.differences) < 5
+                f" With fewer than {MIN_BOOTSTRAP} blocks a bootstrap interval is too narrow to "
+                "trust (it resamples the few differences there are): it is shown, but not read "
+                "as better or worse."
+                if min(d.interval.n for d in stats.differences) < MIN_BOOTSTRAP
                 else ""
             ),
         )
