@@ -302,6 +302,19 @@ def _warm_up(objective: Any, space: Any) -> None:
     objective.evaluate(Suggestion(id=0, params=params, epochs=1, seed=0))
 
 
+def _warm_up_strategies(names: Sequence[str], space: Any) -> None:
+    """Make (and close) each strategy once, so that importing its backend (optuna, hyperopt,
+    scikit-optimize, keras-tuner and with it TensorFlow: up to ~10 s) is not charged to the
+    wall time of its first run."""
+    from .strategy import strategy_class
+
+    for name in names:
+        strategy = strategy_class(name)(space, seed=0)
+        close = getattr(strategy, "close", None)
+        if callable(close):
+            close()
+
+
 class _Watcher(threading.Thread):
     """Reads a running study's progress from the store once a second, for the display."""
 
@@ -705,8 +718,10 @@ def _run_problem(
         pool_box.append(pool_maker())
     pool = pool_box[0] if pool_box else None
     try:
-        if executor == "inline" and any(epochs > 0 for _, epochs in todo):
-            _warm_up(problem.make_objective(**settings), problem.space)
+        if any(epochs > 0 for _, epochs in todo):
+            _warm_up_strategies(names, problem.space)
+            if executor == "inline":
+                _warm_up(problem.make_objective(**settings), problem.space)
         with make_bench_progress(progress, len(runs), budget.epochs, done) as display:
             for index, (name, seed) in enumerate(runs, start=1):
                 spent = state[name, seed]
