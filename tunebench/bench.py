@@ -357,8 +357,13 @@ class ProblemPlan:
     budget_epochs: int | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def name(self) -> str:
+        """The problem's name, whether the plan holds the name or the ``Problem``."""
+        return self.problem if isinstance(self.problem, str) else self.problem.name
+
     def describe(self) -> str:
-        name = self.problem if isinstance(self.problem, str) else self.problem.name
+        name = self.name
         seeds = self.seeds if isinstance(self.seeds, int) else len(self.seeds)
         budget = "its own budget" if self.budget_epochs is None else f"{self.budget_epochs} epochs"
         extra = "".join(f", {k}={v!r}" for k, v in self.settings.items())

@@ -627,7 +627,7 @@ def _bench(args: argparse.Namespace) -> int:
 def _protocol_slice(plans: Any, problems: str) -> list[Any]:
     """The plans of a protocol for the named problems only (``--full --problems A,B``)."""
     wanted = list(dict.fromkeys(name.strip() for name in problems.split(",") if name.strip()))
-    by_name = {p.problem if isinstance(p.problem, str) else p.problem.name: p for p in plans}
+    by_name = {p.name: p for p in plans}
     missing = [name for name in wanted if name not in by_name]
     if missing:
         raise ValueError(
