@@ -59,7 +59,10 @@ class Evolution(Strategy):
     (``mutPolynomialBounded``) in the unit cube for ``Float`` and ``Int`` genes, a new option
     for ``Choice`` genes. A child identical to a parent is mutated again. Asks never wait, so
     any number can be outstanding; before any result is in, asks are random draws. A failed
-    or diverged trial (loss ``inf``) stays in the population as the worst individual.
+    or diverged trial (loss ``inf``) stays in the population as the worst individual. Trials
+    it did not propose (a warm start, enqueued configurations) join the population and take
+    the place of initial random draws; of those told before its first ask, the best
+    ``population_size`` make the population.
 
     Options:
         population_size: int, default 10. Living population, and the number of initial random
@@ -126,9 +129,10 @@ class Evolution(Strategy):
         self._population: deque[_Individual] = deque(maxlen=self.population_size)
         self._pending: dict[int, list[float]] = {}  # suggestion id -> its genome
         self._asked = 0
+        self._given = 0  # trials told that were not asked here (a warm start, enqueued ones)
 
     def _propose(self) -> Suggestion:
-        if self._asked < self.population_size or not self._population:
+        if self._asked + self._given < self.population_size or not self._population:
             params = self.space.sample(self.rng)
             genome = [float(g) for g in self.space.to_unit(params)]
         else:
@@ -140,11 +144,22 @@ class Evolution(Strategy):
 
     def tell(self, suggestion: Suggestion, result: Result) -> None:
         genome = self._pending.pop(suggestion.id, None)
-        if genome is None:  # not asked here (e.g. a result replayed from elsewhere)
+        given = genome is None  # not asked here: a warm start, an enqueued configuration
+        if given:
             genome = [float(g) for g in self.space.to_unit(suggestion.params)]
+            self._given += 1  # a member of the initial population, as a random draw is
         individual = _Individual(genome)
         individual.fitness = -float(result.loss)  # inf loss: -inf, the worst
+        if given and self._asked == 0 and self._full():
+            # Told before the first ask (a warm start): the best of them make the population.
+            worst = min(self._population, key=lambda member: member.fitness)
+            if individual.fitness <= worst.fitness:
+                return
+            self._population.remove(worst)
         self._population.append(individual)  # the oldest dies once the deque is full
+
+    def _full(self) -> bool:
+        return len(self._population) == self.population_size
 
     # ------------------------------------------------------------------ breeding
 

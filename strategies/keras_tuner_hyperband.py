@@ -113,7 +113,10 @@ class Hyperband(Strategy):
     ranks last in its round. When the space is too small for fresh configurations, repeats are
     drawn. It has no start-up phase (``startup_trials`` is 0): every bracket, the first one too,
     draws its configurations at random, with no model to warm up; what it adds to random search
-    is successive halving, from its first round on.
+    is successive halving, from its first round on. It cannot be warm-started
+    (``learns_from_given`` is False): the oracle takes no trials it did not draw, so
+    ``tune(warm_start=...)`` is refused; enqueued configurations (``tune(enqueue=...)``) are
+    trained to the objective's ``max_epochs`` outside the brackets.
 
     Options:
         max_epochs: int, default 100. Epochs of the longest trial (the book protocol's limit).
@@ -143,6 +146,7 @@ class Hyperband(Strategy):
     description = "Hyperband successive halving over brackets (keras-tuner HyperbandOracle)"
     learns = True
     multi_fidelity = True
+    learns_from_given = False  # its brackets hold only configurations the oracle drew
     option_constraints: ClassVar[dict[str, Constraint]] = {
         "max_epochs": Integer(1),
         "factor": Integer(2),

@@ -206,6 +206,9 @@ class OptunaCmaEs(_OptunaStrategy):
     ``Float`` and ``Int`` params are searched by CMA-ES; ``Choice`` params are sampled at
     random (a seeded ``RandomSampler``), since CMA-ES has no notion of categories. Each
     generation needs ``popsize`` finished trials; failed trials are replaced by new samples.
+    Ten or more successful trials told before the first ask (a warm start, without
+    ``sigma0``) set its first search distribution, as WS-CMA-ES does (optuna's
+    ``source_trials``).
 
     Options:
         sigma0: float or None, default None. Initial step size; None means optuna's default
@@ -251,13 +254,51 @@ class OptunaCmaEs(_OptunaStrategy):
         super().__init__(space, seed, verbose)
 
     def _make_sampler(self) -> Any:
+        self._sampler_seeds = (self._backend_seed(), self._backend_seed())
+        self._source: list[Any] = []  # trials told before the first ask, not asked here
+        self._asked = False
+        return self._cma_sampler(None)
+
+    def _cma_sampler(self, source_trials: list[Any] | None) -> Any:
         from optuna.samplers import CmaEsSampler, RandomSampler
 
+        cma_seed, random_seed = self._sampler_seeds
         return CmaEsSampler(
-            seed=self._backend_seed(),
+            seed=cma_seed,
             sigma0=self.sigma0,
             n_startup_trials=self.n_startup_trials,
             popsize=self.popsize,
-            independent_sampler=RandomSampler(seed=self._backend_seed()),
+            independent_sampler=RandomSampler(seed=random_seed),
             warn_independent_sampling=False,
+            source_trials=source_trials,
         )
+
+    def _propose(self) -> Suggestion:
+        if not self._asked:
+            self._asked = True
+            # Warm-starting CMA-ES (WS-CMA-ES): its first search distribution is fitted to
+            # the best tenth of the trials told before the first ask (at least 10 are needed).
+            if len(self._source) >= 10 and self.sigma0 is None:
+                with self._quiet():
+                    self._study.sampler = self._cma_sampler(self._source)
+        return super()._propose()
+
+    def tell(self, suggestion: Suggestion, result: Result) -> None:
+        given = suggestion.id not in self._pending
+        super().tell(suggestion, result)
+        numeric = {
+            name: d
+            for name, d in self._distributions.items()
+            if not isinstance(self.space[name], Choice) and not d.single()
+        }
+        ok = result.status in ("ok", "pruned") and math.isfinite(result.loss)
+        if given and ok and not self._asked and numeric:
+            from optuna.trial import create_trial
+
+            self._source.append(
+                create_trial(
+                    params={name: suggestion.params[name] for name in numeric},
+                    distributions=numeric,
+                    value=float(result.loss),
+                )
+            )

@@ -126,6 +126,8 @@ class SkoptGP(Strategy):
         self._told: set[int] = set()
         self._finite: list[float] = []  # finite losses told so far
         self._held_back: list[list] = []  # failed points told before any finite loss
+        # Trials told before the first ask (a warm start): one GP fit for all of them.
+        self._deferred: tuple[list[list], list[float]] = ([], [])
 
     # ------------------------------------------------------------------ helpers
 
@@ -194,6 +196,10 @@ class SkoptGP(Strategy):
     def _propose(self) -> Suggestion:
         if self._opt is None:  # every parameter has a single value
             return self._suggest(dict(self._fixed))
+        if self._deferred[0]:
+            xs, ys = self._deferred
+            self._deferred = ([], [])
+            self._tell_skopt(xs, ys)
         with self._quiet():
             if self._pending and len(self._opt.yi) >= self.n_initial_points:
                 # Constant liar: a temporary optimizer that believes the pending points are done.
@@ -215,12 +221,14 @@ class SkoptGP(Strategy):
         """Tell skopt the loss, or a finite penalty for a failed or diverged trial.
 
         A pruned trial with a finite loss is told that loss. A suggestion this strategy did not
-        make (e.g. a warm start) is told as a new point.
+        make (e.g. a warm start) is told as a new point; those told before the first ask are
+        told to skopt together, at that ask (one fit instead of one a trial).
         """
         if suggestion.id in self._told:
             raise ValueError(f"suggestion {suggestion.id} was already told; tell each one once")
         point = self._pending.pop(suggestion.id, None)
-        if point is None:
+        given = point is None
+        if given:
             point = self._to_point(self.space.validate(suggestion.params))
         self._told.add(suggestion.id)
         if self._opt is None:
@@ -243,5 +251,12 @@ class SkoptGP(Strategy):
         else:
             self._held_back.append(point)
             return
+        if given and self._next_id == 0:  # a warm start: told in one fit at the first ask
+            self._deferred[0].extend(xs)
+            self._deferred[1].extend(ys)
+            return
+        self._tell_skopt(xs, ys)
+
+    def _tell_skopt(self, xs: list[list], ys: list[float]) -> None:
         with self._quiet():
             self._opt.tell(xs if len(xs) > 1 else xs[0], ys if len(ys) > 1 else ys[0])

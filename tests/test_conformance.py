@@ -71,6 +71,7 @@ class IgnoresResults(Strategy):
         (BreaksOnFailure, "failures", "raised ValueError: cannot handle inf"),
         (GivesUpAfterFailures, "failures", "gave nothing after 12 failed trials"),
         (IgnoresResults, "learns", "not below half"),
+        (IgnoresResults, "warm_start", "not below half of a cold start"),
     ],
 )
 def test_a_broken_strategy_fails_the_suite(cls, check, message):

@@ -25,6 +25,7 @@ from .strategy import (
     register,
 )
 from .study import Study, Trial
+from .warm_start import StudyNotice
 
 __version__ = "0.1.0"
 
@@ -46,6 +47,7 @@ __all__ = [
     "Study",
     "StudyBusyError",
     "StudyMismatchError",
+    "StudyNotice",
     "Suggestion",
     "Trial",
     "WorkerStartError",

@@ -21,7 +21,7 @@ from typing import Any
 
 from .space import plain
 
-__all__ = ["Budget", "Ledger"]
+__all__ = ["Budget", "Ledger", "budget_changes"]
 
 
 def _check_limit(name: str, value: Any, whole: bool) -> int | float | None:
@@ -68,6 +68,11 @@ class Budget:
         if self.epochs is None and self.trials is None and self.seconds is None:
             raise ValueError("Budget needs at least one limit: epochs=, trials= or seconds=")
 
+    def __str__(self) -> str:
+        """Only the limits given: ``Budget(epochs=300)``."""
+        limits = ", ".join(f"{k}={v:g}" for k, v in self.to_json().items() if v is not None)
+        return f"Budget({limits})"
+
     def to_json(self) -> dict[str, float | None]:
         return {"epochs": self.epochs, "trials": self.trials, "seconds": self.seconds}
 
@@ -76,6 +81,32 @@ class Budget:
         return cls(
             epochs=data.get("epochs"), trials=data.get("trials"), seconds=data.get("seconds")
         )
+
+
+def budget_changes(
+    stored: Budget, asked: Budget
+) -> tuple[dict[str, tuple[float | None, float | None]], dict[str, tuple]]:
+    """The limits ``asked`` lowers and those it raises against ``stored``, each as
+    ``{limit: (stored, asked)}``; a limit left out (None) is no limit.
+
+    A resumed study may be given a larger budget (an extension), never a smaller one.
+
+    >>> budget_changes(Budget(epochs=300), Budget(epochs=600))
+    ({}, {'epochs': (300, 600)})
+    >>> budget_changes(Budget(epochs=300), Budget(epochs=300, seconds=60))
+    ({'seconds': (None, 60.0)}, {})
+    """
+    lowered: dict[str, tuple] = {}
+    raised: dict[str, tuple] = {}
+    for name in ("epochs", "trials", "seconds"):
+        before, after = getattr(stored, name), getattr(asked, name)
+        old = math.inf if before is None else before
+        new = math.inf if after is None else after
+        if new < old:
+            lowered[name] = (before, after)
+        elif new > old:
+            raised[name] = (before, after)
+    return lowered, raised
 
 
 class Ledger:

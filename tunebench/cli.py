@@ -28,6 +28,7 @@ import argparse
 import json
 import sqlite3
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,13 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="NAME",
         help="the study's name in the store (default: STRATEGY-seedSEED)",
+    )
+    tune.add_argument(
+        "--log-dir",
+        default=None,
+        metavar="DIR",
+        help="write TensorBoard logs under DIR/STUDY (HParams: every trial's parameters, "
+        "losses and status; per-epoch curves); view with `tensorboard --logdir DIR`",
     )
     tune.add_argument(
         "--subsample",
@@ -475,6 +483,7 @@ def _tune(args: argparse.Namespace) -> int:
             executor=args.executor,
             workers=args.workers,
             address=args.address,
+            log_dir=args.log_dir,
         )
     except KeyboardInterrupt:
         resume = " Rerun the same command to resume." if args.storage else ""
@@ -710,12 +719,34 @@ USER_ERRORS = (
 )
 
 
+def _notices_as_lines() -> None:
+    """Show a ``StudyNotice`` (a study extended, a warm start's skipped trials) as one
+    ``tunebench: ...`` line on stderr, not as a Python warning with its source line."""
+    from .warm_start import StudyNotice
+
+    shown = warnings.showwarning
+
+    def show(message: Any, category: type, *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, StudyNotice):
+            print(f"tunebench: {message}", file=sys.stderr)
+        else:
+            shown(message, category, *args, **kwargs)
+
+    warnings.showwarning = show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from ._quiet import quiet_tensorflow
 
     quiet_tensorflow()  # before anything imports TensorFlow
     parser = _build_parser()
     args = parser.parse_args(argv)
+    with warnings.catch_warnings():  # the notices' display is put back on return
+        _notices_as_lines()
+        return _run_command(args)
+
+
+def _run_command(args: argparse.Namespace) -> int:
     commands = {
         "tune": _tune,
         "show": _show,

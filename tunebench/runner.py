@@ -25,13 +25,14 @@ import math
 import numbers
 import warnings
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .budget import Budget, Ledger
+from . import warm_start as warm_start_module
+from .budget import Budget, Ledger, budget_changes
 from .executors import Executor, make_executor, worker_name
 from .limits import TrialLimit, check_trial_timeout
 from .objective import FunctionObjective, Objective
@@ -41,6 +42,8 @@ from .space import Space, plain
 from .store import Store, StudyRecord
 from .strategy import Result, Strategy, Suggestion, check_seed, get_strategy, strategy_class
 from .study import Study, Trial
+from .tensorboard_log import TrialLog
+from .warm_start import StudyNotice, WarmStart, check_enqueue, warm_start_from
 
 __all__ = [
     "MaxEpochsError",
@@ -95,6 +98,9 @@ class _Run:
         executor: Executor,
         trial_timeout: float | None = None,
         max_failures: int | None = MAX_CONSECUTIVE_FAILURES,
+        enqueued: list[dict[str, Any]] | None = None,
+        warm: WarmStart | None = None,
+        log: TrialLog | None = None,
     ) -> None:
         self.objective = objective
         self.trial_timeout = trial_timeout
@@ -111,6 +117,8 @@ class _Run:
         self.granted: dict[int, int] = {}
         self.unfinished_parents: set[int] = set()  # trials that left no model to continue
         self.rerun: deque[Suggestion] = deque()
+        self.enqueued: deque[dict[str, Any]] = deque(enqueued or ())
+        self.log = log
         trials = store.trials(record.id)
         finished = [t for t in trials if t.is_finished]
         self.ledger = Ledger(
@@ -120,7 +128,11 @@ class _Run:
             seconds_before=record.seconds,
         )
         self.seq = 1 + max((t.tell_seq or t.ask_seq for t in trials), default=-1)
+        for suggestion, result in warm.told if warm is not None else ():
+            self.strategy.tell(suggestion, result)  # before any ask, on every resume too
         self._replay(trials)
+        if self.log is not None:
+            self.log.catch_up(finished)  # trials of earlier sessions not logged yet
 
     # ------------------------------------------------------------------ resume
 
@@ -132,7 +144,7 @@ class _Run:
         asked: dict[int, Suggestion] = {}
         for _, kind, trial in events:
             if kind == 0:
-                suggestion = self.strategy.ask()
+                suggestion = self._ask()
                 if (
                     suggestion is None
                     or suggestion.id != trial.id
@@ -159,10 +171,16 @@ class _Run:
 
     # ------------------------------------------------------------------ loop
 
+    def _ask(self) -> Suggestion | None:
+        """The next enqueued configuration, or else the strategy's next suggestion."""
+        if self.enqueued:
+            return self.strategy.given(self.enqueued.popleft(), meta={"enqueued": True})
+        return self.strategy.ask()
+
     def _next_suggestion(self) -> Suggestion | None:
         if self.rerun:
             return self.rerun.popleft()
-        return self.strategy.ask()
+        return self._ask()
 
     def _start(self, suggestion: Suggestion) -> bool:
         """Grant the trial its epochs (clipped to the budget) and submit it."""
@@ -258,6 +276,8 @@ class _Run:
             keep_state=self.keep_state,
         )
         self.seq += 1
+        if self.log is not None:
+            self.log.write(Trial.start(suggestion).finish(result))
         self.strategy.tell(suggestion, result)
         if result.status != "ok":
             self.unfinished_parents.add(suggestion.id)
@@ -282,7 +302,7 @@ class _Run:
                 if self.max_failures is not None and self.consecutive_failures >= self.max_failures:
                     reason = "failures"
                     break
-                if self.strategy.done and not self.rerun:
+                if self.strategy.done and not self.rerun and not self.enqueued:
                     reason = "strategy_done"
                     break
                 suggestion = self._next_suggestion()
@@ -396,6 +416,36 @@ def _describe(objective: Objective) -> dict[str, Any]:
     return {"type": f"{cls.__module__}.{cls.__qualname__}", "max_epochs": objective.max_epochs}
 
 
+def _warm_start(source: Study | str | Path, space: Space, strategy: str) -> WarmStart:
+    """The trials of ``source`` to tell ``strategy``, or an error when it cannot learn from
+    trials it did not propose."""
+    cls = strategy_class(strategy)
+    if not cls.learns_from_given:
+        raise ValueError(
+            f"strategy {strategy!r} cannot be warm-started: it learns only from trials it "
+            "proposed itself (Hyperband's brackets hold configurations it drew). Pass "
+            "enqueue=[...] to evaluate known configurations first, or use a strategy that "
+            "learns from given trials (tpe, gp, evolution, cmaes, optuna-tpe)"
+        )
+    return warm_start_from(source, space)
+
+
+def _notice_extension(store: Store, existing: StudyRecord, budget: Budget) -> None:
+    """Say so when a stored study is given a larger budget than it had (an extension)."""
+    if not existing.budget:
+        return
+    stored = Budget.from_json(existing.budget)
+    _, raised = budget_changes(stored, budget)
+    if raised:
+        trials, epochs, _ = store.progress(existing.name)
+        warnings.warn(
+            f"extending study {existing.name!r} from {stored} to {budget}: {epochs} epochs and "
+            f"{trials} trials spent so far (stopped: {existing.stop_reason or 'not finished'})",
+            StudyNotice,
+            stacklevel=3,
+        )
+
+
 def _check_workers(workers: Any) -> int | None:
     """``workers`` with a numpy integer made a plain ``int`` (the executor checks the value)."""
     return plain(workers) if isinstance(workers, np.integer) else workers
@@ -428,6 +478,9 @@ def tune(
     workers: int | None = None,
     address: str | None = None,
     trial_timeout: float | None = None,
+    enqueue: Iterable[Mapping[str, Any]] | None = None,
+    warm_start: Study | str | Path | None = None,
+    log_dir: str | Path | None = None,
 ) -> Study:
     """Search ``space`` for the parameters that minimise ``objective`` within ``budget``.
 
@@ -466,6 +519,21 @@ def tune(
             Running trials are stopped the same way when a ``Budget(seconds=...)`` runs out.
             Inline, a plain function cannot be interrupted: it runs to its end. The limit
             counts from the trial's start (a worker's first trial includes its start-up).
+        enqueue: configurations (dicts setting every parameter) evaluated first, in order,
+            before the strategy's own suggestions, counted in the budget; the strategy is
+            told their results as any others. Each is checked against the space.
+        warm_start: a ``Study`` (``load_study(...)``) or a store file of one study: its
+            finished trials are told to the strategy before it asks (not run again, not
+            counted in the budget); trials outside the space are skipped, with a count in a
+            ``StudyNotice``. Refused for a strategy that cannot learn from trials it did
+            not propose (``hyperband``).
+        log_dir: a folder for TensorBoard: each finished trial is written under
+            ``log_dir/<study name>/`` (its parameters, final losses and status for the
+            HParams dashboard, its per-epoch curves as scalars). Needs ``tensorboard``.
+
+    A study's enqueued configurations and warm start are kept with it in the store: rerunning
+    resumes it with them (pass the same ones, or none). A larger budget on a stored study
+    extends it (a ``StudyNotice`` says so); a smaller one is refused (``StudyMismatchError``).
 
     Before the first trial the objective's ``check_space(space)``, when it has one, refuses
     a space its code cannot take (``KerasObjective`` and ``FunctionObjective`` have one).
@@ -481,6 +549,9 @@ def tune(
     if callable(check_space):  # names the builder / function cannot take, before any trial
         check_space(space)
     options = dict(strategy_options or {})
+    enqueued = check_enqueue(space, enqueue)
+    warm = None if warm_start is None else _warm_start(warm_start, space, strategy)
+    log = None if log_dir is None else TrialLog(log_dir, space)
     seed = check_seed(seed)
     workers = _check_workers(workers)
     _check_study_name(study_name)
@@ -502,6 +573,9 @@ def tune(
             seed = existing.seed if existing is not None else _draw_seed()
         options = fidelity_options(strategy, options, objective.max_epochs)
         search = get_strategy(strategy, space, seed=int(seed), **options)
+        enqueued, warm = warm_start_module.resolve(
+            store, study_name, existing is not None, enqueued, warm
+        )
         record = store.open_study(
             study_name,
             strategy=strategy,
@@ -511,9 +585,29 @@ def tune(
             options=options,
             objective=_describe(objective),
         )
+        if existing is None:
+            warm_start_module.remember(store, study_name, enqueued, warm)
+            if warm is not None and (line := warm.notice(strategy, search.learns)):
+                warnings.warn(line, StudyNotice, stacklevel=2)
+        else:
+            _notice_extension(store, existing, budget)
+        if log is not None:
+            log = log.for_study(study_name)
         owned = isinstance(executor, str)
         pool = make_executor(executor, workers=workers, address=address) if owned else executor
-        run = _Run(objective, search, strategy, record, store, budget, pool, trial_timeout)
+        run = _Run(
+            objective,
+            search,
+            strategy,
+            record,
+            store,
+            budget,
+            pool,
+            trial_timeout,
+            enqueued=enqueued,
+            warm=warm,
+            log=log,
+        )
         reason: str | None = "interrupted"
         try:
             with make_progress(progress, study_name, budget) as display:

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .budget import Budget
+from .budget import Budget, budget_changes
 from .space import Space
 from .strategy import Result, Suggestion
 from .study import Study
@@ -560,6 +560,7 @@ class Store:
                     f"the store {self.path!r} already holds a study {name!r} made differently "
                     f"({details}); pass another study name to start a new one"
                 )
+            self._check_budget(existing, Budget.from_json(budget))
             self._db.execute(
                 "UPDATE studies SET budget = ?, stop_reason = NULL, objective = ? WHERE id = ?",
                 (
@@ -584,6 +585,27 @@ class Store:
             ),
         )
         return self.get_study(name)  # type: ignore[return-value]
+
+    def _check_budget(self, existing: StudyRecord, asked: Budget) -> None:
+        """Refuse a budget below the stored one: a study's budget may only grow (an
+        extension), since what it spent under the larger one cannot be taken back."""
+        if not existing.budget:
+            return
+        stored = Budget.from_json(existing.budget)
+        lowered, _ = budget_changes(stored, asked)
+        if not lowered:
+            return
+        trials, epochs, _ = self.progress(existing.name)
+        limits = ", ".join(
+            f"{limit} {'no limit' if a is None else f'{a:g}'} -> {b:g}"
+            for limit, (a, b) in lowered.items()
+        )
+        raise StudyMismatchError(
+            f"the study {existing.name!r} in {self.path!r} was made with {stored} and has "
+            f"spent {epochs} epochs, {trials} trials, {existing.seconds:.0f} s; {asked} lowers "
+            f"its budget ({limits}). A study's budget can only grow: pass {stored} to resume "
+            "it, a larger budget to extend it, or another study name to start a new study"
+        )
 
     def finish_study(self, study_id: int, *, seconds: float, stop_reason: str | None) -> None:
         """Write the study's wall time and stop reason (unless the lease was lost)."""

@@ -182,7 +182,10 @@ class Strategy(ABC):
     ``option_constraints``: each keyword option's type and range (``tunebench.options``),
     checked — and numpy scalars made plain — before the subclass's ``__init__`` runs, and
     ``startup_option``: the option holding how many random suggestions come before the
-    strategy's model steers it (``startup_trials``; None: no such phase).
+    strategy's model steers it (``startup_trials``; None: no such phase), and
+    ``learns_from_given``: whether ``tell`` also learns from trials the strategy did not
+    propose (another study's, ``tune(warm_start=...)``; configurations given by the user,
+    ``tune(enqueue=...)``), which Hyperband's brackets cannot.
 
     >>> from tunebench import Float
     >>> from tunebench.options import Integer
@@ -210,6 +213,7 @@ class Strategy(ABC):
     multi_fidelity: ClassVar[bool] = False
     option_constraints: ClassVar[dict[str, Constraint]] = {}
     startup_option: ClassVar[str | None] = None
+    learns_from_given: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -233,6 +237,11 @@ class Strategy(ABC):
         suggestion = Suggestion(id=self._next_id, params=self.space.validate(params), **fields)
         self._next_id += 1
         return suggestion
+
+    def given(self, params: dict[str, Any], **fields: Any) -> Suggestion:
+        """A suggestion of ``params`` chosen outside the strategy (``tune(enqueue=...)``): it
+        takes the next id, and its result comes back through ``tell`` as any other's."""
+        return self._suggest(params, **fields)
 
     def ask(self) -> Suggestion | None:
         """The next trial to run, or None while nothing can be proposed before a tell."""
