@@ -134,18 +134,28 @@ def test_logging_a_function_study_does_not_import_tensorflow(tmp_path):
     assert (tmp_path / "random-seed0" / "trial-0001").is_dir()
 
 
-def test_the_cli_writes_keras_trials_curves(tmp_path, capsys):
+def test_the_cli_writes_keras_trials_curves_and_extends_a_study(tmp_path, capsys):
     from tunebench import load_study
     from tunebench.cli import main
 
     logs = tmp_path / "logs"
-    code = main(["tune", "--strategy", "random", "--budget-trials", "2", "--subsample", "200",
-                 "--max-epochs", "3", "--storage", str(tmp_path / "runs.db"),
-                 "--log-dir", str(logs), "--no-progress"])  # fmt: skip
-    assert code == 0, capsys.readouterr().err
+
+    def run(trials):
+        flags = ["--subsample", "200", "--max-epochs", "3", "--no-progress"]
+        storage = ["--storage", str(tmp_path / "runs.db"), "--log-dir", str(logs)]
+        return main(["tune", "--budget-trials", str(trials), *flags, *storage])
+
+    assert run(2) == 0, capsys.readouterr().err
+    assert run(3) == 0
+    err = capsys.readouterr().err
+    assert (  # the notice as one line of the CLI's, not a Python warning
+        "\ntunebench: extending study 'random-seed0' from Budget(trials=2) to Budget(trials=3): "
+        in err
+    ), err
+    assert "StudyNotice" not in err
     study = load_study(tmp_path / "runs.db")
     multiplexer, _, groups = read_back(logs)
-    assert len(groups) == 2
+    assert len(groups) == len(study.trials) == 3
     for trial in study.trials:
         run = f"random-seed0/trial-{trial.id:04d}"
         curve = scalars(multiplexer, run, "epoch/validation_loss")
