@@ -165,3 +165,30 @@ def test_the_cli_writes_keras_trials_curves_and_extends_a_study(tmp_path, capsys
         assert final == pytest.approx(
             {"validation_loss": trial.loss, "test_loss": trial.test_loss}, rel=1e-6
         )
+
+
+class WithTestMetric:
+    """An objective with a test metric, as ``KerasObjective(test_metrics=...)`` has."""
+
+    max_epochs = None
+    test_metrics = ("mae",)  # its names: what the HParams experiment declares
+
+    def evaluate(self, suggestion, state=None):
+        x = suggestion.params["x"]
+        return Result(loss=(x - 0.3) ** 2, test_loss=x, metrics={"mae": abs(x - 0.3)})
+
+
+def test_trials_run_by_worker_processes_are_logged_with_their_test_metrics(tmp_path):
+    space = Space(x=Float(0, 1))
+    study = tune(WithTestMetric(), space, "random", Budget(trials=6), executor="processes",
+                 workers=2, log_dir=tmp_path, progress=False)  # fmt: skip
+    assert len({t.worker for t in study.trials}) == 2
+    _, experiment, groups = read_back(tmp_path)
+    names = {m.name.tag for m in experiment.metric_infos}
+    assert names == {"validation_loss", "test_loss", "mae"}
+    assert len(groups) == 6
+    for group in groups:
+        trial = study.trials[int(group.sessions[0].name.rsplit("-", 1)[1])]
+        metrics = {m.name.tag: m.value for m in group.metric_values}
+        expected = {"validation_loss": trial.loss, "test_loss": trial.test_loss, **trial.metrics}
+        assert metrics == pytest.approx(expected, rel=1e-6, abs=1e-7)

@@ -551,7 +551,11 @@ def tune(
     options = dict(strategy_options or {})
     enqueued = check_enqueue(space, enqueue)
     warm = None if warm_start is None else _warm_start(warm_start, space, strategy)
-    log = None if log_dir is None else TrialLog(log_dir, space)
+    if log_dir is not None:
+        test_metrics = tuple(getattr(objective, "test_metrics", None) or ())
+        log = TrialLog(log_dir, space, metrics=test_metrics)
+    else:
+        log = None
     seed = check_seed(seed)
     workers = _check_workers(workers)
     _check_study_name(study_name)

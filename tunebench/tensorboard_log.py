@@ -64,7 +64,13 @@ def _safe(name: str) -> str:
 class TrialLog:
     """Writes a study's trials as TensorBoard runs under ``log_dir/<study>/``."""
 
-    def __init__(self, log_dir: str | Path, space: Space, study: str | None = None) -> None:
+    def __init__(
+        self,
+        log_dir: str | Path,
+        space: Space,
+        study: str | None = None,
+        metrics: tuple[str, ...] = (),
+    ) -> None:
         if not isinstance(log_dir, (str, Path)):
             raise TypeError(f"log_dir must be a folder path, got {log_dir!r}")
         try:
@@ -79,11 +85,12 @@ class TrialLog:
             raise ValueError(f"log_dir {str(log_dir)!r} is a file; give a folder")
         self.space = space
         self.study = study
+        self.metrics = tuple(metrics)  # the objective's test metrics, by name
         self._failed = False
 
     def for_study(self, study: str) -> TrialLog:
         """This log for the study named ``study``: its folder, with the experiment written."""
-        log = TrialLog(self.root, self.space, study)
+        log = TrialLog(self.root, self.space, study, self.metrics)
         log._write_experiment()
         return log
 
@@ -126,6 +133,7 @@ class TrialLog:
         metrics = [
             hp.Metric("validation_loss", display_name="validation loss"),
             hp.Metric("test_loss", display_name="test loss"),
+            *(hp.Metric(name, display_name=f"test {name}") for name in self.metrics),
         ]
         _write_events(self.folder, [(0, time.time(), hp.hparams_config_pb(hparams, metrics))])
 
