@@ -114,7 +114,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "search the book task's hyperparameters with one strategy",
         "Search the book task (California housing, the book's MLP and space) with one "
         "strategy under one budget (300 epochs when no --budget-* is given). With --storage, "
-        "every trial is kept, and rerunning the same command resumes the study.",
+        "every trial is kept, rerunning the same command resumes the study, and rerunning it "
+        "with a larger budget extends a finished one (a smaller one is refused).",
     )
     tune.add_argument(
         "--strategy", default="random", help="a name from `tunebench strategies`", metavar="NAME"
