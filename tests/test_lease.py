@@ -16,11 +16,19 @@ from tunebench.store import Store, StudyBusyError
 SPACE = Space(x=Float(0, 1))
 
 RUNNER = """
-import sys, time
+import os, sys, time
 from tunebench import Budget, Float, Space, tune
 
+HOLD = sys.argv[4] if len(sys.argv) > 4 else None
+calls = 0
+
 def slow(x):
+    global calls
+    calls += 1
     time.sleep(0.25)
+    deadline = time.monotonic() + 120
+    while calls > 1 and HOLD and os.path.exists(HOLD) and time.monotonic() < deadline:
+        time.sleep(0.05)  # held after its first trial, however slowly the test's others start
     return (x - 0.3) ** 2
 
 study = tune(slow, Space(x=Float(0, 1)), "random", Budget(trials=int(sys.argv[3])), seed=0,
@@ -29,9 +37,12 @@ print(repr(study.best_loss))
 """
 
 
-def start(storage, study, trials):
+def start(storage, study, trials, hold=None):
+    """A runner of ``study`` in a new process; with ``hold``, it waits after its first trial
+    for as long as that file exists."""
     return subprocess.Popen(
-        [sys.executable, "-c", RUNNER, str(storage), study, str(trials)],
+        [sys.executable, "-c", RUNNER, str(storage), study, str(trials)]
+        + ([str(hold)] if hold else []),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -69,11 +80,14 @@ def square(x):
 
 def test_a_second_runner_of_the_same_study_is_refused_naming_the_first(tmp_path):
     storage = tmp_path / "runs.db"
-    first = start(storage, "shared", 12)
+    hold = tmp_path / "hold"
+    hold.touch()  # the first runner holds its lease until the second has been refused
+    first = start(storage, "shared", 12, hold)
     wait_for_trials(first, storage, "shared", 1)
     second = start(storage, "shared", 12)
     other = start(storage, "other", 4)  # another study in the same store runs alongside
     _, err = second.communicate(timeout=60)
+    hold.unlink()
     assert second.returncode != 0
     assert "StudyBusyError" in err
     assert f"is being run by {socket.gethostname()}:{first.pid}" in err
