@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: bench bench-full test lint format clean
+.PHONY: bench bench-full peers peers-quick test lint format clean
 
 $(BIN)/python:
 	@echo "creating $(VENV) ..."
@@ -34,6 +34,15 @@ bench: $(VENV)/.installed
 # committed report into benchmarks/results/suite/. Rerun to resume.
 bench-full: $(VENV)/.installed
 	$(BIN)/python benchmarks/suite.py --full
+
+# tunebench against Keras Tuner, Optuna, RandomizedSearchCV and Ray Tune on the book problem
+# (benchmarks/peers.py: about an hour on 2 cores; peers-quick about 10 minutes), written to
+# benchmarks/results/peers/. Needs the dev extras (Ray Tune). Rerun to resume.
+peers: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/peers.py
+
+peers-quick: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/peers.py --quick --out benchmarks/results/peers-quick
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
