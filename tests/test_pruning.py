@@ -189,6 +189,41 @@ def test_pruner_names_and_options_are_checked():
         tune(objective, SPACE, "bohb", pruner="median", **run)
 
 
+def reporting_bowl(x: float, width: int, epochs: int, report) -> float:
+    loss = math.inf
+    for epoch in range(1, epochs + 1):
+        loss = (x - 0.3) ** 2 + 0.01 * width + 1.0 / epoch
+        report(epoch, loss)
+    return loss
+
+
+def make_reporting_bowl(max_epochs: int = 9) -> FunctionObjective:
+    return FunctionObjective(reporting_bowl, max_epochs=max_epochs)
+
+
+def test_the_benchmark_runs_pruned_strategies_and_reports_their_pruned_epochs(tmp_path, capsys):
+    from tunebench.bench import run_benchmark
+    from tunebench.problems import Problem
+    from tunebench.store import Store
+
+    bowl = Problem("reporting_bowl", Space(x=Float(0, 1), width=Int(1, 4)), make_reporting_bowl)
+    run = dict(seeds=1, budget_epochs=60, problems=[bowl], out_dir=tmp_path, progress=False)
+    report = run_benchmark(["random", "random+asha", "bohb"], **run)
+    text = report.read_text()
+    pruning = text[text.index("## Pruning") :].split("\n\n")[1]
+    assert "| random+asha |" in pruning and "| bohb |" in pruning
+    assert "| random |" not in pruning
+    with Store(tmp_path / "runs.db") as store:
+        pruned = store.load_study("reporting_bowl/random+asha-seed0")
+    assert pruned.strategy == "random" and pruned.objective["pruner"] == "asha"
+    assert any(t.status == "pruned" for t in pruned.trials)
+    # pruner= puts every strategy that takes one under it: here the same runs, done already.
+    run_benchmark(["random", "bohb"], pruner="asha", **run)
+    assert "all 2 runs are finished in the store" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="'bohb' schedules its trials' training lengths"):
+        run_benchmark(["bohb+asha"], **run)
+
+
 def test_the_command_line_takes_a_pruner(tmp_path, capsys):
     from tunebench.cli import main
     from tunebench.store import load_study
