@@ -110,6 +110,8 @@ def test_a_pruned_trial_is_charged_exactly_the_epochs_it_trained(pruner, options
     for trial in pruned:
         assert trial.epochs_run == len(trial.curve) < 27
         assert trial.loss == min(trial.curve)
+    spent = sum(t.epochs_run for t in pruned)
+    assert f"pruned, charged {spent} epoch" in study.summary().splitlines()[1]
 
 
 def test_optuna_tpe_is_told_a_pruned_trial_as_optunas_pruned_state():
