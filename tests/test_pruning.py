@@ -58,6 +58,24 @@ def test_report_takes_the_epochs_one_by_one():
     assert result.status == "failed" and "expected epoch 1, got 2" in result.error
 
 
+def test_hyperband_continues_a_reporting_function_that_is_not_told_initial_epoch():
+    study = tune(
+        FunctionObjective(trained, max_epochs=9),
+        SPACE,
+        "hyperband",
+        Budget(epochs=60),
+        seed=0,
+        progress=False,
+    )
+    continued = [t for t in study.trials if t.initial_epoch > 0]
+    assert continued and all(t.status == "ok" for t in study.trials)
+    for trial in continued:  # it reported from epoch 1; the curve keeps the new epochs
+        x, n = trial.params["x"], trial.params["n"]
+        new = range(trial.initial_epoch + 1, trial.epochs + 1)
+        assert trial.curve == tuple(curve_of(x, n, e) for e in new)
+        assert trial.epochs_run == len(trial.curve)
+
+
 def _prunes_after_two_epochs():
     """A pruner that stops a trial at epoch 2: the median of one finished trial whose losses
     no model can beat, with 2 warm-up steps."""

@@ -16,7 +16,16 @@ from pathlib import Path
 import cloudpickle
 import pytest
 
-from tunebench import Budget, Float, Int, KerasObjective, Space, available_strategies, tune
+from tunebench import (
+    Budget,
+    Float,
+    FunctionObjective,
+    Int,
+    KerasObjective,
+    Space,
+    available_strategies,
+    tune,
+)
 from tunebench.models import book_space, build_mlp
 
 ray = pytest.importorskip("ray")  # the dev extras install it; `pip install tunebench[ray]`
@@ -51,7 +60,7 @@ def local_ray():
 def test_every_strategy_completes_through_ray(local_ray):
     for name in available_strategies():
         study = tune(
-            reporting_bowl,
+            FunctionObjective(reporting_bowl, max_epochs=4),
             SPACE,
             strategy=name,
             budget=Budget(epochs=20),

@@ -172,8 +172,10 @@ class FunctionObjective:
 
     A function that names ``report`` gets ``report(epoch, loss)`` to call after each epoch
     (``epoch`` counted from the start of training: ``initial_epoch + 1``, then one more each
-    call). The losses are the trial's curve, and what a pruner (``tune(pruner=...)``) decides
-    from: when the trial is pruned, ``report`` raises ``tunebench.pruning.Pruned`` — let it
+    call; from 1 for a function that does not name ``initial_epoch``, which trains a continued
+    trial from scratch: its curve keeps the epochs after ``initial_epoch``). The losses are
+    the trial's curve, and what a pruner (``tune(pruner=...)``) decides from: when the trial
+    is pruned, ``report`` raises ``tunebench.pruning.Pruned`` — let it
     propagate — and the trial is ``pruned``, charged the epochs it reported.
 
     >>> FunctionObjective(lambda epochs, x: x / epochs).max_epochs
@@ -235,7 +237,9 @@ class FunctionObjective:
             cost = epochs - suggestion.initial_epoch
         curve: list[float] = []
         if self.takes_report:
-            kwargs["report"] = _Reporter(suggestion.initial_epoch, curve)
+            # A function that is not told initial_epoch trains (and reports) from epoch 1.
+            first = suggestion.initial_epoch if self.takes_initial_epoch else 0
+            kwargs["report"] = _Reporter(first, suggestion.initial_epoch, curve)
         try:
             value = self.fn(**kwargs)
         except Pruned as pruned:  # charged the epochs it reported
@@ -284,13 +288,14 @@ class _Reporter:
     """The ``report(epoch, loss)`` a function objective is given: the trial's curve, and the
     pruner's decision after each epoch (``Pruned`` raised when it stops the trial)."""
 
-    def __init__(self, initial_epoch: int, curve: list[float]) -> None:
-        self.initial_epoch = initial_epoch
+    def __init__(self, first: int, initial_epoch: int, curve: list[float]) -> None:
+        self.next_epoch = first + 1  # reports come one by one from here
+        self.initial_epoch = initial_epoch  # the curve holds the epochs after this one
         self.curve = curve
         self.pruner = current_pruner()
 
     def __call__(self, epoch: int, loss: float) -> None:
-        expected = self.initial_epoch + len(self.curve) + 1
+        expected = self.next_epoch
         epoch = plain(epoch)
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch != expected:
             raise ValueError(
@@ -298,6 +303,9 @@ class _Reporter:
                 f"training: expected epoch {expected}, got {epoch!r}"
             )
         value = _loss_of(loss)
+        self.next_epoch += 1
+        if epoch <= self.initial_epoch:
+            return  # retrained by a function that does not continue its trial
         self.curve.append(value)
         if self.pruner is not None and self.pruner.should_prune(epoch, value):
             raise Pruned(epoch)
