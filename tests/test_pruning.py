@@ -263,3 +263,17 @@ def test_the_command_line_takes_a_pruner(tmp_path, capsys):
     study = load_study(storage)
     assert study.objective["pruner"] == "median"
     assert study.objective["pruner_options"]["n_startup_trials"] == 1
+
+
+@pytest.mark.parametrize("name", ["asha", "bohb"])
+def test_tunesearchcv_refuses_a_pruning_strategy_with_the_reason(name):
+    import numpy as np
+    from scipy.stats import loguniform
+    from sklearn.linear_model import Ridge
+
+    from tunebench.sklearn import TuneSearchCV
+
+    X, y = np.random.default_rng(0).normal(size=(30, 2)), np.arange(30.0)
+    search = TuneSearchCV(Ridge(), {"alpha": loguniform(1e-2, 1e2)}, n_iter=2, strategy=name)
+    with pytest.raises(ValueError, match="cross-validated candidates do not report"):
+        search.fit(X, y)
