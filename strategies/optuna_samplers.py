@@ -53,6 +53,10 @@ class _OptunaStrategy(Strategy):
         self._pending: dict[int, Any] = {}  # suggestion id -> optuna Trial
         self._told: set[int] = set()
 
+    #: Whether a pruned trial is told as optuna's ``PRUNED`` with its curve (TPE uses it),
+    #: rather than as complete with its best loss (CMA-ES leaves pruned trials out).
+    tells_pruned: ClassVar[bool] = False
+
     def _make_sampler(self) -> Any:  # pragma: no cover - every subclass overrides it
         raise NotImplementedError
 
@@ -107,7 +111,8 @@ class _OptunaStrategy(Strategy):
     def tell(self, suggestion: Suggestion, result: Result) -> None:
         """Tell optuna the loss, or ``TrialState.FAIL`` for a failed or diverged trial.
 
-        A pruned trial with a finite loss is told as complete with that loss. A suggestion
+        A pruned trial with a finite loss is told as complete with that loss (TPE: as
+        optuna's pruned state with its curve, ``tells_pruned``). A suggestion
         this strategy did not make (e.g. a warm start) is added to the study as a new trial.
         """
         if suggestion.id in self._told:
@@ -117,6 +122,9 @@ class _OptunaStrategy(Strategy):
         loss = float(result.loss)
         ok = result.status in ("ok", "pruned") and math.isfinite(loss)
         trial = self._pending.pop(suggestion.id, None)
+        if result.status == "pruned" and self.tells_pruned and result.curve:
+            self._tell_pruned(suggestion, result, trial)
+            return
         with self._quiet():
             if trial is not None:
                 if ok:
@@ -133,6 +141,34 @@ class _OptunaStrategy(Strategy):
                         state=TrialState.COMPLETE if ok else TrialState.FAIL,
                     )
                 )
+        self._told.add(suggestion.id)
+
+    def _tell_pruned(self, suggestion: Suggestion, result: Result, trial: Any) -> None:
+        """Optuna's own pruned state: the curve reported as intermediate values (epoch
+        ``initial_epoch + i + 1``), the trial ``PRUNED``; TPE ranks such trials below the
+        complete ones, the longer-trained first (``tells_pruned``)."""
+        from optuna.trial import TrialState, create_trial
+
+        steps = {
+            suggestion.initial_epoch + i + 1: v
+            for i, v in enumerate(result.curve)
+            if math.isfinite(v)
+        }
+        with self._quiet():
+            if trial is None:
+                params = self._to_optuna(self.space.validate(suggestion.params))
+                self._study.add_trial(
+                    create_trial(
+                        params=params,
+                        distributions=self._distributions,
+                        intermediate_values=steps,
+                        state=TrialState.PRUNED,
+                    )
+                )
+            else:
+                for step, value in steps.items():
+                    trial.report(value, step)
+                optuna_tell_without_copy(self._study, trial, None, TrialState.PRUNED)
         self._told.add(suggestion.id)
 
 
@@ -162,6 +198,7 @@ class OptunaTPE(_OptunaStrategy):
     name = "optuna-tpe"
     description = "Tree-structured Parzen Estimator (optuna TPESampler, multivariate)"
     learns = True
+    tells_pruned = True
     option_constraints: ClassVar[dict[str, Constraint]] = {
         "n_startup_trials": Integer(0),
         "multivariate": Flag(),

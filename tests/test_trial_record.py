@@ -36,7 +36,7 @@ def test_every_trial_field_is_a_store_column_and_a_shown_column_unless_marked(tm
     # The DataFrame and the CSV: every field not marked hidden, then the parameters (and the
     # test metrics, as metric_<name> columns: tests/test_suite_problems.py).
     hidden = {c.field for c in COLUMNS if c.shown_as is None}
-    assert hidden == {"ask_seq", "tell_seq", "params", "seed", "meta", "curve", "metrics"}
+    assert hidden == {"ask_seq", "tell_seq", "params", "seed", "meta", "metrics"}
     assert len(SHOWN_COLUMNS) == len(fields) - len(hidden)
     frame = study.to_dataframe()
     assert list(frame.columns) == [*SHOWN_COLUMNS, "param_x"]

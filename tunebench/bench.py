@@ -149,22 +149,50 @@ def estimate_seconds(
     return STARTUP_SECONDS + starts + total / max(1, min(workers, os.cpu_count() or 1))
 
 
-def _check_strategies(strategies: Sequence[str] | str | None) -> list[str]:
+def _check_strategies(strategies: Sequence[str] | str | None, pruner: str = "none") -> list[str]:
+    """The runs' strategies as the report names them: a registered name, or ``NAME+PRUNER``
+    (``tpe+asha``: tpe under the ASHA pruner). ``pruner`` puts every strategy that can take
+    one under it; those that schedule training lengths themselves (hyperband, asha, bohb)
+    run as they are."""
+    from .pruning import check_pruner_name, split_label, strategy_label
     from .strategy import available_strategies, strategy_class
 
+    check_pruner_name(pruner)
     if strategies is None:
-        return available_strategies()
-    if isinstance(strategies, str):
+        strategies = available_strategies()
+    elif isinstance(strategies, str):
         strategies = [s.strip() for s in strategies.split(",") if s.strip()]
-    names = list(dict.fromkeys(strategies))
-    if not names:
+    entries = list(dict.fromkeys(strategies))
+    if not entries:
         raise ValueError(
             "strategies is empty; name at least one (see `tunebench strategies`) or pass None "
             "for all of them"
         )
-    for name in names:
-        strategy_class(name)  # an unknown name fails here, with the valid ones
-    return names
+    labels = []
+    for entry in entries:
+        name, own = split_label(entry)
+        cls = strategy_class(name)  # an unknown name fails here, with the valid ones
+        check_pruner_name(own)
+        schedules = cls.pruner is not None or cls.multi_fidelity
+        if own != "none" and schedules:
+            raise ValueError(
+                f"{entry!r}: strategy {name!r} schedules its trials' training lengths itself "
+                "and takes no pruner; name it alone"
+            )
+        labels.append(strategy_label(name, own if own != "none" or schedules else pruner))
+    return list(dict.fromkeys(labels))
+
+
+def _run_description(label: str, description: dict[str, Any], max_epochs: Any) -> dict[str, Any]:
+    """The objective description a run of ``label`` stores (``tune``'s): the problem's, and
+    its ``pruner=``."""
+    from .pruning import check_pruner, describe_pruner, split_label
+    from .strategy import strategy_class
+
+    name, pruner = split_label(label)
+    cls = strategy_class(name)
+    spec = check_pruner(pruner, None, max_epochs) if pruner != "none" else None
+    return {**description, **describe_pruner(cls, spec)}
 
 
 def _check_seeds(seeds: Sequence[int] | int) -> list[int]:
@@ -200,19 +228,22 @@ def _runs_done(
             f"the store {store.path!r} holds a benchmark of the problem {stored_problem!r}, "
             f"not {problem!r}; pass another storage (or output folder) for {problem!r}"
         )
+    from .pruning import split_label
+
     state: dict[tuple[str, int], int | None] = {}
     for name, seed in runs:
         record = store.get_study(study_name(name, seed, problem))
         if record is None:
             state[name, seed] = 0
             continue
+        asked = _run_description(name, objective, objective.get("max_epochs"))
         differences = {
             f"objective {key}": pair
-            for key, pair in objective_differences(record.objective, objective).items()
+            for key, pair in objective_differences(record.objective, asked).items()
         }
         if record.budget.get("epochs") != budget_epochs:
             differences["budget_epochs"] = (record.budget.get("epochs"), budget_epochs)
-        if record.strategy != name or record.seed != seed or differences:
+        if record.strategy != split_label(name)[0] or record.seed != seed or differences:
             diff = "; ".join(
                 f"{key}: stored {found!r}, asked {asked!r}"
                 for key, (found, asked) in differences.items()
@@ -306,10 +337,11 @@ def _warm_up_strategies(names: Sequence[str], space: Any) -> None:
     """Make (and close) each strategy once, so that importing its backend (optuna, hyperopt,
     scikit-optimize, keras-tuner and with it TensorFlow: up to ~10 s) is not charged to the
     wall time of its first run."""
+    from .pruning import split_label
     from .strategy import strategy_class
 
     for name in names:
-        strategy = strategy_class(name)(space, seed=0)
+        strategy = strategy_class(split_label(name)[0])(space, seed=0)
         close = getattr(strategy, "close", None)
         if callable(close):
             close()
@@ -427,13 +459,16 @@ def run_benchmark(
     workers: int | None = None,
     address: str | None = None,
     progress: bool | None = None,
+    pruner: str = "none",
 ) -> Path:
     """Run every (strategy, seed) pair on each problem, write the report and print its
     verdict (``tunebench.report.verdict_lines``) on stdout; return the ``report.md`` path.
 
     Args:
         strategies: registered names (a list, or one comma-separated string); None runs
-            every registered strategy (``tunebench.available_strategies()``).
+            every registered strategy (``tunebench.available_strategies()``). ``NAME+PRUNER``
+            runs a strategy under a pruner (``"tpe+asha"``; ``tunebench.pruning``), reported
+            under that name.
         seeds: the seeds (paired: seed k is the same for every strategy), or a number N for
             seeds 0 to N-1.
         budget_epochs: the epoch budget of every run; None gives each problem its own
@@ -454,6 +489,9 @@ def run_benchmark(
             takes is refused.
         executor, workers, address: where trials run, as for ``tune``.
         progress: show the live display; None shows it only on a terminal.
+        pruner: a pruner (``"median"``, ``"asha"``, ``"hyperband"``) for every strategy that
+            can take one (reported as ``NAME+PRUNER``); ``hyperband``, ``asha`` and
+            ``bohb``, which schedule training lengths themselves, run as they are.
     """
     problem_list = check_problems(problems)
     given = {"subsample": subsample, "max_epochs": max_epochs, "patience": patience}
@@ -483,6 +521,7 @@ def run_benchmark(
         progress=progress,
         lenient_settings=True,
         folder_per_problem=len(plans) > 1,
+        pruner=pruner,
     )
 
 
@@ -495,6 +534,7 @@ def run_protocol(
     workers: int | None = None,
     address: str | None = None,
     progress: bool | None = None,
+    pruner: str = "none",
 ) -> Path:
     """Run a benchmark protocol — each problem with its own seeds, budget and settings
     (``QUICK_PROTOCOL``, ``FULL_PROTOCOL`` or a user's ``ProblemPlan`` list) — into
@@ -512,6 +552,7 @@ def run_protocol(
         progress=progress,
         lenient_settings=False,
         folder_per_problem=True,
+        pruner=pruner,
     )
 
 
@@ -573,11 +614,12 @@ def _run_plans(
     progress: bool | None,
     lenient_settings: bool,
     folder_per_problem: bool,
+    pruner: str = "none",
 ) -> Path:
     from .executors import EXECUTORS, make_executor
     from .report import environment
 
-    names = _check_strategies(strategies)
+    names = _check_strategies(strategies, pruner)
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
     out_dir = Path(out_dir)
@@ -656,6 +698,7 @@ def _run_problem(
 ) -> Path:
     """The runs of one problem still to do, then its report; returns ``report.md``'s path.
     ``pool_box`` holds the worker pool, made on first need and shared by every problem."""
+    from .pruning import split_label
     from .report import verdict_lines, write_report
     from .runner import tune
     from .strategy import strategy_class
@@ -664,7 +707,7 @@ def _run_problem(
     out_dir.mkdir(parents=True, exist_ok=True)
     done = sum(spent is None for spent in state.values())
     todo = [
-        (strategy_class(name).multi_fidelity, budget.epochs - (spent or 0))
+        (strategy_class(split_label(name)[0]).multi_fidelity, budget.epochs - (spent or 0))
         for (name, _), spent in state.items()
         if spent is not None
     ]
@@ -742,10 +785,12 @@ def _run_problem(
                 try:
                     # A fresh objective for every run: no compiled training step is shared
                     # between runs, so a run's wall time does not depend on the runs before it.
+                    base, pruner = split_label(name)
                     study = tune(
                         problem.make_objective(**settings),
                         problem.space,
-                        strategy=name,
+                        strategy=base,
+                        pruner=pruner,
                         budget=budget,
                         seed=seed,
                         storage=storage,

@@ -180,6 +180,21 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a strategy option (repeatable); VALUE is read as JSON when it parses",
     )
+    tune.add_argument(
+        "--pruner",
+        default="none",
+        metavar="NAME",
+        help="stop trials whose validation loss after an epoch is bad: none (default), "
+        "median, asha, hyperband (Optuna's pruners)",
+    )
+    tune.add_argument(
+        "--pruner-option",
+        type=_option,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a pruner option (repeatable), e.g. reduction_factor=3",
+    )
     _executor_flags(tune)
 
     show = command(
@@ -276,6 +291,13 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="FILE",
         help="the store (default: OUT/runs.db; with several problems OUT/PROBLEM/runs.db each)",
+    )
+    bench.add_argument(
+        "--pruner",
+        default="none",
+        metavar="NAME",
+        help="run every strategy under this pruner (median, asha, hyperband), reported as "
+        "STRATEGY+PRUNER; or name such pairs in --strategies (e.g. tpe,tpe+asha)",
     )
     _executor_flags(bench)
 
@@ -446,6 +468,27 @@ def _strategy_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+class _Reports:
+    """What ``pruner_for`` needs of the book's objective before its data are loaded."""
+
+    reports_intermediate = True
+
+    def __init__(self, max_epochs: int) -> None:
+        self.max_epochs = max_epochs
+
+
+def _check_pruner_flags(
+    args: argparse.Namespace, options: dict[str, Any], pruner_options: dict[str, Any]
+) -> None:
+    """--pruner and --pruner-option, checked before any data is loaded."""
+    from .runner import pruner_for
+
+    try:
+        pruner_for(args.strategy, options, args.pruner, pruner_options, _Reports(args.max_epochs))
+    except TypeError as exc:
+        raise ValueError(f"--pruner-option: {exc}") from exc
+
+
 def _tune(args: argparse.Namespace) -> int:
     from .budget import Budget
     from .models import book_space, build_mlp
@@ -454,6 +497,8 @@ def _tune(args: argparse.Namespace) -> int:
     from .tasks import california_housing
 
     options = _strategy_options(args)
+    pruner_options = dict(args.pruner_option)
+    _check_pruner_flags(args, options, pruner_options)
     if args.budget_epochs is None and args.budget_trials is None and args.budget_seconds is None:
         args.budget_epochs = 300
     budget = Budget(
@@ -485,6 +530,8 @@ def _tune(args: argparse.Namespace) -> int:
             workers=args.workers,
             address=args.address,
             log_dir=args.log_dir,
+            pruner=args.pruner,
+            pruner_options=pruner_options,
         )
     except KeyboardInterrupt:
         resume = " Rerun the same command to resume." if args.storage else ""
@@ -609,6 +656,7 @@ def _bench(args: argparse.Namespace) -> int:
             bench.run_protocol(
                 plans,
                 args.strategies,
+                pruner=args.pruner,
                 out_dir=args.out or ("bench-report-full" if args.full else "bench-report"),
                 **common,
             )
@@ -623,6 +671,7 @@ def _bench(args: argparse.Namespace) -> int:
                 problems=args.problems,
                 max_epochs=args.max_epochs,
                 patience=args.patience,
+                pruner=args.pruner,
                 **common,
             )
     except KeyboardInterrupt:

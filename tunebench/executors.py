@@ -4,8 +4,10 @@ The runner owns the loop; an executor only runs what it is given. Its interface:
 
 - ``capacity``: how many trials may run at once;
 - ``running``: how many are submitted and not yet collected;
-- ``submit(objective, suggestion, state, limit=None)``: start one trial, to be stopped at
-  its ``TrialLimit`` (``tunebench.limits``) where the executor can;
+- ``submit(objective, suggestion, state, limit=None, pruner=None)``: start one trial, to be
+  stopped at its ``TrialLimit`` (``tunebench.limits``) where the executor can, its reports
+  going to its ``TrialPruner`` (``tunebench.pruning``), which travels with it and decides in
+  its worker;
 - ``wait()``: block until at least one trial is finished (or stopped at its limit), return
   the finished ``(suggestion, result)`` pairs;
 - ``close()``: stop everything still running.
@@ -49,6 +51,7 @@ from typing import Any, Protocol
 from .limits import TrialLimit, running_under
 from .objective import Objective, describe_error
 from .private_api import loky_context
+from .pruning import TrialPruner, pruning_under
 from .strategy import Result, Suggestion, lost_trial
 
 __all__ = [
@@ -95,6 +98,7 @@ class Executor(Protocol):
         suggestion: Suggestion,
         state: dict[str, Any] | None,
         limit: TrialLimit | None = None,
+        pruner: TrialPruner | None = None,
     ) -> None: ...
 
     def wait(self) -> list[tuple[Suggestion, Result]]: ...
@@ -112,15 +116,17 @@ def evaluate_safely(
     suggestion: Suggestion,
     state: dict[str, Any] | None,
     limit: TrialLimit | None = None,
+    pruner: TrialPruner | None = None,
 ) -> Result:
-    """Run one trial under ``limit``; an exception in user code becomes a ``failed`` result.
+    """Run one trial under ``limit``, reporting to ``pruner`` (``tunebench.pruning``); an
+    exception in user code becomes a ``failed`` result.
 
     An objective's ``evaluate`` records its own failures with the epochs they trained; one
     that raises, or returns something else than a ``Result``, says nothing of what it
     trained, so its trial is charged its grant.
     """
     try:
-        with running_under(limit):
+        with running_under(limit), pruning_under(pruner):
             result = objective.evaluate(suggestion, state)
         if not isinstance(result, Result):
             raise TypeError(f"{type(objective).__name__}.evaluate must return a Result")
@@ -143,7 +149,9 @@ class InlineExecutor:
     capacity = 1
 
     def __init__(self) -> None:
-        self.submitted: list[tuple[Objective, Suggestion, dict | None, TrialLimit | None]] = []
+        self.submitted: list[
+            tuple[Objective, Suggestion, dict | None, TrialLimit | None, TrialPruner | None]
+        ] = []
 
     @property
     def running(self) -> int:
@@ -155,8 +163,9 @@ class InlineExecutor:
         suggestion: Suggestion,
         state: dict[str, Any] | None,
         limit: TrialLimit | None = None,
+        pruner: TrialPruner | None = None,
     ) -> None:
-        self.submitted.append((objective, suggestion, state, limit))
+        self.submitted.append((objective, suggestion, state, limit, pruner))
 
     def wait(self) -> list[tuple[Suggestion, Result]]:
         submitted, self.submitted = self.submitted, []
@@ -279,7 +288,7 @@ def _process_worker(
             else:
                 conn.send(("loaded", token, None))
             continue
-        suggestion, state, limit = payload
+        suggestion, state, limit, pruner = payload
         if objective is None:  # the driver has been told, and stops
             continue
         if not pinned and _uses_tensorflow(objective):
@@ -287,7 +296,7 @@ def _process_worker(
 
             pin_threads(threads)
             pinned = True
-        result = evaluate_safely(objective, suggestion, state, limit)
+        result = evaluate_safely(objective, suggestion, state, limit, pruner)
         retire = max_memory is not None and (resident_bytes() or 0) > max_memory
         kind = "result_retiring" if retire else "result"  # the driver replaces it at once
         try:
@@ -430,6 +439,7 @@ class ProcessExecutor:
         suggestion: Suggestion,
         state: dict[str, Any] | None,
         limit: TrialLimit | None = None,
+        pruner: TrialPruner | None = None,
     ) -> None:
         worker = next((w for w in self._workers if w.trial is None), None)
         if worker is None:
@@ -446,7 +456,7 @@ class ProcessExecutor:
                 if worker.objective_token != pickled.token:
                     worker.conn.send(("objective", pickled.token, pickled.blob))
                     worker.objective_token = pickled.token
-                worker.conn.send(("trial", suggestion, state, limit))
+                worker.conn.send(("trial", suggestion, state, limit, pruner))
                 break
             except OSError as exc:  # it died between the check and the send
                 if attempt == 2:
@@ -623,6 +633,7 @@ def _ray_trial_function(ray: Any) -> Any:
             state: dict[str, Any] | None,
             threads: int,
             limit: TrialLimit | None = None,
+            pruner: TrialPruner | None = None,
         ) -> Result | str:
             global _PINNED_IN_RAY_WORKER
             try:
@@ -638,7 +649,7 @@ def _ray_trial_function(ray: Any) -> Any:
                     pin_threads(threads)
                 _PINNED_IN_RAY_WORKER = True
             node = ray.get_runtime_context().get_node_id()
-            result = evaluate_safely(objective, suggestion, state, limit)
+            result = evaluate_safely(objective, suggestion, state, limit, pruner)
             return dataclasses.replace(
                 result, worker=f"{socket.gethostname()}:{os.getpid()}@node:{node[:12]}"
             )
@@ -701,6 +712,7 @@ class RayExecutor:
         suggestion: Suggestion,
         state: dict[str, Any] | None,
         limit: TrialLimit | None = None,
+        pruner: TrialPruner | None = None,
     ) -> None:
         if self._objective is not objective:
             # Pickled here with cloudpickle (not Ray's own copy), as for worker processes, so
@@ -709,7 +721,7 @@ class RayExecutor:
             self._objective, self._objective_ref = objective, self._ray.put(blob)
             self._objective_key = uuid.uuid4().hex  # Ray workers keep the objective by it
         ref = self._task.remote(
-            self._objective_key, self._objective_ref, suggestion, state, self.threads, limit
+            self._objective_key, self._objective_ref, suggestion, state, self.threads, limit, pruner
         )
         self._pending[ref] = _RayTrial(suggestion, limit, time.monotonic())
 

@@ -36,6 +36,7 @@ from .keras_state import (
     seeded_keras,
 )
 from .limits import TrialLimit, current_limit
+from .pruning import Pruned, TrialPruner, current_pruner, pruned_loss
 from .signature import accepts, check_names, names_parameter
 from .space import Choice, Int, Space, plain
 from .strategy import Result, Suggestion, lost_trial
@@ -169,8 +170,22 @@ class FunctionObjective:
     refused: name it otherwise (``n_epochs``), train ``min(n_epochs, epochs)`` and return
     ``Result(loss=..., epochs_run=...)`` to be charged what was trained.
 
+    A function that names ``report`` gets ``report(epoch, loss)`` to call after each epoch
+    (``epoch`` counted from the start of training: ``initial_epoch + 1``, then one more each
+    call; from 1 for a function that does not name ``initial_epoch``, which trains a continued
+    trial from scratch: its curve keeps the epochs after ``initial_epoch``). The losses are
+    the trial's curve, and what a pruner (``tune(pruner=...)``) decides from: when the trial
+    is pruned, ``report`` raises ``tunebench.pruning.Pruned`` — let it
+    propagate — and the trial is ``pruned``, charged the epochs it reported.
+
     >>> FunctionObjective(lambda epochs, x: x / epochs).max_epochs
     100
+    >>> def trained(x, epochs, report):
+    ...     for epoch in range(1, epochs + 1):
+    ...         report(epoch, x / epoch)
+    ...     return x / epochs
+    >>> FunctionObjective(trained).evaluate(Suggestion(id=0, params={"x": 1.0}, epochs=4)).curve
+    (1.0, 0.5, 0.3333333333333333, 0.25)
     """
 
     def __init__(self, fn: Callable[..., float], *, max_epochs: int | None = None) -> None:
@@ -179,6 +194,7 @@ class FunctionObjective:
         self.fn = fn
         self.takes_epochs = names_parameter(fn, "epochs")
         self.takes_initial_epoch = self.takes_epochs and names_parameter(fn, "initial_epoch")
+        self.takes_report = names_parameter(fn, "report")
         if self.takes_epochs and max_epochs is None:
             max_epochs = 100
         self.max_epochs = None if max_epochs is None else _positive_int("max_epochs", max_epochs)
@@ -198,6 +214,13 @@ class FunctionObjective:
             raise ValueError(self._epochs_conflict())
         provided = ("epochs", "initial_epoch")[: self.takes_epochs + self.takes_initial_epoch]
         what = f"the function {_describe_callable(self.fn)}"
+        if self.takes_report:
+            if "report" in space:
+                raise ValueError(
+                    f"the space has a parameter named 'report', but {what} takes report as "
+                    "the callable that reports its intermediate losses: rename the parameter"
+                )
+            provided = (*provided, "report")
         check_names(space, self.fn, what, provided=provided)
 
     def evaluate(self, suggestion: Suggestion, state: dict[str, Any] | None = None) -> Result:
@@ -212,22 +235,46 @@ class FunctionObjective:
             if self.takes_initial_epoch:
                 kwargs["initial_epoch"] = suggestion.initial_epoch
             cost = epochs - suggestion.initial_epoch
+        curve: list[float] = []
+        if self.takes_report:
+            # A function that is not told initial_epoch trains (and reports) from epoch 1.
+            first = suggestion.initial_epoch if self.takes_initial_epoch else 0
+            kwargs["report"] = _Reporter(first, suggestion.initial_epoch, curve)
         try:
             value = self.fn(**kwargs)
+        except Pruned as pruned:  # charged the epochs it reported
+            return Result(
+                loss=pruned_loss(curve),
+                status="pruned",
+                epochs_run=(pruned.epoch - suggestion.initial_epoch) if self.takes_epochs else 1,
+                seconds=time.perf_counter() - start,
+                curve=tuple(curve),
+            )
         except Exception as exc:  # how much it trained is unknown: charged what it was asked
             if not self.takes_epochs:
                 return Result.failure(describe_error(exc), seconds=time.perf_counter() - start)
             asked = dataclasses.replace(suggestion, epochs=suggestion.initial_epoch + cost)
             return lost_trial(asked, describe_error(exc), seconds=time.perf_counter() - start)
         if isinstance(value, Result):
-            return value
+            return (
+                value
+                if value.curve or not curve
+                else dataclasses.replace(value, curve=tuple(curve))
+            )
         try:
             loss = _loss_of(value)
         except (TypeError, ValueError) as exc:  # it ran (and trained) all the same
             return Result.failure(
                 f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - start, epochs_run=cost
             )
-        return Result(loss=loss, epochs_run=cost, seconds=time.perf_counter() - start)
+        return Result(
+            loss=loss, epochs_run=cost, seconds=time.perf_counter() - start, curve=tuple(curve)
+        )
+
+    @property
+    def reports_intermediate(self) -> bool:
+        """Whether trials report a loss after each epoch (the function names ``report``)."""
+        return self.takes_report
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -237,13 +284,50 @@ class FunctionObjective:
         }
 
 
+class _Reporter:
+    """The ``report(epoch, loss)`` a function objective is given: the trial's curve, and the
+    pruner's decision after each epoch (``Pruned`` raised when it stops the trial)."""
+
+    def __init__(self, first: int, initial_epoch: int, curve: list[float]) -> None:
+        self.next_epoch = first + 1  # reports come one by one from here
+        self.initial_epoch = initial_epoch  # the curve holds the epochs after this one
+        self.curve = curve
+        self.pruner = current_pruner()
+
+    def __call__(self, epoch: int, loss: float) -> None:
+        expected = self.next_epoch
+        epoch = plain(epoch)
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch != expected:
+            raise ValueError(
+                f"report(epoch, loss) takes the epochs one by one, counted from the start of "
+                f"training: expected epoch {expected}, got {epoch!r}"
+            )
+        value = _loss_of(loss)
+        self.next_epoch += 1
+        if epoch <= self.initial_epoch:
+            return  # retrained by a function that does not continue its trial
+        self.curve.append(value)
+        if self.pruner is not None and self.pruner.should_prune(epoch, value):
+            raise Pruned(epoch)
+
+
 class _EpochMonitor:
     """Early stopping on validation loss with best-weights restore, and a NaN stop."""
 
-    def __init__(self, patience: int, min_delta: float, limit: TrialLimit | None = None) -> None:
+    def __init__(
+        self,
+        patience: int,
+        min_delta: float,
+        limit: TrialLimit | None = None,
+        pruner: TrialPruner | None = None,
+        initial_epoch: int = 0,
+    ) -> None:
         self.patience = patience
         self.min_delta = min_delta
         self.limit = limit
+        self.pruner = pruner
+        self.initial_epoch = initial_epoch
+        self.pruned = False
         self.curve: list[float] = []
         self.best = math.inf
         self.best_weights: list[np.ndarray] | None = None
@@ -268,6 +352,10 @@ class _EpochMonitor:
         if self.limit is not None and self.limit.expired():
             self.stopped_by = self.limit
             return True
+        epoch = self.initial_epoch + len(self.curve)
+        if self.pruner is not None and self.pruner.should_prune(epoch, val_loss):
+            self.pruned = True
+            return True
         return False
 
 
@@ -286,6 +374,14 @@ def _outcome(
             f"{monitor.stopped_by.reason}; stopped after {epochs_run} epochs",
             seconds=time.perf_counter() - start,
             epochs_run=epochs_run,
+        )
+    if monitor.pruned:
+        return Result(
+            loss=monitor.best,
+            status="pruned",
+            epochs_run=epochs_run,
+            seconds=time.perf_counter() - start,
+            curve=tuple(monitor.curve),
         )
     if monitor.best_weights is not None:
         model.set_weights(monitor.best_weights)
@@ -371,7 +467,9 @@ class KerasObjective:
     reported, never used to select.
     Under a time limit (``tune(trial_timeout=...)``, or the end of a ``Budget(seconds=...)``)
     training stops between epochs and the trial is ``failed`` with the reason, charged the
-    epochs it trained (``tunebench.limits``).
+    epochs it trained (``tunebench.limits``). Under a pruner (``tune(pruner=...)``) the
+    validation loss after each epoch is reported to it, on the fast path and through ``fit``
+    alike; a trial it stops is ``pruned``, with its curve, charged the epochs it trained.
 
     By default training takes the fast path (``tunebench.fast_training``: one compiled
     function a whole epoch, the model's own loss and optimizer, batches shuffled per epoch
@@ -418,6 +516,9 @@ class KerasObjective:
         self._fallback_noticed = False
         self._trainer = FastTrainer(task.X_train, task.y_train)
         self._takes_input_shape = accepts(build_model, "input_shape")
+
+    #: Every trial reports its validation loss after each epoch (to a pruner, when one runs).
+    reports_intermediate = True
 
     def describe(self) -> dict[str, Any]:
         described = {
@@ -494,7 +595,13 @@ class KerasObjective:
         epochs = self.max_epochs if suggestion.epochs is None else suggestion.epochs
         epochs = min(epochs, self.max_epochs)
         build_kwargs, fit_kwargs = self._split_params(suggestion.params)
-        monitor = _EpochMonitor(self.patience, self.min_delta, current_limit())
+        monitor = _EpochMonitor(
+            self.patience,
+            self.min_delta,
+            current_limit(),
+            current_pruner(),
+            suggestion.initial_epoch,
+        )
         try:
             batch_size = check_batch_size(fit_kwargs.get("batch_size", self.batch_size))
             warmup_epochs = check_warmup_epochs(fit_kwargs.get("warmup_epochs", 0))

@@ -37,6 +37,13 @@ from .executors import Executor, make_executor, worker_name
 from .limits import TrialLimit, check_trial_timeout
 from .objective import FunctionObjective, Objective
 from .progress import NullProgress, make_progress
+from .pruning import (
+    PrunerSpec,
+    PruningMirror,
+    check_pruner,
+    check_pruner_name,
+    describe_pruner,
+)
 from .signature import names_parameter
 from .space import Space, plain
 from .store import Store, StudyRecord
@@ -47,8 +54,10 @@ from .warm_start import StudyNotice, WarmStart, check_enqueue, warm_start_from
 
 __all__ = [
     "MaxEpochsError",
+    "PrunerError",
     "ResumeMismatchError",
     "fidelity_options",
+    "pruner_for",
     "run_in_memory",
     "trial_seed",
     "tune",
@@ -101,8 +110,11 @@ class _Run:
         enqueued: list[dict[str, Any]] | None = None,
         warm: WarmStart | None = None,
         log: TrialLog | None = None,
+        pruner: PrunerSpec | None = None,
     ) -> None:
         self.objective = objective
+        # The other trials' reports, mirrored for the pruner (None: no pruning).
+        self.pruning = PruningMirror(pruner) if pruner is not None and pruner.active else None
         self.trial_timeout = trial_timeout
         self.max_failures = max_failures  # None: failed trials never stop the study
         self.strategy = strategy
@@ -161,6 +173,8 @@ class _Run:
                 asked[trial.id] = suggestion
             else:
                 self.strategy.tell(trial.suggestion(), trial.result())
+                if self.pruning is not None:
+                    self.pruning.finish(trial.id, trial.initial_epoch, trial.result())
                 if trial.status != "ok":
                     self.unfinished_parents.add(trial.id)
                 if trial.status == "ok":
@@ -219,7 +233,11 @@ class _Run:
         self.granted[suggestion.id] = granted
         self.store.record_start(self.record.id, suggestion, self.seq, worker_name())
         self.seq += 1
-        self.executor.submit(self.objective, suggestion, state, self._trial_limit())
+        if self.pruning is None:
+            self.executor.submit(self.objective, suggestion, state, self._trial_limit())
+        else:  # the trial decides in its worker, against the trials finished by now
+            pruner = self.pruning.trial_pruner(suggestion.id)
+            self.executor.submit(self.objective, suggestion, state, self._trial_limit(), pruner)
         return True
 
     def _fixed_epochs(self, suggestion: Suggestion) -> int | None:
@@ -279,6 +297,8 @@ class _Run:
         if self.log is not None:
             self.log.write(Trial.start(suggestion).finish(result))
         self.strategy.tell(suggestion, result)
+        if self.pruning is not None:
+            self.pruning.finish(suggestion.id, suggestion.initial_epoch, result)
         if result.status != "ok":
             self.unfinished_parents.add(suggestion.id)
         if result.status == "ok":
@@ -329,6 +349,7 @@ def run_in_memory(
     *,
     seed: int,
     max_failures: int | None = MAX_CONSECUTIVE_FAILURES,
+    pruner: PrunerSpec | None = None,
 ) -> str:
     """``tune()``'s loop over a strategy already made, with a throw-away store: no file, no
     resume, no progress line. Returns the stop reason; the executor is left open.
@@ -336,9 +357,12 @@ def run_in_memory(
     For a caller that evaluates the trials its own way through ``executor`` (``TuneSearchCV``
     hands them to scikit-learn in batches): the loop still grants, clips and charges the
     epochs, and trains a continuation whose parent failed from scratch. ``max_failures``
-    consecutive failed trials stop it (None: never).
+    consecutive failed trials stop it (None: never). ``pruner`` (``pruner_for``) prunes
+    trials from their reports.
     """
     name = strategy.name or type(strategy).__name__
+    if pruner is None and getattr(strategy, "pruner", None) is not None:
+        raise PrunerError(f"strategy {name!r} prunes by itself: run_in_memory needs its pruner")
     store = Store(":memory:")
     try:
         record = store.open_study(
@@ -350,7 +374,15 @@ def run_in_memory(
             objective=_describe(objective),
         )
         run = _Run(
-            objective, strategy, name, record, store, budget, executor, max_failures=max_failures
+            objective,
+            strategy,
+            name,
+            record,
+            store,
+            budget,
+            executor,
+            max_failures=max_failures,
+            pruner=pruner,
         )
         return run.run(NullProgress())
     finally:
@@ -391,6 +423,78 @@ def fidelity_options(name: str, options: Mapping[str, Any], limit: int | None) -
     if isinstance(wanted, numbers.Integral) and not isinstance(wanted, bool) and wanted > limit:
         raise MaxEpochsError(int(wanted), int(limit))
     return options
+
+
+class PrunerError(ValueError):
+    """A pruner that cannot run with this strategy or objective."""
+
+
+def pruner_for(
+    strategy: str,
+    strategy_options: Mapping[str, Any],
+    pruner: str | None,
+    pruner_options: Mapping[str, Any] | None,
+    objective: Any,
+) -> PrunerSpec | None:
+    """The pruner a study runs with, checked before any trial (None: no pruning).
+
+    ``pruner=`` combines with any strategy that trains each trial to its end. A strategy
+    that schedules training lengths itself refuses it: ``hyperband`` (keras-tuner's brackets
+    of continued trials), and ``asha`` / ``bohb``, whose own pruner is part of their
+    definition (its options are theirs: ``strategy_options``). A pruner needs an objective
+    that reports a loss after each epoch (``KerasObjective``, a function naming ``report``).
+
+    >>> pruner_for("tpe", {}, "asha", None, FunctionObjective(lambda x, report: x)).name
+    'asha'
+    >>> pruner_for("tpe", {}, "median", None, FunctionObjective(lambda x: x))
+    Traceback (most recent call last):
+    ...
+    tunebench.runner.PrunerError: pruner='median' decides from the loss a trial reports after each epoch, but the objective <lambda> never reports one: give the function a `report` parameter and call report(epoch, loss) after each epoch (KerasObjective reports by itself)
+    """  # noqa: E501
+    cls = strategy_class(strategy)
+    own = getattr(cls, "pruner", None)
+    given = "none" if pruner is None else pruner
+    if own is not None:
+        if given != "none" or pruner_options:
+            raise PrunerError(
+                f"strategy {strategy!r} prunes by itself ({own}): leave out pruner= and "
+                f"pruner_options= (set its pruner's options as strategy options: "
+                f"{', '.join(cls.pruner_option_names()) or 'none'}), or run another strategy "
+                f"with pruner={given!r}"
+            )
+        name, options = own, cls.pruner_options_from(strategy_options)
+    else:
+        check_pruner_name(given)  # an unknown name first, with the valid ones
+        if given != "none" and getattr(cls, "multi_fidelity", False):
+            raise PrunerError(
+                f"strategy {strategy!r} schedules its trials' training lengths itself, so "
+                f"pruner={given!r} cannot apply; pick a strategy that trains each trial to its "
+                "end (e.g. tpe), or 'asha' / 'bohb', which prune by themselves"
+            )
+        name, options = given, pruner_options
+    spec = check_pruner(name, options, getattr(objective, "max_epochs", None))
+    if not spec.active:
+        return None
+    if not getattr(objective, "reports_intermediate", False):
+        fn = getattr(objective, "fn", None)
+        what = (
+            f"the objective {getattr(fn, '__qualname__', type(fn).__name__)}"
+            if fn is not None
+            else f"the objective {type(objective).__name__}"
+        )
+        how = (
+            "give the function a `report` parameter and call report(epoch, loss) after each "
+            "epoch (KerasObjective reports by itself)"
+            if fn is not None
+            else "give it reports_intermediate = True and report through "
+            "tunebench.pruning.current_pruner() after each epoch"
+        )
+        asked = f"strategy {strategy!r}" if own is not None else f"pruner={name!r}"
+        raise PrunerError(
+            f"{asked} decides from the loss a trial reports after each epoch, but {what} "
+            f"never reports one: {how}"
+        )
+    return spec
 
 
 def _draw_seed() -> int:
@@ -481,6 +585,8 @@ def tune(
     enqueue: Iterable[Mapping[str, Any]] | None = None,
     warm_start: Study | str | Path | None = None,
     log_dir: str | Path | None = None,
+    pruner: str = "none",
+    pruner_options: Mapping[str, Any] | None = None,
 ) -> Study:
     """Search ``space`` for the parameters that minimise ``objective`` within ``budget``.
 
@@ -530,6 +636,13 @@ def tune(
         log_dir: a folder for TensorBoard: each finished trial is written under
             ``log_dir/<study name>/`` (its parameters, final losses and status for the
             HParams dashboard, its per-epoch curves as scalars). Needs ``tensorboard``.
+        pruner: stop trials whose reported losses are bad (``tunebench.pruning``):
+            ``"none"`` (default), ``"median"``, ``"asha"`` or ``"hyperband"`` (Optuna's
+            pruners). A pruned trial is ``pruned``, charged the epochs it trained. The
+            objective must report after each epoch (``KerasObjective`` does; a function
+            names ``report``).
+        pruner_options: the pruner's options (``tunebench.pruning.PRUNERS``), e.g.
+            ``{"reduction_factor": 3}``.
 
     A study's enqueued configurations and warm start are kept with it in the store: rerunning
     resumes it with them (pass the same ones, or none). A larger budget on a stored study
@@ -556,6 +669,7 @@ def tune(
         log = TrialLog(log_dir, space, metrics=test_metrics)
     else:
         log = None
+    spec = pruner_for(strategy, options, pruner, pruner_options, objective)
     seed = check_seed(seed)
     workers = _check_workers(workers)
     _check_study_name(study_name)
@@ -587,7 +701,7 @@ def tune(
             space=space.to_json(),
             budget=budget.to_json(),
             options=options,
-            objective=_describe(objective),
+            objective={**_describe(objective), **describe_pruner(strategy_class(strategy), spec)},
         )
         if existing is None:
             warm_start_module.remember(store, study_name, enqueued, warm)
@@ -611,6 +725,7 @@ def tune(
             enqueued=enqueued,
             warm=warm,
             log=log,
+            pruner=spec,
         )
         reason: str | None = "interrupted"
         try:

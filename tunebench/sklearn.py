@@ -490,6 +490,12 @@ class TuneSearchCV(BaseSearchCV):
     def _prepare(self, fit_params: Mapping[str, Any]) -> _Search:
         space = self._space()
         cls = strategy_class(self.strategy)  # an unknown name: the valid ones, the closest
+        if cls.pruner is not None:
+            raise ValueError(
+                f"strategy={self.strategy!r} prunes trials from the loss each one reports "
+                "after every epoch, which TuneSearchCV's cross-validated candidates do not "
+                "report: use tunebench.tune with a KerasObjective for it, or another strategy"
+            )
         options = dict(self.strategy_options or {})
         keras = _is_keras_wrapper(self.estimator)
         epochs = None

@@ -182,10 +182,12 @@ class Strategy(ABC):
     ``option_constraints``: each keyword option's type and range (``tunebench.options``),
     checked — and numpy scalars made plain — before the subclass's ``__init__`` runs, and
     ``startup_option``: the option holding how many random suggestions come before the
-    strategy's model steers it (``startup_trials``; None: no such phase), and
+    strategy's model steers it (``startup_trials``; None: no such phase),
     ``learns_from_given``: whether ``tell`` also learns from trials the strategy did not
     propose (another study's, ``tune(warm_start=...)``; configurations given by the user,
-    ``tune(enqueue=...)``), which Hyperband's brackets cannot.
+    ``tune(enqueue=...)``), which Hyperband's brackets cannot, and ``pruner``: the
+    pruner the runner runs its trials under when the strategy prunes by itself (``asha``,
+    ``bohb``; None: whatever ``tune(pruner=...)`` says).
 
     >>> from tunebench import Float
     >>> from tunebench.options import Integer
@@ -214,6 +216,7 @@ class Strategy(ABC):
     option_constraints: ClassVar[dict[str, Constraint]] = {}
     startup_option: ClassVar[str | None] = None
     learns_from_given: ClassVar[bool] = True
+    pruner: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -288,6 +291,22 @@ class Strategy(ABC):
         return int(default)
 
     @classmethod
+    def pruner_option_names(cls) -> list[str]:
+        """The options of a strategy that prunes by itself (``pruner``: a name of
+        ``tunebench.pruning.PRUNERS``) that go to its pruner; none for the others."""
+        if cls.pruner is None:
+            return []
+        from .pruning import PRUNERS
+
+        return [name for name in PRUNERS[cls.pruner] if name in cls.option_constraints]
+
+    @classmethod
+    def pruner_options_from(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The pruner's options among a study's strategy ``options`` (its defaults for the
+        rest)."""
+        return {k: v for k, v in options.items() if k in cls.pruner_option_names()}
+
+    @classmethod
     def options_doc(cls) -> str:
         """The ``Options`` part of the class docstring, for ``tunebench strategies --verbose``."""
         doc = inspect.cleandoc(cls.__doc__ or "")
@@ -349,7 +368,14 @@ def _checking_options(cls: type[Strategy], init: Callable[..., None]) -> Callabl
 
 # --------------------------------------------------------------------------- registry
 
-_registry = Registry(ENTRY_POINT_GROUP, "strategy")
+#: Strategies declared here as well as in ``pyproject.toml``: found from a source tree whose
+#: install metadata predates them (an editable install made before they were added).
+_BUILTINS = {
+    "asha": "tunebench.strategies.pruned:Asha",
+    "bohb": "tunebench.strategies.pruned:Bohb",
+}
+
+_registry = Registry(ENTRY_POINT_GROUP, "strategy", builtins=_BUILTINS)
 
 
 class UnknownStrategyError(UnknownNameError):

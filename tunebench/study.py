@@ -108,6 +108,10 @@ class Study:
             f"{count(self.epochs_spent, 'epoch')}, {self.seconds:.1f} s; "
             f"stopped: {_stop_text(self.stop_reason)}"
         ]
+        pruned = [t for t in self.trials if t.status == "pruned"]
+        if pruned:
+            spent = sum(t.epochs_run for t in pruned)
+            lines.append(f"{count(len(pruned), 'trial')} pruned, charged {count(spent, 'epoch')}")
         best = self.best_trial
         if best is None:
             lines.append("no trial succeeded")

@@ -126,14 +126,15 @@ def check_determinism(name: str) -> None:
 def check_failures(name: str) -> None:
     """Failed trials, NaN losses and exceptions in the objective are survived."""
 
-    def flaky(lr: float, units: int, **rest: object) -> float:
+    def flaky(lr: float, units: int, epochs: int, report: Callable, **rest: object) -> float:
         if units % 3 == 0:
             raise RuntimeError(f"units={units} is not allowed")
         if units % 3 == 1:
             return math.nan
-        return _mixed_loss({"lr": lr, "units": units, **rest})
+        return _reporting({"lr": lr, "units": units, **rest}, epochs, report)
 
-    study = tune(flaky, MIXED_SPACE, name, Budget(trials=30), seed=0, progress=False)
+    objective = FunctionObjective(flaky, max_epochs=3)
+    study = tune(objective, MIXED_SPACE, name, Budget(trials=30), seed=0, progress=False)
     statuses = [t.status for t in study.trials]
     assert len(statuses) >= 20, (
         f"strategy {name!r}: stopped after {len(statuses)} trials "
@@ -158,8 +159,10 @@ def check_failures(name: str) -> None:
 def check_budget(name: str) -> None:
     """The epoch budget is never exceeded, also when suggestions ask for more than is left."""
 
-    def trained(epochs: int, lr: float, **rest: object) -> float:
-        return _mixed_loss({"lr": lr, **rest}) / math.sqrt(epochs)
+    def trained(
+        epochs: int, initial_epoch: int, lr: float, report: Callable, **rest: object
+    ) -> float:
+        return _reporting({"lr": lr, **rest}, epochs, report, initial_epoch)
 
     for budget in (7, 50, 130):
         study = tune(
@@ -174,10 +177,21 @@ def check_budget(name: str) -> None:
             f"strategy {name!r}: spent {study.epochs_spent} epochs of a {budget}-epoch budget"
         )
         for trial in study.trials:
-            assert trial.epochs_run == trial.epochs - trial.initial_epoch <= 27, (
+            granted = trial.epochs - trial.initial_epoch
+            ran_all = trial.epochs_run == granted or trial.status == "pruned"
+            assert ran_all and trial.epochs_run <= granted <= 27, (
                 f"strategy {name!r}: trial {trial.id} ran {trial.epochs_run} epochs "
                 f"from {trial.initial_epoch} to {trial.epochs}"
             )
+
+
+def _reporting(params: dict, epochs: int, report: Callable, initial_epoch: int = 0) -> float:
+    """Train ``epochs`` epochs of a fidelity function over MIXED_SPACE, reporting each one."""
+    loss = math.inf
+    for epoch in range(initial_epoch + 1, epochs + 1):
+        loss = _mixed_loss(params) / math.sqrt(epoch)
+        report(epoch, loss)
+    return loss
 
 
 def check_pending_asks(name: str) -> None:
@@ -199,20 +213,34 @@ def check_pending_asks(name: str) -> None:
 def check_resume(name: str) -> None:
     """A study interrupted mid-trial (Ctrl-C) and rerun equals one that was never stopped;
     a parallel run stopped with trials running survives resume, stop, resume."""
+    _check_resume_equals_uninterrupted(name, "none", stop_at=5)
+    _check_parallel_resume(name)
+
+
+def _check_resume_equals_uninterrupted(
+    name: str, pruner: str, stop_at: int, epochs: int = 250
+) -> None:
+    """Interrupted at the ``stop_at``-th call (Ctrl-C) and resumed, the study equals the one
+    never stopped: the same trials, the same stops by ``pruner``, the same charges."""
     import tempfile
     from pathlib import Path
 
-    calls = {"n": 0, "stop_at": 5}
+    calls = {"n": 0, "stop_at": stop_at}
 
-    def trained(epochs: int, lr: float, **rest: object) -> float:
+    def trained(
+        epochs: int, initial_epoch: int, lr: float, report: Callable, **rest: object
+    ) -> float:
         calls["n"] += 1
         if calls["n"] == calls["stop_at"]:
             raise KeyboardInterrupt
-        return _mixed_loss({"lr": lr, **rest}) / math.sqrt(epochs)
+        return _reporting({"lr": lr, **rest}, epochs, report, initial_epoch)
 
     def run(storage: Path | None) -> list[tuple]:
-        study = _resume_study(name, trained, storage)
-        return [(t.id, t.params, t.epochs, t.initial_epoch, t.loss) for t in study.trials]
+        study = _resume_study(name, trained, storage, pruner=pruner, epochs=epochs)
+        return [
+            (t.id, t.params, t.epochs, t.initial_epoch, t.loss, t.status, t.epochs_run)
+            for t in study.trials
+        ]
 
     with tempfile.TemporaryDirectory() as folder:
         storage = Path(folder) / "resume.db"
@@ -221,32 +249,105 @@ def check_resume(name: str) -> None:
         except KeyboardInterrupt:
             pass
         else:
-            raise AssertionError("the interrupting objective was not called 5 times")
+            raise AssertionError(f"the interrupting objective was not called {stop_at} times")
         resumed = run(storage)
     calls.update(n=0, stop_at=-1)
     uninterrupted = run(None)
     if resumed != uninterrupted:
         pairs = enumerate(zip(resumed, uninterrupted, strict=False))
         first = next((i for i, (a, b) in pairs if a != b), min(len(resumed), len(uninterrupted)))
+        under = "" if pruner == "none" else f" under pruner={pruner!r}"
         raise AssertionError(
-            f"strategy {name!r}: the resumed study differs from an uninterrupted one from trial "
-            f"{first} on ({len(resumed)} against {len(uninterrupted)} trials)"
+            f"strategy {name!r}: the resumed study{under} differs from an uninterrupted one "
+            f"from trial {first} on ({len(resumed)} against {len(uninterrupted)} trials)"
         )
-    _check_parallel_resume(name)
 
 
-def _resume_study(name: str, trained: Callable[..., float], storage: Any, **executor: Any) -> Any:
-    """The study both resume checks run: ``trained`` over the mixed space, 250 epochs, seed 3."""
+#: The pruner the pruning check runs a strategy that does not prune by itself under: ASHA
+#: with rungs at 3 and 9 epochs (fewer, longer trials than its defaults: the check stays
+#: quick for strategies whose suggestions cost more as trials accumulate, as gp's).
+CHECK_PRUNER = ("asha", {"min_resource": 3, "reduction_factor": 3})
+
+
+def _resume_study(
+    name: str,
+    trained: Callable[..., float],
+    storage: Any,
+    pruner: str = "none",
+    epochs: int = 250,
+    **executor: Any,
+) -> Any:
+    """The study the resume checks run: ``trained`` over the mixed space, 250 epochs, seed 3
+    (under ``pruner``, with ``CHECK_PRUNER``'s options)."""
     return tune(
         FunctionObjective(trained, max_epochs=27),
         MIXED_SPACE,
         name,
-        Budget(epochs=250),
+        Budget(epochs=epochs),
         seed=3,
         storage=storage,
         progress=False,
+        pruner=pruner,
+        pruner_options=CHECK_PRUNER[1] if pruner == CHECK_PRUNER[0] else None,
         **executor,
     )
+
+
+def _check_pruner(name: str) -> str | None:
+    """The ``pruner=`` the pruning check runs ``name`` with: none for a strategy that prunes
+    by itself, ``asha`` for the others; None for one that schedules training lengths itself
+    (``hyperband``: it refuses a pruner)."""
+    cls = strategy_class(name)
+    if cls.pruner is not None:
+        return "none"
+    return None if cls.multi_fidelity else CHECK_PRUNER[0]
+
+
+def check_pruning(name: str) -> None:
+    """Under a pruner (its own, or ``asha``), a pruned trial is ``pruned``, keeps its curve,
+    and every epoch trained is charged exactly once; an interrupted study resumed in the
+    middle of a rung equals the uninterrupted one."""
+    pruner = _check_pruner(name)
+    if pruner is None:
+        return
+    trained_epochs = {"n": 0}
+
+    def trained(
+        epochs: int, initial_epoch: int, lr: float, report: Callable, **rest: object
+    ) -> float:
+        def counted(epoch: int, loss: float) -> None:
+            trained_epochs["n"] += 1
+            report(epoch, loss)
+
+        return _reporting({"lr": lr, **rest}, epochs, counted, initial_epoch)
+
+    study = tune(
+        FunctionObjective(trained, max_epochs=27),
+        MIXED_SPACE,
+        name,
+        Budget(epochs=150),
+        seed=0,
+        progress=False,
+        pruner=pruner,
+        pruner_options=CHECK_PRUNER[1] if pruner == CHECK_PRUNER[0] else None,
+    )
+    pruned = [t for t in study.trials if t.status == "pruned"]
+    assert pruned, f"strategy {name!r}: no trial was pruned under pruner={pruner!r}"
+    assert study.epochs_spent == trained_epochs["n"] <= 150, (
+        f"strategy {name!r}: {trained_epochs['n']} epochs were trained and "
+        f"{study.epochs_spent} charged (budget 150)"
+    )
+    for trial in study.finished_trials:
+        if trial.status in ("ok", "pruned"):
+            assert trial.epochs_run == len(trial.curve), (
+                f"strategy {name!r}: trial {trial.id} ({trial.status}) was charged "
+                f"{trial.epochs_run} epochs for a curve of {len(trial.curve)}"
+            )
+    for trial in pruned:
+        assert math.isfinite(trial.loss), (
+            f"strategy {name!r}: pruned trial {trial.id} has no loss (its best report)"
+        )
+    _check_resume_equals_uninterrupted(name, pruner, stop_at=6, epochs=150)
 
 
 class _OutOfOrderExecutor(InlineExecutor):
@@ -276,8 +377,10 @@ def _check_parallel_resume(name: str) -> None:
 
     from .store import load_study
 
-    def trained(epochs: int, lr: float, **rest: object) -> float:
-        return _mixed_loss({"lr": lr, **rest}) / math.sqrt(epochs)
+    def trained(
+        epochs: int, initial_epoch: int, lr: float, report: Callable, **rest: object
+    ) -> float:
+        return _reporting({"lr": lr, **rest}, epochs, report, initial_epoch)
 
     def run(storage: Path, crash_at: int | None) -> None:
         _resume_study(name, trained, storage, executor=_OutOfOrderExecutor(crash_at))
@@ -440,6 +543,7 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "budget": check_budget,
     "pending_asks": check_pending_asks,
     "resume": check_resume,
+    "pruning": check_pruning,
     "learns": check_learns,
     "warm_start": check_warm_start,
 }

@@ -99,9 +99,9 @@ class Trial:
     test_loss: float | None = _column("REAL", default=None)
     epochs_run: int = _column("INTEGER NOT NULL DEFAULT 0", default=0)
     seconds: float = _column("REAL NOT NULL DEFAULT 0", default=0.0)
-    curve: tuple[float, ...] = _column(
-        "TEXT NOT NULL DEFAULT '[]'", codec="curve", shown_as=None, default=()
-    )
+    #: The trial's intermediate results: its validation loss after each epoch it trained
+    #: (``initial_epoch + 1`` first), as it reported them (what a pruner decides from).
+    curve: tuple[float, ...] = _column("TEXT NOT NULL DEFAULT '[]'", codec="curve", default=())
     error: str | None = _column("TEXT", first_line=True, default=None)
     worker: str | None = _column("TEXT", default=None)
     started: float | None = _column("REAL", default=None)

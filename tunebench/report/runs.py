@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..pruning import strategy_label
 from ..store import Store
 from ..study import Study
 
@@ -55,7 +56,8 @@ class Run:
 
     @property
     def strategy(self) -> str:
-        return self.study.strategy
+        """The strategy as the report names it: ``tpe+asha`` for ``tpe`` under a pruner."""
+        return strategy_label(self.study.strategy, self.study.objective.get("pruner"))
 
     @property
     def seed(self) -> int:
@@ -117,6 +119,15 @@ class Run:
     @property
     def promoted_epochs(self) -> int:
         return sum(t.epochs_run for t in self.study.finished_trials if t.initial_epoch > 0)
+
+    @property
+    def pruned_trials(self) -> int:
+        return sum(t.status == "pruned" for t in self.study.trials)
+
+    @property
+    def pruned_epochs(self) -> int:
+        """Epochs charged to trials a pruner stopped."""
+        return sum(t.epochs_run for t in self.study.trials if t.status == "pruned")
 
     @property
     def complete(self) -> bool:

@@ -34,6 +34,7 @@ __all__ = [
     "audit",
     "best_configurations",
     "final_table",
+    "pruning_blocks",
     "ranks_table",
     "statistics_section",
     "time_to_target_table",
@@ -356,6 +357,45 @@ def final_table(groups: Groups, order: list[str], problem: ProblemText = BOOK) -
         "spent inside trials (strategy, store, resume replay), with its share of the wall time; "
         "failures counts failed and diverged trials. " + about_references,
     )
+
+
+def pruning_blocks(groups: Groups, order: list[str]) -> list[Block]:
+    """Where pruning spent the budget: per strategy with a pruned trial, the trials a run,
+    the pruned ones and the epochs charged to them (nothing when no trial was pruned)."""
+    rows = []
+    for name in order:
+        runs = list(groups[name].values())
+        if not any(r.pruned_trials for r in runs):
+            continue
+        spent = [r.study.epochs_spent for r in runs]
+        share = [r.pruned_epochs / s for r, s in zip(runs, spent, strict=True) if s > 0]
+        rows.append(
+            [
+                name,
+                f"{finite_median([len(r.study.finished_trials) for r in runs]):.0f}",
+                f"{finite_median([r.pruned_trials for r in runs]):.0f}",
+                f"{finite_median([r.pruned_epochs for r in runs]):.0f}",
+                f"{100 * finite_median(share):.0f} %" if share else "—",
+            ]
+        )
+    if not rows:
+        return []
+    return [
+        Heading("Pruning"),
+        Table(
+            [
+                "strategy",
+                "trials a run",
+                "pruned trials a run",
+                "epochs on pruned trials a run",
+                "share of the epochs",
+            ],
+            rows,
+            "Strategies whose trials a pruner stopped (`NAME+PRUNER`, asha, bohb): medians "
+            "per run. A pruned trial is charged the epochs it trained before it was stopped; "
+            "it is never an incumbent, and its best loss so far is what its strategy learnt.",
+        ),
+    ]
 
 
 def best_configurations(groups: Groups, order: list[str], loss: str = "MSE") -> list[Block]:

@@ -53,10 +53,11 @@ class StartupOnly:
 
 def _strategy_class(name: str) -> type[Strategy] | None:
     """The strategy class registered as ``name``, None when it is not installed here."""
+    from ..pruning import split_label
     from ..strategy import strategy_class
 
     try:
-        return strategy_class(name)
+        return strategy_class(split_label(name)[0])  # tpe+asha: tpe's start-up
     except (KeyError, TypeError, ImportError):
         return None
 

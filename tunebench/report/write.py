@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import csv
+import json
+import math
 from pathlib import Path
+from typing import Any
 
 from ..trial import SHOWN_COLUMNS, trial_row
 from .document import Block, Figure, Heading, Para, render_html, render_markdown
@@ -16,6 +19,7 @@ from .sections import (
     audit,
     best_configurations,
     final_table,
+    pruning_blocks,
     ranks_table,
     statistics_section,
     time_to_target_table,
@@ -26,10 +30,21 @@ from .verdict import Findings, verdict_paragraph
 __all__ = ["write_report", "write_trials_csv"]
 
 
+def _cell(value: Any) -> Any:
+    """A CSV cell: a curve as a JSON list (a non-finite value as null), the rest as it is.
+
+    >>> _cell((0.5, float("nan"))), _cell(3)
+    ('[0.5, null]', 3)
+    """
+    if isinstance(value, tuple):
+        return json.dumps([v if math.isfinite(v) else None for v in value])
+    return value
+
+
 def write_trials_csv(groups: Groups, path: Path) -> int:
     """Every trial of every run, one row each: strategy, seed and study, then the columns of
-    ``Study.to_dataframe()`` (an error only by its first line, test metrics as ``metric_*``);
-    returns the number of rows."""
+    ``Study.to_dataframe()`` (an error only by its first line, the curve as a JSON list, test
+    metrics as ``metric_*``); returns the number of rows."""
     runs = [groups[name][seed] for name in sorted(groups) for seed in sorted(groups[name])]
     params = sorted({p for r in runs for t in r.study.trials for p in t.params})
     metrics = sorted({m for r in runs for t in r.study.trials for m in t.metrics})
@@ -45,7 +60,7 @@ def write_trials_csv(groups: Groups, path: Path) -> int:
         for run in runs:
             for t in run.study.trials:
                 row = trial_row(t)
-                values = [row.get(column) for column in columns]
+                values = [_cell(row.get(column)) for column in columns]
                 writer.writerow([run.strategy, run.seed, run.study.name, *values])
                 count += 1
     return count
@@ -180,6 +195,7 @@ def write_report(store: str | Path, out_dir: str | Path) -> Path:
         ranks,
         Heading("Final results"),
         final_table(groups, order, problem),
+        *pruning_blocks(groups, order),
         Figure(
             "final_mse.png",
             f"final validation and test {loss} per strategy and seed",
