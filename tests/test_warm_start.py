@@ -23,8 +23,13 @@ from tunebench.strategy import strategy_class
 SPACE = Space(x=Float(0, 1), n=Int(1, 4), act=Choice(["relu", "tanh"]))
 
 
-def trained(x, n, act, epochs):
-    return (x - 0.3) ** 2 + 0.1 * n + (act == "relu") * 0.05 + 1 / epochs
+def trained(x, n, act, epochs, report):
+    def loss(epoch):
+        return (x - 0.3) ** 2 + 0.1 * n + (act == "relu") * 0.05 + 1 / epoch
+
+    for epoch in range(1, epochs + 1):  # for the strategies that prune (asha, bohb)
+        report(epoch, loss(epoch))
+    return loss(epochs)
 
 
 def objective():
@@ -48,7 +53,8 @@ def test_a_larger_budget_extends_a_finished_study(name, tmp_path):
     assert extended.budget == Budget(epochs=80)
     ids = [t.id for t in extended.trials]
     assert ids == list(range(len(ids)))
-    if not strategy_class(name).multi_fidelity:  # 8-epoch trials: 40 epochs clip none
+    cls = strategy_class(name)
+    if not (cls.multi_fidelity or cls.pruner):  # 8-epoch trials, unpruned: 40 clip none
         fresh = tune(objective(), SPACE, name, Budget(epochs=80), progress=False)
         assert rows(extended) == rows(fresh)  # the same as if it had had 80 from the start
 

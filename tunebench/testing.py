@@ -499,15 +499,17 @@ def check_warm_start(name: str) -> None:
 
     calls = {"n": 0, "stop_at": 5}
 
-    def interrupted(**params: float) -> float:
+    def interrupted(report: Callable, **params: float) -> float:
         calls["n"] += 1
         if calls["n"] == calls["stop_at"]:
             raise KeyboardInterrupt
-        return sphere(**params)
+        loss = sphere(**params)
+        report(1, loss)  # one epoch's report, for a strategy that prunes (asha, bohb)
+        return loss
 
     def run(storage: Path | None) -> list[tuple]:
         study = tune(
-            interrupted,
+            FunctionObjective(interrupted, max_epochs=1),  # bohb needs the most epochs
             SPHERE_SPACE,
             name,
             Budget(trials=12),
