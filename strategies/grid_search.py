@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -36,13 +36,37 @@ def grid_values(param: Param, points: int) -> list:
     return sorted({round(v) for v in spaced(param.low, param.high, points)})
 
 
+def conditional_grids(space: Space, values: Mapping[str, list]) -> list[dict[str, list]]:
+    """One grid per combination of the values of the parameters that conditions name, each
+    holding only the parameters active there: no point is tried twice for the values of
+    parameters it does not use.
+
+    >>> space = Space(n=Int(1, 2), units_2=Int(1, 3, when={"n": 2}))
+    >>> conditional_grids(space, {"n": [1, 2], "units_2": [1, 2, 3]})
+    [{'n': [1]}, {'n': [2], 'units_2': [1, 2, 3]}]
+    """
+    grids: list[tuple[dict[str, Any], dict[str, list]]] = [({}, {})]
+    for name in space:
+        branched = []
+        for fixed, grid in grids:
+            if not space.is_active(name, fixed):  # its parents are fixed in this grid
+                branched.append((fixed, grid))
+            elif name in space.parents:
+                branched += [({**fixed, name: v}, {**grid, name: [v]}) for v in values[name]]
+            else:
+                branched.append((fixed, {**grid, name: list(values[name])}))
+        grids = branched
+    return [grid for _, grid in grids]
+
+
 class GridSearch(Strategy):
     """Grid search over every combination (scikit-learn ``ParameterGrid``).
 
     ``Choice`` params take all their options; ``Int`` params all their values when there are
     at most ``resolution`` of them; ``Float`` params (and wider ``Int`` ones) ``resolution``
     evenly spaced values (geometrically spaced for ``log``). Once every point is tried the
-    strategy is ``done``.
+    strategy is ``done``. In a conditional space the grid holds each parameter only where it
+    is active: one sub-grid per combination of the values of the parameters conditions name.
 
     Options:
         resolution: int or dict name -> int, default 5. Values per numeric parameter.
@@ -86,7 +110,7 @@ class GridSearch(Strategy):
                     f"grid resolution for {name!r} must be an integer >= 2, got {points!r}"
                 )
             grid[name] = grid_values(param, points)
-        self._grid = ParameterGrid(grid)
+        self._grid = ParameterGrid(conditional_grids(space, grid) if space.conditional else grid)
         self.size = len(self._grid)
         self._order = self.rng.permutation(self.size) if shuffle else np.arange(self.size)
         self._position = 0
@@ -94,7 +118,7 @@ class GridSearch(Strategy):
     def _propose(self) -> Suggestion:
         point = self._grid[int(self._order[self._position])]
         self._position += 1
-        return self._suggest({name: point[name] for name in self.space})
+        return self._suggest({name: point[name] for name in self.space if name in point})
 
     @property
     def done(self) -> bool:

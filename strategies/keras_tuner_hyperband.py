@@ -11,6 +11,7 @@ kept in ``meta``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 import sys
@@ -88,14 +89,23 @@ def _oracle_class() -> Any:
             def _random_values(self) -> dict[str, Any]:
                 values = super()._random_values()
                 if values is None:  # exhausted: draw again, duplicates allowed
-                    values = {}
-                    for hp in self.hyperparameters.space:
-                        values[hp.name] = hp.random_sample(self._seed_state)
-                        self._seed_state += 1
+                    hps = self.hyperparameters.copy()
+                    for hp in hps.space:
+                        if hps.is_active(hp):
+                            hps.values[hp.name] = hp.random_sample(self._seed_state)
+                            self._seed_state += 1
+                    values = hps.values
                 return values
 
         _ORACLE_CLASS = _HyperbandOracle
     return _ORACLE_CLASS
+
+
+def _backend_values(parent: Any, values: tuple) -> list:
+    """A condition's values as the oracle holds its parent: option indices for a ``Choice``."""
+    if isinstance(parent, Choice):
+        return [parent.index(value) for value in values]
+    return list(values)
 
 
 class Hyperband(Strategy):
@@ -109,11 +119,12 @@ class Hyperband(Strategy):
     once every bracket of an iteration is finished starts the next iteration, until the budget
     ends (or is ``done`` after ``hyperband_iterations`` full iterations, when given). ``Float``
     and ``Int`` params map to keras-tuner's (log sampling for ``log``), ``Choice`` params to a
-    choice of option indices. A failed or diverged trial is told the largest finite float, so it
-    ranks last in its round. When the space is too small for fresh configurations, repeats are
-    drawn. It has no start-up phase (``startup_trials`` is 0): every bracket, the first one too,
-    draws its configurations at random, with no model to warm up; what it adds to random search
-    is successive halving, from its first round on.
+    choice of option indices; a condition becomes keras-tuner's ``conditional_scope``. A failed
+    or diverged trial is told the largest finite float, so it ranks last in its round. When the
+    space is too small for fresh configurations, repeats are drawn. It has no start-up phase
+    (``startup_trials`` is 0): every bracket, the first one too, draws its configurations at
+    random, with no model to warm up; what it adds to random search is successive halving,
+    from its first round on.
 
     Options:
         max_epochs: int, default 100. Epochs of the longest trial (the book protocol's limit).
@@ -172,12 +183,19 @@ class Hyperband(Strategy):
         keras_tuner = _import_keras_tuner()
         hps = keras_tuner.HyperParameters()
         for name, param in space.items():
-            if isinstance(param, Float):
-                hps.Float(name, param.low, param.high, sampling="log" if param.log else "linear")
-            elif isinstance(param, Int):
-                hps.Int(name, param.low, param.high, sampling="log" if param.log else "linear")
-            else:  # keras-tuner wants one type per Choice: use the option indices
-                hps.Choice(name, list(range(len(param.options))))
+            with contextlib.ExitStack() as scopes:  # a condition: keras-tuner's own
+                for parent, values in param.when:
+                    scopes.enter_context(
+                        hps.conditional_scope(parent, _backend_values(space[parent], values))
+                    )
+                if isinstance(param, Float):
+                    sampling = "log" if param.log else "linear"
+                    hps.Float(name, param.low, param.high, sampling=sampling)
+                elif isinstance(param, Int):
+                    sampling = "log" if param.log else "linear"
+                    hps.Int(name, param.low, param.high, sampling=sampling)
+                else:  # keras-tuner wants one type per Choice: use the option indices
+                    hps.Choice(name, list(range(len(param.options))))
 
         tmp = None
         if directory is None:
@@ -210,6 +228,8 @@ class Hyperband(Strategy):
     def _params(self, values: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {}
         for name, param in self.space.items():
+            if name not in values or not self.space.is_active(name, params):
+                continue
             value = values[name]
             if isinstance(param, Float):
                 params[name] = float(min(max(float(value), param.low), param.high))

@@ -198,7 +198,7 @@ class FunctionObjective:
             raise ValueError(self._epochs_conflict())
         provided = ("epochs", "initial_epoch")[: self.takes_epochs + self.takes_initial_epoch]
         what = f"the function {_describe_callable(self.fn)}"
-        check_names(space, self.fn, what, provided=provided)
+        check_names(space, self.fn, what, provided=provided, conditional=_conditional(space))
 
     def evaluate(self, suggestion: Suggestion, state: dict[str, Any] | None = None) -> Result:
         start = time.perf_counter()
@@ -333,6 +333,11 @@ def _check_test_metrics(test_metrics: Any) -> dict[str, Callable[[Any, Any], flo
     return dict(test_metrics)
 
 
+def _conditional(space: Space) -> list[str]:
+    """The names of ``space`` that a condition may leave out of a trial."""
+    return [name for name, param in space.items() if param.when]
+
+
 def _integers_from(param: Any, least: int) -> bool:
     """Whether every value of a space's parameter is an integer >= ``least``."""
     if isinstance(param, Int):
@@ -465,7 +470,12 @@ class KerasObjective:
                 "training lengths"
             )
         check_names(
-            space, self.build_model, what, also_accepted=sorted(FIT_PARAMS), provided=provided
+            space,
+            self.build_model,
+            what,
+            also_accepted=sorted(FIT_PARAMS),
+            provided=provided,
+            conditional=_conditional(space),
         )
         for name, least, example in (
             ("batch_size", 1, "Int(16, 256, log=True) or [32, 64, 128]"),
