@@ -131,21 +131,29 @@ def test_hyperopt_samples_a_conditional_parameter_only_in_its_sub_space():
         tpe.tell(suggestion, Result(loss=suggestion.params["learning_rate"]))
 
 
-def test_optuna_tpe_asks_define_by_run_and_the_gp_holds_a_fixed_value():
+def test_optuna_tpe_asks_define_by_run():
     optuna_tpe = get_strategy("optuna-tpe", LAYERS, seed=0)
-    gp = get_strategy("gp", LAYERS, seed=0, n_initial_points=3)
-    for _ in range(6):
+    layers = set()
+    for _ in range(8):
         suggestion = optuna_tpe.ask()
         trial = optuna_tpe._pending[suggestion.id]
         assert set(trial.params) == active_layers(suggestion.params) == set(suggestion.params)
+        layers.add(suggestion.params["n_hidden"])
         optuna_tpe.tell(suggestion, Result(loss=1.0))
+    assert len(layers) > 2
+
+
+def test_the_gp_is_told_an_inactive_parameter_at_a_fixed_value():
+    gp = get_strategy("gp", LAYERS, seed=0, n_initial_points=3)
+    for _ in range(6):
         suggestion = gp.ask()
         gp.tell(suggestion, Result(loss=suggestion.params["learning_rate"]))
     names = list(LAYERS)
-    for point, told in zip(gp._opt.Xi, gp._opt.Xi, strict=True):
-        params = dict(zip(names, point, strict=True))
+    for told in gp._opt.Xi:
+        params = dict(zip(names, told, strict=True))
         for layer in range(params["n_hidden"] + 1, 4):
             assert told[names.index(f"n_neurons_{layer}")] == 1  # inactive: its low end
+    assert any(told[0] < 3 for told in gp._opt.Xi)
 
 
 def test_hyperband_gives_keras_tuner_the_conditions():
