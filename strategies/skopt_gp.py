@@ -37,11 +37,11 @@ class SkoptGP(Strategy):
     such as ``True`` and ``1``, never get confused). Params with a single possible value are
     left out of the model. In a conditional space the GP models every parameter: an inactive
     one is told at a fixed value (``inactive_value``: its low end, or its first option) and
-    left out of the suggestion, so the objective never sees it. The first ``n_initial_points`` results come from random points,
-    after which each ``tell`` refits the GP (hyperparameters included) and optimises the
-    acquisition function: measured about 0.4 s a trial near 40 trials and 3 s near 200 (2-core
-    machine), growing with the number of trials -- negligible next to training a network,
-    not next to a cheap test function.
+    left out of the suggestion, so the objective never sees it. The first
+    ``n_initial_points`` results come from random points, after which each ``tell`` refits the
+    GP (hyperparameters included) and optimises the acquisition function: measured about
+    0.4 s a trial near 40 trials and 3 s near 200 (2-core machine), growing with the number of
+    trials -- negligible next to training a network, not next to a cheap test function.
 
     A failed or diverged trial is told a penalty: the worst finite loss seen so far plus 10%
     of the spread of finite losses (10% of its magnitude when all are equal). Failures that
