@@ -1,5 +1,6 @@
 """Conditional spaces: a parameter active only when another takes certain values."""
 
+import csv
 import math
 
 import numpy as np
@@ -7,6 +8,9 @@ import pytest
 from scipy.stats import reciprocal
 
 from tunebench import Budget, Choice, Float, Int, KerasObjective, Space, get_strategy, tune
+from tunebench.cli import main
+from tunebench.report.runs import load_runs
+from tunebench.report.write import write_trials_csv
 from tunebench.store import load_study
 from tunebench.strategy import Result
 from tunebench.tasks import synthetic_regression
@@ -197,6 +201,26 @@ def test_a_keras_search_of_neurons_per_layer_stores_inactive_layers_as_empty(tmp
             value = row[f"param_n_neurons_{layer}"]
             assert (layer <= row["param_n_hidden"]) == (not math.isnan(value))
     assert frame["param_n_hidden"].nunique() > 1
+    groups, _ = load_runs(tmp_path / "runs.db")
+    write_trials_csv(groups, tmp_path / "trials.csv")
+    with (tmp_path / "trials.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 8
+    for row in rows:
+        for layer in (1, 2, 3):
+            empty = row[f"param_n_neurons_{layer}"] == ""
+            assert empty == (layer > int(row["param_n_hidden"]))
+    assert main(["show", str(tmp_path / "runs.db"), "--study", study.name]) == 0
+
+
+def test_evolution_carries_a_random_gene_for_an_inactive_parameter():
+    evolution = get_strategy("evolution", LAYERS, seed=0, population_size=10)
+    genomes = []
+    for _ in range(10):
+        suggestion = evolution.ask()
+        if suggestion.params["n_hidden"] < 3:
+            genomes.append(evolution._pending[suggestion.id][list(LAYERS).index("n_neurons_3")])
+    assert genomes and len(set(genomes)) == len(genomes)  # drawn, not a fixed value
 
 
 def test_a_builder_must_not_require_a_conditional_parameter():
