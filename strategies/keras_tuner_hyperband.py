@@ -101,6 +101,19 @@ def _oracle_class() -> Any:
     return _ORACLE_CLASS
 
 
+def _scopes(space: Space, name: str) -> list[tuple[str, tuple]]:
+    """The nested ``conditional_scope`` s of a parameter: its last parent's, then the
+    condition on that parent. keras-tuner finds a parent only under the very scopes it was
+    defined in, so a condition on another, unrelated parent too is applied when the values
+    are read back (``Space.validate`` drops what is inactive)."""
+    when = space[name].when
+    if not when:
+        return []
+    order = list(space)
+    parent, values = max(when, key=lambda condition: order.index(condition[0]))
+    return [*_scopes(space, parent), (parent, values)]
+
+
 def _backend_values(parent: Any, values: tuple) -> list:
     """A condition's values as the oracle holds its parent: option indices for a ``Choice``."""
     if isinstance(parent, Choice):
@@ -184,7 +197,7 @@ class Hyperband(Strategy):
         hps = keras_tuner.HyperParameters()
         for name, param in space.items():
             with contextlib.ExitStack() as scopes:  # a condition: keras-tuner's own
-                for parent, values in param.when:
+                for parent, values in _scopes(space, name):
                     scopes.enter_context(
                         hps.conditional_scope(parent, _backend_values(space[parent], values))
                     )

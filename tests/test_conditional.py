@@ -167,7 +167,8 @@ def test_hyperband_gives_keras_tuner_the_conditions():
         for hp in hyperband._oracle.hyperparameters.space
     }
     assert conditions["n_neurons_2"] == [("n_hidden", [2, 3])]
-    assert conditions["momentum"] == [("optimizer", [0])]  # a Choice: its option index
+    assert conditions["nesterov"] == [("optimizer", [0])]  # a Choice: its option index
+    assert conditions["momentum"] == [("optimizer", [0]), ("nesterov", [1])]  # nested scopes
 
 
 def book_layers(n_hidden=1, n_neurons_1=30, n_neurons_2=30, n_neurons_3=30, learning_rate=3e-3):

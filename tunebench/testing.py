@@ -40,15 +40,19 @@ MIXED_SPACE = Space(
     flag=Choice([True, False]),
 )
 
-#: The book's space with a neuron count per hidden layer (each active up to ``n_hidden``) and
-#: an optimizer whose momentum is active for SGD only.
+#: The book's space with a neuron count per hidden layer (each active up to ``n_hidden``),
+#: an optimizer whose Nesterov flag is active for SGD only and whose momentum only with
+#: Nesterov (nested conditions), and a dropout for the third layer with Adam only (a
+#: condition on two unrelated parameters).
 CONDITIONAL_SPACE = Space(
     n_hidden=Int(0, 3),
     n_neurons_1=Int(1, 99, when={"n_hidden": [1, 2, 3]}),
     n_neurons_2=Int(1, 99, when={"n_hidden": [2, 3]}),
     n_neurons_3=Int(1, 99, when={"n_hidden": [3]}),
     optimizer=Choice(["sgd", "adam"]),
-    momentum=Float(0.0, 0.9, when={"optimizer": ["sgd"]}),
+    nesterov=Choice([False, True], when={"optimizer": ["sgd"]}),
+    momentum=Float(0.0, 0.9, when={"nesterov": [True]}),
+    dropout_3=Float(0.0, 0.5, when={"n_hidden": [3], "optimizer": ["adam"]}),
     learning_rate=Float(3e-4, 3e-2, log=True),
 )
 
@@ -353,7 +357,11 @@ def _conditional_names(params: dict) -> set[str]:
     """The parameters of ``CONDITIONAL_SPACE`` active at ``params``, worked out by hand."""
     names = {"n_hidden", "optimizer", "learning_rate"}
     names |= {f"n_neurons_{i}" for i in range(1, params["n_hidden"] + 1)}
-    return names | ({"momentum"} if params["optimizer"] == "sgd" else set())
+    if params["optimizer"] == "sgd":
+        names |= {"nesterov", "momentum"} if params["nesterov"] else {"nesterov"}
+    elif params["n_hidden"] == 3:
+        names.add("dropout_3")
+    return names
 
 
 def _conditional_loss(epochs: int, **params: Any) -> float:
@@ -364,6 +372,7 @@ def _conditional_loss(epochs: int, **params: Any) -> float:
     units = [params[f"n_neurons_{i}"] for i in range(1, params["n_hidden"] + 1)]
     loss = (math.log10(params["learning_rate"]) + 2) ** 2 + abs(params["n_hidden"] - 2)
     loss += sum(abs(u - 30) / 30 for u in units) + params.get("momentum", 0.5)
+    loss += params.get("dropout_3", 0.0)
     return loss / math.sqrt(epochs)
 
 
