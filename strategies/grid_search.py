@@ -17,8 +17,8 @@ def grid_values(param: Param, points: int) -> list:
 
     >>> grid_values(Float(1e-3, 1e-1, log=True), 3)
     [0.001, 0.01, 0.1]
-    >>> grid_values(Int(0, 3), 5), grid_values(Int(1, 99), 3)
-    ([0, 1, 2, 3], [1, 50, 99])
+    >>> grid_values(Int(0, 3), 5), grid_values(Int(1, 99), 3), grid_values(Int(8, 64, step=8), 3)
+    ([0, 1, 2, 3], [1, 50, 99], [8, 40, 64])
     """
     if isinstance(param, Choice):
         return list(param.options)
@@ -30,8 +30,15 @@ def grid_values(param: Param, points: int) -> list:
         # Rounded to 12 significant digits so that geomspace's 0.010000000000000002 reads 0.01.
         return [float(f"{v:.12g}") for v in values]
     assert isinstance(param, Int)
-    if param.high - param.low + 1 <= points:
-        return list(range(param.low, param.high + 1))
+    if len(param.values) <= points:
+        return param.values
+    if param.step > 1:  # evenly spaced steps
+        return sorted(
+            {
+                param.low + param.step * round(i)
+                for i in np.linspace(0, len(param.values) - 1, points)
+            }
+        )
     spaced = np.geomspace if param.log else np.linspace
     return sorted({round(v) for v in spaced(param.low, param.high, points)})
 

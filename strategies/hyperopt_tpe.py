@@ -61,6 +61,8 @@ def _expression(space: Space) -> dict[str, Any]:
                 nodes[pname] = hp.loguniform(pname, math.log(param.low), math.log(param.high))
             else:
                 nodes[pname] = hp.uniform(pname, param.low, param.high)
+        elif isinstance(param, Int) and param.step > 1:  # the index of its step
+            nodes[pname] = hp.quniform(pname, -0.5, len(param.values) - 0.5, 1)
         elif isinstance(param, Int):
             low, high = param.low - 0.5, param.high + 0.5
             if param.log:
@@ -77,7 +79,8 @@ class HyperoptTPE(Strategy):
 
     ``Float`` params become ``hp.uniform`` / ``hp.loguniform``, ``Int`` params
     ``hp.quniform`` / ``hp.qloguniform`` over ``[low - 0.5, high + 0.5]`` rounded to the
-    nearest integer (every integer equally likely a priori), ``Choice`` params ``hp.choice``.
+    nearest integer (every integer equally likely a priori; with a ``step``, the index of its
+    step), ``Choice`` params ``hp.choice``.
     A conditional space becomes nested ``hp.choice`` sub-spaces (``_expression``).
     Until ``n_startup_jobs`` trials have finished with a finite loss the suggestions are
     hyperopt's random ones; after that TPE contrasts the density of the ``ceil(gamma * sqrt(n))``
@@ -161,6 +164,8 @@ class HyperoptTPE(Strategy):
                 params[pname] = options[min(max(round(raw), 0), len(options) - 1)]
             elif isinstance(param, Float):
                 params[pname] = min(max(raw, param.low), param.high)
+            elif isinstance(param, Int) and param.step > 1:
+                params[pname] = param.values[min(max(round(raw), 0), len(param.values) - 1)]
             elif isinstance(param, Int):
                 params[pname] = min(max(round(raw), param.low), param.high)
             else:
@@ -176,8 +181,8 @@ class HyperoptTPE(Strategy):
             value = params[pname]
             if isinstance(param, Choice):
                 raw[pname] = param.index(value)
-            elif pname in self.space.parents:
-                raw[pname] = value - param.low  # type: ignore[union-attr]
+            elif pname in self.space.parents or getattr(param, "step", 1) > 1:
+                raw[pname] = param.values.index(value)  # type: ignore[union-attr]
             else:
                 raw[pname] = float(value)
         return raw

@@ -206,7 +206,8 @@ class Hyperband(Strategy):
                     hps.Float(name, param.low, param.high, sampling=sampling)
                 elif isinstance(param, Int):
                     sampling = "log" if param.log else "linear"
-                    hps.Int(name, param.low, param.high, sampling=sampling)
+                    step = None if param.step == 1 else param.step
+                    hps.Int(name, param.low, param.high, step=step, sampling=sampling)
                 else:  # keras-tuner wants one type per Choice: use the option indices
                     hps.Choice(name, list(range(len(param.options))))
 
@@ -247,7 +248,8 @@ class Hyperband(Strategy):
             if isinstance(param, Float):
                 params[name] = float(min(max(float(value), param.low), param.high))
             elif isinstance(param, Int):
-                params[name] = int(min(max(int(value), param.low), param.high))
+                value = int(min(max(int(value), param.low), param.high))
+                params[name] = value - (value - param.low) % param.step  # on its step
             else:
                 assert isinstance(param, Choice)
                 params[name] = param.options[int(value)]

@@ -50,7 +50,9 @@ class _OptunaStrategy(Strategy):
             if isinstance(param, Float):
                 self._distributions[pname] = FloatDistribution(param.low, param.high, log=param.log)
             elif isinstance(param, Int):
-                self._distributions[pname] = IntDistribution(param.low, param.high, log=param.log)
+                self._distributions[pname] = IntDistribution(
+                    param.low, param.high, log=param.log, step=param.step
+                )
             else:
                 indices = tuple(range(len(param.options)))
                 self._distributions[pname] = CategoricalDistribution(indices)
@@ -122,7 +124,13 @@ class _OptunaStrategy(Strategy):
                     pname, distribution.low, distribution.high, log=distribution.log
                 )
             else:
-                trial.suggest_int(pname, distribution.low, distribution.high, log=distribution.log)
+                trial.suggest_int(
+                    pname,
+                    distribution.low,
+                    distribution.high,
+                    log=distribution.log,
+                    step=distribution.step,
+                )
             params = self._from_optuna(trial.params)
         return trial
 

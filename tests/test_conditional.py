@@ -12,7 +12,7 @@ from tunebench.cli import main
 from tunebench.report.runs import load_runs
 from tunebench.report.write import write_trials_csv
 from tunebench.store import load_study
-from tunebench.strategy import Result
+from tunebench.strategy import Result, Suggestion
 from tunebench.tasks import synthetic_regression
 from tunebench.testing import CONDITIONAL_SPACE
 
@@ -230,3 +230,15 @@ def test_a_builder_must_not_require_a_conditional_parameter():
     task = synthetic_regression(n_samples=50, n_features=8, seed=0)
     with pytest.raises(ValueError, match="'n_neurons_1', 'n_neurons_2', 'n_neurons_3', which"):
         KerasObjective(build, task).check_space(LAYERS)
+
+
+@pytest.mark.parametrize("name", ["tpe", "gp", "optuna-tpe", "cmaes", "evolution"])
+def test_a_strategy_learns_conditional_points_it_did_not_propose(name):
+    """Points told without an ask (a warm start): only their active parameters are given."""
+    rng = np.random.default_rng(1)
+    strategy = get_strategy(name, CONDITIONAL_SPACE, seed=0)
+    for i in range(12):
+        params = CONDITIONAL_SPACE.sample(rng)
+        strategy.tell(Suggestion(id=1000 + i, params=params), Result(loss=float(rng.random())))
+    suggestion = strategy.ask()
+    assert CONDITIONAL_SPACE.validate(suggestion.params) == suggestion.params

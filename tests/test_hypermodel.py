@@ -55,7 +55,7 @@ def digits():
 
 def test_the_getting_started_space_is_discovered_with_its_layers_conditions():
     space, fixed = hypermodel_space(build_model)
-    units = Choice(list(range(32, 513, 32)))
+    units = Int(32, 512, step=32)
     assert list(space) == ["num_layers", "units_0", "activation", "dropout", "lr", "units_1",
                            "units_2"]  # fmt: skip
     assert space["num_layers"] == Int(1, 3)
@@ -108,7 +108,7 @@ def test_the_builder_gets_the_replayed_values_and_its_scopes(digits):
             return model
 
     objective = HyperModelObjective(Selector(), digits, max_epochs=1)
-    assert objective.space["width"] == Choice([16, 32, 48, 64], when={"kind": ["wide"]})
+    assert objective.space["width"] == Int(16, 64, step=16, when={"kind": ["wide"]})
     assert objective.space["depth"] == Int(2, 3, when={"kind": ["deep"]})
     seen.clear()
     study = tune(objective, strategy="random", budget=Budget(trials=6), seed=1, progress=False)

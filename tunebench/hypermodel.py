@@ -9,8 +9,8 @@ are found too (``tunebench.explore``: the rule and its limits). Each trial then 
 chosen values into a fresh ``HyperParameters`` handed to the builder, and the model is
 trained with ``KerasObjective``'s protocol.
 
-Mapping: ``hp.Int`` → ``Int`` (``sampling="log"``: ``log=True``); with a ``step`` above 1 a
-``Choice`` of its values (tunebench's ``Int`` has no step: the values' order is not used).
+Mapping: ``hp.Int`` → ``Int`` (``sampling="log"``: ``log=True``; ``step``: ``step``); with
+``sampling="log"`` and a ``step`` (a factor, in keras-tuner) a ``Choice`` of its values.
 ``hp.Float`` → ``Float`` (log when ``sampling="log"``); with a ``step``, a ``Choice`` of its
 values. ``hp.Choice`` → ``Choice``, ``hp.Boolean`` → ``Choice([False, True])``,
 ``hp.Fixed`` → not searched (the builder gets its value). ``conditional_scope`` and
@@ -76,6 +76,9 @@ def _param_of(hp: Any) -> Param | None:
         log = hp.sampling == "log"
         if kind == "Int" and (hp.step is None or (hp.step == 1 and not log)):
             return Int(hp.min_value, hp.max_value, log=log)
+        if kind == "Int" and not log:
+            last = hp.min_value + (hp.max_value - hp.min_value) // hp.step * hp.step
+            return Int(hp.min_value, last, step=hp.step)
         if kind == "Float" and hp.step is None:
             return Float(hp.min_value, hp.max_value, log=log)
         values = [plain(v) for v in hp.values]

@@ -19,7 +19,7 @@ values; ``trial.should_prune()`` is always False (tunebench has no pruners yet);
 ``trial.set_user_attr`` and ``trial.number`` work; anything else raises an error naming it.
 
 Mapping: ``suggest_float(low, high, log=)`` → ``Float``; with ``step``, a ``Choice`` of its
-values; ``suggest_int(low, high, log=)`` → ``Int``; with a ``step`` above 1, a ``Choice``;
+values; ``suggest_int(low, high, step=, log=)`` → ``Int``;
 ``suggest_categorical(choices)`` → ``Choice``. ``direction="maximize"`` (an accuracy) is
 minimised as its negative.
 """
@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .explore import choice_or_int, explore, infer_space
+from .explore import explore, infer_space
 from .objective import _loss_of, callable_identity, describe_error
 from .space import Choice, Float, Int, Param, Space, plain
 from .strategy import Result, Suggestion
@@ -52,7 +52,7 @@ def _float_param(low: float, high: float, step: float | None, log: bool) -> Para
 def _int_param(low: int, high: int, step: int, log: bool) -> Param:
     if step == 1:
         return Int(low, high, log=log)
-    return choice_or_int(list(range(low, high + 1, step)))
+    return Int(low, low + (high - low) // step * step, step=step)
 
 
 class _Trial:

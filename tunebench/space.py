@@ -96,7 +96,11 @@ def _with_when(param: Any, data: dict[str, Any]) -> dict[str, Any]:
 
 def _param_repr(param: Any) -> str:
     """The dataclass repr, with ``when`` only when the parameter has a condition."""
-    fields = [f"{f}={getattr(param, f)!r}" for f in param.__dataclass_fields__ if f != "when"]
+    fields = [
+        f"{f}={getattr(param, f)!r}"
+        for f in param.__dataclass_fields__
+        if f != "when" and not (f == "step" and param.step == 1)
+    ]
     if param.when:
         fields.append(f"when={ {name: list(values) for name, values in param.when}!r}")
     return f"{type(param).__name__}({', '.join(fields)})"
@@ -179,20 +183,25 @@ class Float:
 
 @dataclass(frozen=True)
 class Int:
-    """An integer parameter in ``[low, high]``, both ends included.
+    """An integer parameter in ``[low, high]``, both ends included; with ``step``, only
+    ``low``, ``low + step``, ... ``high`` (Keras Tuner's ``hp.Int(..., step=32)``).
 
     >>> Int(1, 99).from_unit(0.999), Int(1, 99).from_unit(0.0)
     (99, 1)
+    >>> units = Int(32, 512, step=32)
+    >>> units.from_unit(0.5), units.contains(48), len(units.values)
+    (288, False, 16)
     """
 
     low: int
     high: int
     log: bool = False
+    step: int = 1
     when: Condition = field(default=(), kw_only=True)
 
     def __post_init__(self) -> None:
         _normalise_when(self)
-        for bound in ("low", "high"):
+        for bound in ("low", "high", "step"):
             value = plain(getattr(self, bound))
             if not _is_integral(value):
                 raise TypeError(
@@ -212,6 +221,23 @@ class Int:
                 f"Int(log=True) needs low >= 1, got low={self.low}; "
                 "use a positive lower bound or log=False"
             )
+        if self.step < 1:
+            raise ValueError(f"Int step must be at least 1, got step={self.step}")
+        if self.step > 1 and self.log:
+            raise ValueError(
+                f"Int(log=True) takes no step, got step={self.step}; list the values with "
+                "Choice([...]) instead"
+            )
+        if (self.high - self.low) % self.step:
+            last = self.low + (self.high - self.low) // self.step * self.step
+            raise ValueError(
+                f"Int({self.low}, {self.high}, step={self.step}) never reaches high={self.high}; "
+                f"use high={last}"
+            )
+
+    @property
+    def _count(self) -> int:
+        return (self.high - self.low) // self.step + 1
 
     def sample(self, rng: np.random.Generator) -> int:
         return self.from_unit(float(rng.random()))
@@ -221,25 +247,34 @@ class Int:
         if self.log:
             lo, hi = math.log(self.low), math.log(self.high + 1)
             return ((math.log(value) + math.log(value + 1)) / 2 - lo) / (hi - lo)
-        return (value - self.low + 0.5) / (self.high - self.low + 1)
+        if self.step == 1:
+            return (value - self.low + 0.5) / (self.high - self.low + 1)
+        return ((value - self.low) // self.step + 0.5) / self._count
 
     def from_unit(self, u: float) -> int:
         u = min(max(float(u), 0.0), 1.0)
         if self.log:
             lo, hi = math.log(self.low), math.log(self.high + 1)
             value = math.floor(math.exp(lo + u * (hi - lo)))
-        else:
+        elif self.step == 1:  # as before steps existed: the same draws, bit for bit
             value = math.floor(self.low + u * (self.high - self.low + 1))
+        else:
+            value = self.low + min(math.floor(u * self._count), self._count - 1) * self.step
         return int(min(max(value, self.low), self.high))
 
     def contains(self, value: Any) -> bool:
         value = plain(value)
-        return type(value) is int and self.low <= value <= self.high
+        return (
+            type(value) is int
+            and self.low <= value <= self.high
+            and (value - self.low) % self.step == 0
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return _with_when(
-            self, {"type": "int", "low": self.low, "high": self.high, "log": self.log}
-        )
+        data = {"type": "int", "low": self.low, "high": self.high, "log": self.log}
+        if self.step != 1:
+            data["step"] = self.step
+        return _with_when(self, data)
 
     @property
     def inactive_value(self) -> int:
@@ -249,7 +284,7 @@ class Int:
     @property
     def values(self) -> list[int]:
         """Every value, in order."""
-        return list(range(self.low, self.high + 1))
+        return list(range(self.low, self.high + 1, self.step))
 
     __repr__ = _param_repr
 
@@ -339,7 +374,13 @@ def _param_from_json(data: Mapping[str, Any]) -> Param:
     if kind == "float":
         return Float(data["low"], data["high"], log=data.get("log", False), when=when)
     if kind == "int":
-        return Int(data["low"], data["high"], log=data.get("log", False), when=when)
+        return Int(
+            data["low"],
+            data["high"],
+            log=data.get("log", False),
+            step=data.get("step", 1),
+            when=when,
+        )
     if kind == "choice":
         return Choice(data["options"], when=when)
     raise ValueError(f"unknown parameter type {kind!r} in {dict(data)!r}")

@@ -40,7 +40,8 @@ MIXED_SPACE = Space(
     flag=Choice([True, False]),
 )
 
-#: The book's space with a neuron count per hidden layer (each active up to ``n_hidden``),
+#: The book's space with a neuron count per hidden layer (each active up to ``n_hidden``; the
+#: third's in steps of 8),
 #: an optimizer whose Nesterov flag is active for SGD only and whose momentum only with
 #: Nesterov (nested conditions), and a dropout for the third layer with Adam only (a
 #: condition on two unrelated parameters).
@@ -48,7 +49,7 @@ CONDITIONAL_SPACE = Space(
     n_hidden=Int(0, 3),
     n_neurons_1=Int(1, 99, when={"n_hidden": [1, 2, 3]}),
     n_neurons_2=Int(1, 99, when={"n_hidden": [2, 3]}),
-    n_neurons_3=Int(1, 99, when={"n_hidden": [3]}),
+    n_neurons_3=Int(8, 96, step=8, when={"n_hidden": [3]}),
     optimizer=Choice(["sgd", "adam"]),
     nesterov=Choice([False, True], when={"optimizer": ["sgd"]}),
     momentum=Float(0.0, 0.9, when={"nesterov": [True]}),
