@@ -3,9 +3,11 @@
 The genome is the point in the unit cube (``Space.to_unit`` / ``Space.from_unit``), one gene a
 parameter. Parents come from a tournament over the living population (the last
 ``population_size`` results), children from uniform crossover and bounded polynomial mutation
-(numeric genes) or resampling (``Choice`` genes). DEAP's operators draw from Python's
-module-level ``random``; here they draw from a private ``random.Random`` instead, swapped into
-the ``deap.tools`` modules for the duration of each call and put back afterwards.
+(numeric genes) or resampling (``Choice`` genes). In a conditional space every parameter has
+its gene: an inactive one is carried along, inherited and mutated unseen, and expressed once
+the genes it depends on switch it on (conditions by construction). DEAP's operators draw from
+Python's module-level ``random``; here they draw from a private ``random.Random`` instead,
+swapped into the ``deap.tools`` modules for the duration of each call and put back afterwards.
 """
 
 from __future__ import annotations
@@ -133,8 +135,10 @@ class Evolution(Strategy):
 
     def _propose(self) -> Suggestion:
         if self._asked + self._given < self.population_size or not self._population:
-            params = self.space.sample(self.rng)
-            genome = [float(g) for g in self.space.to_unit(params)]
+            # Every gene drawn, active or not (the same draws as Space.sample).
+            full = {name: param.sample(self.rng) for name, param in self.space.items()}
+            genome = [float(g) for g in self.space.to_unit(full)]
+            params = self.space.active_only(full)
         else:
             genome, params = self._breed()
         self._asked += 1

@@ -23,12 +23,65 @@ def _never_called(params: Any) -> float:  # pragma: no cover - hyperopt only sto
     raise RuntimeError("the tunebench runner evaluates trials, not hyperopt")
 
 
+def _expression(space: Space) -> dict[str, Any]:
+    """The hyperopt search space of ``space``: one labelled node a parameter.
+
+    A parameter that conditions name becomes an ``hp.choice`` of one sub-space a value; a
+    conditional parameter sits in the sub-spaces of its last parent's values that switch it on
+    (one node, shared by those sub-spaces), so hyperopt samples it only there -- nested
+    choices, hyperopt's own conditional spaces. A condition on an earlier parent too is
+    applied when the point is read back (``Space.validate`` drops what is inactive).
+    """
+    from hyperopt import hp
+
+    position = {name: i for i, name in enumerate(space)}
+    nodes: dict[str, Any] = {}
+    placed: dict[tuple[str, int], list[str]] = {}  # (parent, value index) -> its children
+    top: list[str] = []
+    for pname, param in space.items():
+        if not param.when:
+            top.append(pname)
+            continue
+        parent, values = max(param.when, key=lambda condition: position[condition[0]])
+        options = space[parent].values  # type: ignore[union-attr]
+        for index, option in enumerate(options):
+            if any(type(v) is type(option) and v == option for v in values):
+                placed.setdefault((parent, index), []).append(pname)
+    for pname in reversed(list(space)):  # children before their parents
+        param = space[pname]
+        if pname in space.parents:
+            options = param.values  # type: ignore[union-attr]
+            branches = [
+                {child: nodes[child] for child in placed.get((pname, index), [])}
+                for index in range(len(options))
+            ]
+            nodes[pname] = hp.choice(pname, branches)
+        elif isinstance(param, Float):
+            if param.log:
+                nodes[pname] = hp.loguniform(pname, math.log(param.low), math.log(param.high))
+            else:
+                nodes[pname] = hp.uniform(pname, param.low, param.high)
+        elif isinstance(param, Int) and param.step > 1:  # the index of its step
+            nodes[pname] = hp.quniform(pname, -0.5, len(param.values) - 0.5, 1)
+        elif isinstance(param, Int):
+            low, high = param.low - 0.5, param.high + 0.5
+            if param.log:
+                nodes[pname] = hp.qloguniform(pname, math.log(low), math.log(high), 1)
+            else:
+                nodes[pname] = hp.quniform(pname, low, high, 1)
+        else:
+            nodes[pname] = hp.choice(pname, list(range(len(param.options))))
+    return {pname: nodes[pname] for pname in top}
+
+
 class HyperoptTPE(Strategy):
     """Tree-structured Parzen Estimator (hyperopt ``tpe.suggest``).
 
     ``Float`` params become ``hp.uniform`` / ``hp.loguniform``, ``Int`` params
     ``hp.quniform`` / ``hp.qloguniform`` over ``[low - 0.5, high + 0.5]`` rounded to the
-    nearest integer (every integer equally likely a priori), ``Choice`` params ``hp.choice``.
+    nearest integer (every integer equally likely a priori; with a ``step``, the index of its
+    step), ``Choice`` params ``hp.choice``.
+    A conditional space becomes nested ``hp.choice`` sub-spaces (``_expression``).
     Until ``n_startup_jobs`` trials have finished with a finite loss the suggestions are
     hyperopt's random ones; after that TPE contrasts the density of the ``ceil(gamma * sqrt(n))``
     best of the ``n`` trials (at most 25) with that of the others.
@@ -86,24 +139,10 @@ class HyperoptTPE(Strategy):
         self.prior_weight = prior_weight
         self.verbose = verbose
 
-        from hyperopt import Trials, hp
+        from hyperopt import Trials
         from hyperopt.base import Domain
 
-        expr = {}
-        for pname, param in space.items():
-            if isinstance(param, Float):
-                if param.log:
-                    expr[pname] = hp.loguniform(pname, math.log(param.low), math.log(param.high))
-                else:
-                    expr[pname] = hp.uniform(pname, param.low, param.high)
-            elif isinstance(param, Int):
-                low, high = param.low - 0.5, param.high + 0.5
-                if param.log:
-                    expr[pname] = hp.qloguniform(pname, math.log(low), math.log(high), 1)
-                else:
-                    expr[pname] = hp.quniform(pname, low, high, 1)
-            else:
-                expr[pname] = hp.choice(pname, list(range(len(param.options))))
+        expr = _expression(space)
         self._domain = Domain(_never_called, expr)
         self._trials = Trials()
         self._pending: dict[int, dict[str, Any]] = {}  # suggestion id -> hyperopt trial doc
@@ -113,12 +152,20 @@ class HyperoptTPE(Strategy):
     # ------------------------------------------------------------------ conversions
 
     def _from_raw(self, vals: dict[str, list]) -> dict[str, Any]:
-        """Parameter values from the raw values hyperopt stores in ``doc['misc']['vals']``."""
+        """Parameter values from the raw values hyperopt stores in ``doc['misc']['vals']``
+        (an empty list: a parameter hyperopt's tree left inactive)."""
         params: dict[str, Any] = {}
         for pname, param in self.space.items():
+            if not vals.get(pname):
+                continue
             raw = float(vals[pname][0])
-            if isinstance(param, Float):
+            if pname in self.space.parents:  # an hp.choice of its values' sub-spaces
+                options = param.values  # type: ignore[union-attr]
+                params[pname] = options[min(max(round(raw), 0), len(options) - 1)]
+            elif isinstance(param, Float):
                 params[pname] = min(max(raw, param.low), param.high)
+            elif isinstance(param, Int) and param.step > 1:
+                params[pname] = param.values[min(max(round(raw), 0), len(param.values) - 1)]
             elif isinstance(param, Int):
                 params[pname] = min(max(round(raw), param.low), param.high)
             else:
@@ -129,9 +176,13 @@ class HyperoptTPE(Strategy):
     def _to_raw(self, params: dict[str, Any]) -> dict[str, Any]:
         raw: dict[str, Any] = {}
         for pname, param in self.space.items():
+            if pname not in params:
+                continue
             value = params[pname]
             if isinstance(param, Choice):
                 raw[pname] = param.index(value)
+            elif pname in self.space.parents or getattr(param, "step", 1) > 1:
+                raw[pname] = param.values.index(value)  # type: ignore[union-attr]
             else:
                 raw[pname] = float(value)
         return raw
@@ -197,8 +248,8 @@ class HyperoptTPE(Strategy):
             "tid": tid,
             "cmd": self._domain.cmd,
             "workdir": self._domain.workdir,
-            "idxs": {pname: [tid] for pname in raw},
-            "vals": {pname: [value] for pname, value in raw.items()},
+            "idxs": {pname: [tid] if pname in raw else [] for pname in self.space},
+            "vals": {pname: [raw[pname]] if pname in raw else [] for pname in self.space},
         }
         docs = self._trials.new_trial_docs([tid], [None], [self._domain.new_result()], [misc])
         self._trials.insert_trial_docs(docs)

@@ -11,6 +11,7 @@ kept in ``meta``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 import sys
@@ -88,14 +89,36 @@ def _oracle_class() -> Any:
             def _random_values(self) -> dict[str, Any]:
                 values = super()._random_values()
                 if values is None:  # exhausted: draw again, duplicates allowed
-                    values = {}
-                    for hp in self.hyperparameters.space:
-                        values[hp.name] = hp.random_sample(self._seed_state)
-                        self._seed_state += 1
+                    hps = self.hyperparameters.copy()
+                    for hp in hps.space:
+                        if hps.is_active(hp):
+                            hps.values[hp.name] = hp.random_sample(self._seed_state)
+                            self._seed_state += 1
+                    values = hps.values
                 return values
 
         _ORACLE_CLASS = _HyperbandOracle
     return _ORACLE_CLASS
+
+
+def _scopes(space: Space, name: str) -> list[tuple[str, tuple]]:
+    """The nested ``conditional_scope`` s of a parameter: its last parent's, then the
+    condition on that parent. keras-tuner finds a parent only under the very scopes it was
+    defined in, so a condition on another, unrelated parent too is applied when the values
+    are read back (``Space.validate`` drops what is inactive)."""
+    when = space[name].when
+    if not when:
+        return []
+    order = list(space)
+    parent, values = max(when, key=lambda condition: order.index(condition[0]))
+    return [*_scopes(space, parent), (parent, values)]
+
+
+def _backend_values(parent: Any, values: tuple) -> list:
+    """A condition's values as the oracle holds its parent: option indices for a ``Choice``."""
+    if isinstance(parent, Choice):
+        return [parent.index(value) for value in values]
+    return list(values)
 
 
 class Hyperband(Strategy):
@@ -109,14 +132,15 @@ class Hyperband(Strategy):
     once every bracket of an iteration is finished starts the next iteration, until the budget
     ends (or is ``done`` after ``hyperband_iterations`` full iterations, when given). ``Float``
     and ``Int`` params map to keras-tuner's (log sampling for ``log``), ``Choice`` params to a
-    choice of option indices. A failed or diverged trial is told the largest finite float, so it
-    ranks last in its round. When the space is too small for fresh configurations, repeats are
-    drawn. It has no start-up phase (``startup_trials`` is 0): every bracket, the first one too,
-    draws its configurations at random, with no model to warm up; what it adds to random search
-    is successive halving, from its first round on. It cannot be warm-started
-    (``learns_from_given`` is False): the oracle takes no trials it did not draw, so
-    ``tune(warm_start=...)`` is refused; enqueued configurations (``tune(enqueue=...)``) are
-    trained to the objective's ``max_epochs`` outside the brackets.
+    choice of option indices; a condition becomes keras-tuner's ``conditional_scope``. A failed
+    or diverged trial is told the largest finite float, so it ranks last in its round. When the
+    space is too small for fresh configurations, repeats are drawn. It has no start-up phase
+    (``startup_trials`` is 0): every bracket, the first one too, draws its configurations at
+    random, with no model to warm up; what it adds to random search is successive halving,
+    from its first round on. It cannot be warm-started (``learns_from_given`` is False): the
+    oracle takes no trials it did not draw, so ``tune(warm_start=...)`` is refused; enqueued
+    configurations (``tune(enqueue=...)``) are trained to the objective's ``max_epochs``
+    outside the brackets.
 
     Options:
         max_epochs: int, default 100. Epochs of the longest trial (the book protocol's limit).
@@ -176,12 +200,20 @@ class Hyperband(Strategy):
         keras_tuner = _import_keras_tuner()
         hps = keras_tuner.HyperParameters()
         for name, param in space.items():
-            if isinstance(param, Float):
-                hps.Float(name, param.low, param.high, sampling="log" if param.log else "linear")
-            elif isinstance(param, Int):
-                hps.Int(name, param.low, param.high, sampling="log" if param.log else "linear")
-            else:  # keras-tuner wants one type per Choice: use the option indices
-                hps.Choice(name, list(range(len(param.options))))
+            with contextlib.ExitStack() as scopes:  # a condition: keras-tuner's own
+                for parent, values in _scopes(space, name):
+                    scopes.enter_context(
+                        hps.conditional_scope(parent, _backend_values(space[parent], values))
+                    )
+                if isinstance(param, Float):
+                    sampling = "log" if param.log else "linear"
+                    hps.Float(name, param.low, param.high, sampling=sampling)
+                elif isinstance(param, Int):
+                    sampling = "log" if param.log else "linear"
+                    step = None if param.step == 1 else param.step
+                    hps.Int(name, param.low, param.high, step=step, sampling=sampling)
+                else:  # keras-tuner wants one type per Choice: use the option indices
+                    hps.Choice(name, list(range(len(param.options))))
 
         tmp = None
         if directory is None:
@@ -214,11 +246,14 @@ class Hyperband(Strategy):
     def _params(self, values: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {}
         for name, param in self.space.items():
+            if name not in values or not self.space.is_active(name, params):
+                continue
             value = values[name]
             if isinstance(param, Float):
                 params[name] = float(min(max(float(value), param.low), param.high))
             elif isinstance(param, Int):
-                params[name] = int(min(max(int(value), param.low), param.high))
+                value = int(min(max(int(value), param.low), param.high))
+                params[name] = value - (value - param.low) % param.step  # on its step
             else:
                 assert isinstance(param, Choice)
                 params[name] = param.options[int(value)]

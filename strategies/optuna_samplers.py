@@ -26,7 +26,14 @@ _SEED_BOUND = 2**32 - 1
 
 
 class _OptunaStrategy(Strategy):
-    """Shared machinery: the study, the distributions, value conversion, ask and tell."""
+    """Shared machinery: the study, the distributions, value conversion, ask and tell.
+
+    ``define_by_run``: a conditional space is asked parameter by parameter, each only when
+    active (optuna's own conditional spaces); otherwise every parameter is asked at once and
+    the inactive ones are dropped from the suggestion.
+    """
+
+    define_by_run: ClassVar[bool] = True
 
     def __init__(self, space: Space, seed: int | None, verbose: bool) -> None:
         super().__init__(space, seed)
@@ -43,7 +50,9 @@ class _OptunaStrategy(Strategy):
             if isinstance(param, Float):
                 self._distributions[pname] = FloatDistribution(param.low, param.high, log=param.log)
             elif isinstance(param, Int):
-                self._distributions[pname] = IntDistribution(param.low, param.high, log=param.log)
+                self._distributions[pname] = IntDistribution(
+                    param.low, param.high, log=param.log, step=param.step
+                )
             else:
                 indices = tuple(range(len(param.options)))
                 self._distributions[pname] = CategoricalDistribution(indices)
@@ -86,6 +95,8 @@ class _OptunaStrategy(Strategy):
     def _from_optuna(self, raw: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {}
         for pname, param in self.space.items():
+            if pname not in raw:  # not suggested: inactive
+                continue
             value = raw[pname]
             if isinstance(param, Float):
                 params[pname] = min(max(float(value), param.low), param.high)
@@ -99,11 +110,40 @@ class _OptunaStrategy(Strategy):
         return {
             pname: param.index(params[pname]) if isinstance(param, Choice) else params[pname]
             for pname, param in self.space.items()
+            if pname in params
         }
+
+    def _ask_define_by_run(self) -> Any:
+        """An optuna trial whose parameters are suggested one by one, in the space's order,
+        each only when active: optuna's define-by-run conditional space."""
+        trial = self._study.ask()
+        params: dict[str, Any] = {}
+        for pname, distribution in self._distributions.items():
+            if not self.space.is_active(pname, params):
+                continue
+            if isinstance(self.space[pname], Choice):
+                trial.suggest_categorical(pname, distribution.choices)
+            elif isinstance(self.space[pname], Float):
+                trial.suggest_float(
+                    pname, distribution.low, distribution.high, log=distribution.log
+                )
+            else:
+                trial.suggest_int(
+                    pname,
+                    distribution.low,
+                    distribution.high,
+                    log=distribution.log,
+                    step=distribution.step,
+                )
+            params = self._from_optuna(trial.params)
+        return trial
 
     def _propose(self) -> Suggestion:
         with self._quiet():
-            trial = self._study.ask(self._distributions)
+            if self.space.conditional and self.define_by_run:
+                trial = self._ask_define_by_run()
+            else:
+                trial = self._study.ask(self._distributions)
         suggestion = self._suggest(self._from_optuna(trial.params))
         self._pending[suggestion.id] = trial
         return suggestion
@@ -136,7 +176,7 @@ class _OptunaStrategy(Strategy):
                 self._study.add_trial(
                     create_trial(
                         params=params,
-                        distributions=self._distributions,
+                        distributions={name: self._distributions[name] for name in params},
                         value=loss if ok else None,
                         state=TrialState.COMPLETE if ok else TrialState.FAIL,
                     )
@@ -175,7 +215,9 @@ class _OptunaStrategy(Strategy):
 class OptunaTPE(_OptunaStrategy):
     """Tree-structured Parzen Estimator (optuna ``TPESampler``), multivariate, constant liar.
 
-    The multivariate TPE models all parameters jointly; with the constant liar, pending trials
+    The multivariate TPE models all parameters jointly (in a conditional space, asked
+    define-by-run, each group of parameters suggested together: ``group=True``); with the
+    constant liar, pending trials
     count as the worst loss so far, so parallel workers get different suggestions.
 
     Options:
@@ -233,6 +275,8 @@ class OptunaTPE(_OptunaStrategy):
             n_startup_trials=self.n_startup_trials,
             n_ei_candidates=self.n_ei_candidates,
             multivariate=self.multivariate,
+            # A conditional space: one joint model per group of parameters suggested together.
+            group=self.multivariate and self.space.conditional,
             constant_liar=self.constant_liar,
         )
 
@@ -241,7 +285,9 @@ class OptunaCmaEs(_OptunaStrategy):
     """CMA-ES over the numeric parameters (optuna ``CmaEsSampler``, ``cmaes`` package).
 
     ``Float`` and ``Int`` params are searched by CMA-ES; ``Choice`` params are sampled at
-    random (a seeded ``RandomSampler``), since CMA-ES has no notion of categories. Each
+    random (a seeded ``RandomSampler``), since CMA-ES has no notion of categories. In a
+    conditional space CMA-ES keeps every parameter in its vector: an inactive one keeps the
+    value CMA-ES drew, left out of the suggestion, so the objective never sees it. Each
     generation needs ``popsize`` finished trials; failed trials are replaced by new samples.
     Ten or more successful trials told before the first ask (a warm start, without
     ``sigma0``) set its first search distribution, as WS-CMA-ES does (optuna's
@@ -265,6 +311,7 @@ class OptunaCmaEs(_OptunaStrategy):
     """
 
     name = "cmaes"
+    define_by_run = False  # CMA-ES's vector has every parameter
     description = "CMA-ES (optuna CmaEsSampler); categorical parameters are sampled at random"
     learns = True
     option_constraints: ClassVar[dict[str, Constraint]] = {

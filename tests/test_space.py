@@ -52,6 +52,9 @@ def test_from_dict_conversions(value, expected):
         (lambda: Choice("abc"), TypeError, "'abc'"),
         (lambda: Choice([object]), TypeError, "object"),
         (lambda: Choice([1, 1]), ValueError, "[1, 1]"),
+        (lambda: Int(1, 10, step=4), ValueError, "never reaches high=10; use high=9"),
+        (lambda: Int(1, 9, step=0), ValueError, "step=0"),
+        (lambda: Int(1, 9, log=True, step=2), ValueError, "takes no step"),
     ],
 )
 def test_bad_params_name_the_bad_value(make, error, fragment):
@@ -148,3 +151,15 @@ def test_a_tuple_of_numbers_is_refused_with_both_readings_spelled_out(value, fra
         Space.from_dict({"lr": value})
     for fragment in fragments:
         assert fragment in str(info.value)
+
+
+def test_an_int_with_a_step_takes_only_its_steps():
+    units = Int(32, 512, step=32)
+    rng = np.random.default_rng(0)
+    drawn = {units.sample(rng) for _ in range(400)}
+    assert drawn == set(range(32, 513, 32))
+    assert all(units.from_unit(units.to_unit(v)) == v for v in units.values)
+    assert not units.contains(33) and units.contains(512)
+    space = Space(units=units)
+    assert Space.from_json(json.loads(json.dumps(space.to_json()))) == space
+    assert "step" not in Int(1, 3).to_json() and repr(Int(1, 3)) == "Int(low=1, high=3, log=False)"

@@ -10,8 +10,10 @@
 from .bench import run_benchmark
 from .budget import Budget, Ledger
 from .executors import WorkerStartError
+from .hypermodel import HyperModelObjective
 from .lr_finder import LRFindResult, lr_find
 from .objective import FunctionObjective, KerasObjective, Objective
+from .optuna_objective import OptunaObjective
 from .report import write_report
 from .runner import ResumeMismatchError, tune
 from .space import Choice, Float, Int, Space
@@ -34,11 +36,13 @@ __all__ = [
     "Choice",
     "Float",
     "FunctionObjective",
+    "HyperModelObjective",
     "Int",
     "KerasObjective",
     "LRFindResult",
     "Ledger",
     "Objective",
+    "OptunaObjective",
     "Result",
     "ResumeMismatchError",
     "Space",

@@ -312,7 +312,10 @@ class FastTrainer:
 
     def prepare(self, model: Any, batch_size: int) -> _Compiled:
         """The compiled functions for ``model``: a cached model of the same architecture,
-        given ``model``'s variables, or ``model`` itself, traced now."""
+        given ``model``'s variables, or ``model`` itself, traced now. A model built without
+        an input shape (Keras Tuner's examples) is built first, on one training row."""
+        if not model.built:  # else it would have no variables to hand to a cached model
+            model(self._data()[0][:1])
         key = _architecture_key(model, batch_size)
         compiled = None if key is None else self._cache.get(key)
         if compiled is None:

@@ -221,7 +221,7 @@ class FunctionObjective:
                     "the callable that reports its intermediate losses: rename the parameter"
                 )
             provided = (*provided, "report")
-        check_names(space, self.fn, what, provided=provided)
+        check_names(space, self.fn, what, provided=provided, conditional=_conditional(space))
 
     def evaluate(self, suggestion: Suggestion, state: dict[str, Any] | None = None) -> Result:
         start = time.perf_counter()
@@ -429,6 +429,11 @@ def _check_test_metrics(test_metrics: Any) -> dict[str, Callable[[Any, Any], flo
     return dict(test_metrics)
 
 
+def _conditional(space: Space) -> list[str]:
+    """The names of ``space`` that a condition may leave out of a trial."""
+    return [name for name, param in space.items() if param.when]
+
+
 def _integers_from(param: Any, least: int) -> bool:
     """Whether every value of a space's parameter is an integer >= ``least``."""
     if isinstance(param, Int):
@@ -566,7 +571,12 @@ class KerasObjective:
                 "training lengths"
             )
         check_names(
-            space, self.build_model, what, also_accepted=sorted(FIT_PARAMS), provided=provided
+            space,
+            self.build_model,
+            what,
+            also_accepted=sorted(FIT_PARAMS),
+            provided=provided,
+            conditional=_conditional(space),
         )
         for name, least, example in (
             ("batch_size", 1, "Int(16, 256, log=True) or [32, 64, 128]"),

@@ -569,7 +569,7 @@ def _check_study_name(study_name: Any) -> None:
 
 def tune(
     objective: Objective | Callable[..., float],
-    space: Space | Mapping[str, Any],
+    space: Space | Mapping[str, Any] | None = None,
     strategy: str = "random",
     budget: Budget | None = None,
     *,
@@ -594,7 +594,8 @@ def tune(
         objective: a ``KerasObjective``, any ``Objective``, or a function ``fn(**params)``
             returning the loss.
         space: a ``Space``, or a dict as ``Space.from_dict`` takes it (the book's
-            ``param_distribs``).
+            ``param_distribs``); None: the objective's own ``space`` (``HyperModelObjective``
+            and ``OptunaObjective`` discover theirs).
         strategy: a registered name (see ``available_strategies()``).
         budget: ``Budget(epochs=..., trials=..., seconds=...)``; the search stops on whichever
             is spent first.
@@ -657,6 +658,14 @@ def tune(
         raise TypeError(f"budget must be a tunebench Budget, got {budget!r}")
     trial_timeout = check_trial_timeout(trial_timeout)
     objective = _as_objective(objective)
+    if space is None:
+        space = getattr(objective, "space", None)
+        if space is None:
+            raise ValueError(
+                "tune needs a space: pass space=Space(...) or a dict such as "
+                "{'n_hidden': [0, 1, 2, 3]} (only HyperModelObjective and OptunaObjective "
+                "bring their own)"
+            )
     space = Space.from_dict(space)
     check_space = getattr(objective, "check_space", None)
     if callable(check_space):  # names the builder / function cannot take, before any trial

@@ -44,11 +44,13 @@ def check_names(
     *,
     also_accepted: Iterable[str] = (),
     provided: Iterable[str] = (),
+    conditional: Iterable[str] = (),
 ) -> None:
     """Refuse a space whose names ``fn`` cannot take, or that leaves out one it requires.
 
     ``also_accepted`` are names used elsewhere (fit-time names); ``provided`` are filled in
-    by the objective. A ``fn`` with ``**kwargs``, or without a signature, takes any name.
+    by the objective; ``conditional`` names are left out when inactive, so ``fn`` must not
+    require them. A ``fn`` with ``**kwargs``, or without a signature, takes any name.
 
     >>> def build(n_hidden, learning_rate=0.01): ...
     >>> check_names(["n_hiden", "learning_rate"], build, "build_model")
@@ -85,6 +87,20 @@ def check_names(
         and name not in space
         and name not in provided
     ]
+    conditional = [
+        name
+        for name in conditional
+        if name in taken
+        and taken[name].default is inspect.Parameter.empty
+        and taken[name].kind in by_name
+    ]
+    if conditional:
+        raise ValueError(
+            f"{what} requires {', '.join(map(repr, conditional))}, which the space sets only "
+            f"when {'it is' if len(conditional) == 1 else 'they are'} active (a condition, "
+            "when=...); an inactive parameter is not passed, so give "
+            f"{'it a default' if len(conditional) == 1 else 'them defaults'} in {what}"
+        )
     if missing:
         raise ValueError(
             f"{what} requires {', '.join(map(repr, missing))}, which the space does not set; "

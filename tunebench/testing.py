@@ -29,7 +29,7 @@ from .space import Choice, Float, Int, Space
 from .strategy import Result, Strategy, Suggestion, get_strategy, strategy_class
 from .warm_start import StudyNotice
 
-__all__ = ["CHECKS", "MIXED_SPACE", "SPHERE_SPACE", "check_strategy"]
+__all__ = ["CHECKS", "CONDITIONAL_SPACE", "MIXED_SPACE", "SPHERE_SPACE", "check_strategy"]
 
 #: A space with every kind of parameter: log float, int, log int, categorical, bool.
 MIXED_SPACE = Space(
@@ -40,6 +40,23 @@ MIXED_SPACE = Space(
     layers=Int(0, 3),
     act=Choice(["relu", "tanh", "selu"]),
     flag=Choice([True, False]),
+)
+
+#: The book's space with a neuron count per hidden layer (each active up to ``n_hidden``; the
+#: third's in steps of 8),
+#: an optimizer whose Nesterov flag is active for SGD only and whose momentum only with
+#: Nesterov (nested conditions), and a dropout for the third layer with Adam only (a
+#: condition on two unrelated parameters).
+CONDITIONAL_SPACE = Space(
+    n_hidden=Int(0, 3),
+    n_neurons_1=Int(1, 99, when={"n_hidden": [1, 2, 3]}),
+    n_neurons_2=Int(1, 99, when={"n_hidden": [2, 3]}),
+    n_neurons_3=Int(8, 96, step=8, when={"n_hidden": [3]}),
+    optimizer=Choice(["sgd", "adam"]),
+    nesterov=Choice([False, True], when={"optimizer": ["sgd"]}),
+    momentum=Float(0.0, 0.9, when={"nesterov": [True]}),
+    dropout_3=Float(0.0, 0.5, when={"n_hidden": [3], "optimizer": ["adam"]}),
+    learning_rate=Float(3e-4, 3e-2, log=True),
 )
 
 #: The 4-dimensional sphere of the learning check: minimum 0 at x_i = 0.3.
@@ -538,6 +555,97 @@ def check_warm_start(name: str) -> None:
     )
 
 
+def _conditional_names(params: dict) -> set[str]:
+    """The parameters of ``CONDITIONAL_SPACE`` active at ``params``, worked out by hand."""
+    names = {"n_hidden", "optimizer", "learning_rate"}
+    names |= {f"n_neurons_{i}" for i in range(1, params["n_hidden"] + 1)}
+    if params["optimizer"] == "sgd":
+        names |= {"nesterov", "momentum"} if params["nesterov"] else {"nesterov"}
+    elif params["n_hidden"] == 3:
+        names.add("dropout_3")
+    return names
+
+
+def _conditional_loss(epochs: int, **params: Any) -> float:
+    """A loss over ``CONDITIONAL_SPACE`` that refuses an inactive parameter."""
+    given, active = set(params), _conditional_names(params)
+    if given != active:
+        raise AssertionError(f"the objective got {sorted(given)}, active are {sorted(active)}")
+    units = [params[f"n_neurons_{i}"] for i in range(1, params["n_hidden"] + 1)]
+    loss = (math.log10(params["learning_rate"]) + 2) ** 2 + abs(params["n_hidden"] - 2)
+    loss += sum(abs(u - 30) / 30 for u in units) + params.get("momentum", 0.5)
+    loss += params.get("dropout_3", 0.0)
+    return loss / math.sqrt(epochs)
+
+
+def check_conditional(name: str) -> None:
+    """On a conditional space (neurons per hidden layer, up to ``n_hidden``) the objective
+    gets exactly the active parameters, both sides of a condition are tried, the store shows
+    inactive parameters as empty, and an interrupted study resumes as if never stopped."""
+    import tempfile
+    from pathlib import Path
+
+    calls = {"n": 0, "stop_at": -1}
+
+    def trained(epochs: int, report: Callable, **params: Any) -> float:
+        calls["n"] += 1
+        if calls["n"] == calls["stop_at"]:
+            raise KeyboardInterrupt
+        for epoch in range(1, epochs + 1):  # for a strategy that prunes (asha, bohb)
+            report(epoch, _conditional_loss(epoch, **params))
+        return _conditional_loss(epochs, **params)
+
+    def run(storage: Path | None) -> Any:
+        return tune(
+            FunctionObjective(trained, max_epochs=9),
+            CONDITIONAL_SPACE,
+            name,
+            Budget(epochs=300),
+            seed=5,
+            storage=storage,
+            progress=False,
+        )
+
+    study = run(None)
+    trials = study.trials
+    assert len(trials) >= 20, f"strategy {name!r}: only {len(trials)} trials on 300 epochs"
+    for trial in trials:  # pruned: stopped by the strategy's own pruner (asha, bohb)
+        assert trial.status in ("ok", "pruned"), (
+            f"strategy {name!r}: trial {trial.id} {trial.params} {trial.status}: {trial.error}"
+        )
+        for key, value in trial.params.items():
+            assert CONDITIONAL_SPACE[key].contains(value), (
+                f"strategy {name!r}: {key}={value!r} lies outside {CONDITIONAL_SPACE[key]!r}"
+            )
+    for conditional in ("n_neurons_3", "momentum"):
+        states = {conditional in t.params for t in trials}
+        assert states == {True, False}, (
+            f"strategy {name!r}: {conditional} was {'always' if True in states else 'never'} "
+            "active; both sides of a condition must be searched"
+        )
+    frame = study.to_dataframe()
+    shallow = frame["param_n_hidden"] < 3
+    assert frame.loc[shallow, "param_n_neurons_3"].isna().all(), (
+        f"strategy {name!r}: to_dataframe() shows a value for n_neurons_3 where it is inactive"
+    )
+    first = [(t.id, t.params, t.epochs, t.loss) for t in trials]
+    with tempfile.TemporaryDirectory() as folder:
+        storage = Path(folder) / "conditional.db"
+        calls.update(n=0, stop_at=6)
+        try:
+            run(storage)
+        except KeyboardInterrupt:
+            pass
+        else:
+            raise AssertionError("the interrupting objective was not called 6 times")
+        calls.update(n=0, stop_at=-1)
+        resumed = [(t.id, t.params, t.epochs, t.loss) for t in run(storage).trials]
+    assert resumed == first, (
+        f"strategy {name!r}: on the conditional space, the resumed study differs from an "
+        "uninterrupted one"
+    )
+
+
 CHECKS: dict[str, Callable[[str], None]] = {
     "values": check_values,
     "determinism": check_determinism,
@@ -548,6 +656,7 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "pruning": check_pruning,
     "learns": check_learns,
     "warm_start": check_warm_start,
+    "conditional": check_conditional,
 }
 
 
