@@ -173,3 +173,16 @@ def test_a_width_trained_after_another_matches_fit_step_for_step(small_housing):
     np.testing.assert_allclose(shared.curve, fit.curve, rtol=1e-4)
     assert shared.test_loss == pytest.approx(fit.test_loss, rel=1e-4)
     assert traces(fast) == 1
+
+
+@pytest.mark.parametrize("arch", [(1, 5), (3, 9)])
+def test_one_trace_a_depth_trains_as_one_trace_an_architecture(small_housing, arch):
+    params = {"n_hidden": arch[0], "n_neurons": arch[1], "learning_rate": 0.02}
+    shared = KerasObjective(build_mlp, small_housing, max_epochs=3)
+    run(shared, {**params, "n_neurons": 40}, seed=1)  # the depth's trace, for another width
+    apart = KerasObjective(build_mlp, small_housing, max_epochs=3)
+    apart._trainer.any_widths = False  # the fast path before: a trace for each architecture
+    result, before = run(shared, params), run(apart, params)
+    assert result.curve == pytest.approx(before.curve, rel=1e-5)
+    assert result.test_loss == pytest.approx(before.test_loss, rel=1e-5)
+    assert (traces(shared), traces(apart)) == (1, 1)
