@@ -186,3 +186,24 @@ def test_one_trace_a_depth_trains_as_one_trace_an_architecture(small_housing, ar
     assert result.curve == pytest.approx(before.curve, rel=1e-5)
     assert result.test_loss == pytest.approx(before.test_loss, rel=1e-5)
     assert (traces(shared), traces(apart)) == (1, 1)
+
+
+def test_a_softmax_head_trains_with_one_trace_a_depth_as_before():
+    # A classification loss through the width-free trace, with Adam and dropout.
+    from functools import partial
+
+    from tunebench.tasks import split_task
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 6))
+    task = split_task("blobs", X, (X[:, 0] > 0).astype(int) + (X[:, 1] > 0), stratify=True,
+                      loss="sparse_categorical_crossentropy")  # fmt: skip
+    build = partial(build_network, output="softmax", n_outputs=3)
+    params = {"n_hidden": 2, "learning_rate": 0.01, "dropout": 0.1, "optimizer": "adam"}
+    shared = KerasObjective(build, task, max_epochs=3)
+    run(shared, {**params, "n_neurons": 17}, seed=1)
+    apart = KerasObjective(build, task, max_epochs=3)
+    apart._trainer.any_widths = False
+    result, before = run(shared, {**params, "n_neurons": 5}), run(apart, {**params, "n_neurons": 5})
+    assert result.status == "ok" and result.curve == pytest.approx(before.curve, rel=1e-5)
+    assert (traces(shared), traces(apart)) == (1, 1)
