@@ -7,21 +7,28 @@ distinct architectures the trials built. Two spaces:
 
 - ``--space book``: the book's space (298 architectures), where most trials build a new one;
 - ``--space repeat``: 15 architectures (``n_hidden`` 1-3 x ``n_neurons`` 10-50 by 10), so that
-  after the first few dozen trials every architecture has been seen.
+  after the first few dozen trials every architecture has been seen;
+- ``--space layers``: the book's space with a width for each hidden layer (about 10^6
+  architectures: nearly every trial builds a new one).
 
-TensorFlow keeps what it traced for an architecture (about 3 MiB for these MLPs) for the life
-of the process, so memory grows with the number of *distinct architectures*, not with the
-number of trials.
+TensorFlow keeps what it traced (about 3 MiB for these MLPs) for the life of the process, so
+memory grows with the number of distinct traces. The fast path traces once for every width of
+a depth; ``--path before`` makes it trace each architecture (``any_widths=False``), as it did
+before, and ``--path both`` (the default) runs each in a fresh process, one after the other,
+and prints them side by side.
 
-    python benchmarks/memory.py --space book      # about a minute on 2 cores
+    python benchmarks/memory.py --space book      # about 3 minutes on 2 cores
     python benchmarks/memory.py --space repeat
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import subprocess
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -30,8 +37,29 @@ from tunebench import Budget, Choice, Float, Int, KerasObjective, Space, Suggest
 from tunebench.models import book_space, build_mlp
 from tunebench.tasks import california_housing
 
+
+def build_layers(n_hidden=1, n_neurons_1=30, n_neurons_2=30, n_neurons_3=30,
+                 learning_rate=3e-3, input_shape=(8,)):  # fmt: skip
+    """The book's MLP with a width for each hidden layer."""
+    import keras
+
+    model = keras.Sequential([keras.Input(shape=tuple(input_shape))])
+    for units in (n_neurons_1, n_neurons_2, n_neurons_3)[:n_hidden]:
+        model.add(keras.layers.Dense(units, activation="relu"))
+    model.add(keras.layers.Dense(1))
+    model.compile(loss="mse", optimizer=keras.optimizers.SGD(learning_rate=learning_rate))
+    return model
+
+
 SPACES = {
     "book": book_space(),
+    "layers": Space(
+        n_hidden=Int(0, 3),
+        n_neurons_1=Int(1, 99),
+        n_neurons_2=Int(1, 99),
+        n_neurons_3=Int(1, 99),
+        learning_rate=Float(3e-4, 3e-2, log=True),
+    ),
     "repeat": Space(
         n_hidden=Int(1, 3),
         n_neurons=Choice([10, 20, 30, 40, 50]),
@@ -59,46 +87,85 @@ class CountingObjective(KerasObjective):
     def evaluate(self, suggestion: Suggestion, state=None):
         result = super().evaluate(suggestion, state)
         params = suggestion.params
-        self.architectures.add((params["n_hidden"], params["n_neurons"] * (params["n_hidden"] > 0)))
+        depth = params["n_hidden"]
+        widths = [params[name] for name in sorted(params) if name.startswith("n_neurons")]
+        self.architectures.add((depth, *(widths[:depth] if len(widths) > 1 else widths * depth)))
         self.calls += 1
         if self.calls in self.marks:
             self.rss[self.calls] = rss_mib()
         return result
 
 
+def measure(space_name: str, trials: int, any_widths: bool) -> dict:
+    """RSS after 50, half-way and all ``trials``, in this process; distinct architectures."""
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices
+    from tunebench import tune
+
+    first = 50
+    marks = {first, (first + trials) // 2, trials}
+    task = california_housing().subsample(1000, seed=0)
+    build = build_layers if space_name == "layers" else build_mlp
+    objective = CountingObjective(build, task, max_epochs=1, patience=10, marks=marks)
+    objective._trainer.any_widths = any_widths
+    before = rss_mib()
+    start = time.perf_counter()
+    tune(
+        objective,
+        SPACES[space_name],
+        strategy="random",
+        budget=Budget(trials=trials),
+        seed=0,
+        progress=None,
+    )
+    return {
+        "rss_before": before,
+        "rss": {str(k): v for k, v in objective.rss.items()},
+        "architectures": len(objective.architectures),
+        "traces": objective._trainer.traces(),
+        "ms_a_trial": (time.perf_counter() - start) / trials * 1000,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=500)
     parser.add_argument("--space", choices=sorted(SPACES), default="book")
+    parser.add_argument("--path", choices=["both", "now", "before"], default="both")
+    parser.add_argument("--json", action="store_true", help="print one JSON line (for --path)")
     args = parser.parse_args()
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices
-    space = SPACES[args.space]
-    from tunebench import tune
-
-    first = 50
-    marks = {first, (first + args.trials) // 2, args.trials}
-    task = california_housing().subsample(1000, seed=0)
-    objective = CountingObjective(build_mlp, task, max_epochs=1, patience=10, marks=marks)
-    print(f"space {args.space!r}; RSS before any trial: {rss_mib():.0f} MiB", flush=True)
-    start = time.perf_counter()
-    tune(
-        objective,
-        space,
-        strategy="random",
-        budget=Budget(trials=args.trials),
-        seed=0,
-        progress=None,
-    )
-    seconds = time.perf_counter() - start
-    rss = objective.rss
-    growth = (rss[args.trials] - rss[first]) / (args.trials - first) * 100
-    for count in sorted(rss):
-        print(f"RSS after {count:>4} trials: {rss[count]:7.0f} MiB")
+    if args.path != "both":
+        figures = measure(args.space, args.trials, any_widths=args.path == "now")
+        if args.json:
+            print(json.dumps(figures))
+        else:
+            print(json.dumps(figures, indent=1))
+        return
+    runs = {}
+    for path in ("now", "before"):  # each in a fresh process: TensorFlow never gives back
+        command = [sys.executable, __file__, "--space", args.space, "--trials",
+                   str(args.trials), "--path", path, "--json"]  # fmt: skip
+        out = subprocess.run(command, capture_output=True, text=True, check=True)
+        runs[path] = json.loads(out.stdout.strip().splitlines()[-1])
+    first, last = "50", str(args.trials)
+    print(f"space {args.space!r}, {args.trials} one-epoch trials of random search, RSS in MiB")
+    print(f"{'':<28} {'now':>8} {'before':>8}")
+    rows = [("before any trial", "rss_before")] + [
+        (f"after {count} trials", count) for count in sorted(runs["now"]["rss"], key=int)
+    ]
+    for label, field in rows:
+        values = [r[field] if field == "rss_before" else r["rss"][field] for r in runs.values()]
+        print(f"{label:<28} {values[0]:>8.0f} {values[1]:>8.0f}")
+    growth = {p: r["rss"][last] - r["rss"][first] for p, r in runs.items()}
     print(
-        f"growth from trial {first} to {args.trials}: {rss[args.trials] - rss[first]:+.0f} MiB "
-        f"({growth:+.1f} MiB per 100 trials); {len(objective.architectures)} distinct "
-        f"architectures; {seconds / args.trials * 1000:.0f} ms a trial"
+        f"{f'growth, trial {first} to {last}':<28} {growth['now']:>+8.0f} {growth['before']:>+8.0f}"
     )
+    for label, field, fmt in (
+        ("distinct architectures", "architectures", "d"),
+        ("traced epochs", "traces", "d"),
+        ("ms a trial", "ms_a_trial", ".0f"),
+    ):
+        values = [format(r[field], fmt) for r in runs.values()]
+        print(f"{label:<28} {values[0]:>8} {values[1]:>8}")
 
 
 if __name__ == "__main__":

@@ -5,8 +5,13 @@ full California-housing training split (11,610 rows):
 
 - milliseconds per epoch of each path and their ratio, with the arithmetic lower bound
   (FLOPs of an epoch / the matmul peak measured here) to show the gap to the machine's limit;
+  the fast path twice: as it is (one trace for all widths of a depth) and with one trace per
+  architecture (``any_widths=False``, the fast path before), with their ratio;
 - the per-trial fixed cost (build + trace + first epoch - a steady epoch), for ``fit``, for
   the fast path on a new architecture, and on an architecture it has compiled before;
+- the trial start of new architectures drawn from the book's space (build + first epoch - a
+  steady epoch, median), once each depth has been traced, for the fast path with one trace per
+  depth and with one trace per architecture, and their ratio;
 - whether both paths learn the same: validation MSE after 20 epochs over 5 seeds (paired by
   seed: same initial weights), with a Wilcoxon signed-rank test and a Mann-Whitney U test.
 
@@ -64,12 +69,21 @@ def timed(objective: KerasObjective, arch: tuple[int, int], epochs: int, seed: i
     return result.seconds
 
 
-def speed(task, arch, fast: bool, short: int, long: int, repeats: int) -> dict[str, float]:
+def objective_for(task, fast: bool, any_widths: bool = True, **kwargs) -> KerasObjective:
+    """A book-MLP objective; ``any_widths=False``: the fast path tracing each architecture."""
+    objective = KerasObjective(build_mlp, task, fast=fast, **kwargs)
+    objective._trainer.any_widths = any_widths
+    return objective
+
+
+def speed(
+    task, arch, fast: bool, short: int, long: int, repeats: int, any_widths: bool = True
+) -> dict[str, float]:
     """Steady ms per epoch from the difference of a long and a short trial; fixed costs."""
-    kwargs = {"max_epochs": long, "patience": long, "fast": fast}
+    kwargs = {"max_epochs": long, "patience": long}
     cold, cached, steady = [], [], []
     for r in range(repeats):
-        objective = KerasObjective(build_mlp, task, **kwargs)  # nothing compiled yet
+        objective = objective_for(task, fast, any_widths, **kwargs)  # nothing compiled yet
         first = timed(objective, arch, short, seed=r)
         second = timed(objective, arch, short, seed=r + 100)  # same architecture again
         longer = timed(objective, arch, long, seed=r + 200)
@@ -86,6 +100,59 @@ def speed(task, arch, fast: bool, short: int, long: int, repeats: int) -> dict[s
     }
 
 
+def new_architectures(n: int, seed: int = 0) -> list[tuple[int, int]]:
+    """``n`` distinct architectures drawn from the book's space (``n_hidden`` 0-3,
+    ``n_neurons`` 1-99), none of them a warm-up architecture of ``trial_start``."""
+    rng = np.random.default_rng(seed)
+    seen = {(depth, WARM_WIDTH if depth else 0) for depth in range(4)}
+    out: list[tuple[int, int]] = []
+    while len(out) < n:
+        depth, width = int(rng.integers(0, 4)), int(rng.integers(1, 100))
+        arch = (depth, width if depth else 0)
+        if arch not in seen:
+            seen.add(arch)
+            out.append((depth, width))
+    return out
+
+
+WARM_WIDTH = 50
+
+
+def timed_both(objective: KerasObjective, arch: tuple[int, int], epochs: int, seed: int):
+    """Wall and CPU seconds of one trial (CPU time barely moves when others load the CPU)."""
+    cpu = time.process_time()
+    wall = timed(objective, arch, epochs, seed)
+    return np.array([wall, time.process_time() - cpu])
+
+
+def trial_start(task, archs: list[tuple[int, int]]) -> dict[str, np.ndarray]:
+    """Build + first epoch - a steady epoch, ms (wall, CPU), of each new architecture in
+    ``archs`` on the fast path now and before (one trace an architecture), after one model of
+    each depth has been trained (as a search's first trials do). The two paths take turns.
+    ``known``: the same on the fast path now, for the architecture's second trial."""
+    objectives = {
+        path: objective_for(task, True, path == "now", max_epochs=4, patience=4)
+        for path in ("now", "before")
+    }
+    for objective in objectives.values():
+        for depth in range(4):
+            timed(objective, (depth, WARM_WIDTH), 1, seed=depth)
+    costs: dict[str, list[np.ndarray]] = {path: [] for path in objectives}
+    costs["known"] = []
+    for i, arch in enumerate(archs):
+        for path, objective in objectives.items():
+            first = timed_both(objective, arch, 1, seed=10 + i)  # a new architecture
+            ones, threes = [], []
+            for _ in range(2):
+                ones.append(timed_both(objective, arch, 1, seed=10 + i))  # known now
+                threes.append(timed_both(objective, arch, 3, seed=10 + i))
+            steady = np.min(np.subtract(threes, ones), axis=0) / 2
+            costs[path].append(1e3 * (first - steady))
+            if path == "now":
+                costs["known"].append(1e3 * (ones[0] - steady))
+    return {path: np.array(c) for path, c in costs.items()}
+
+
 def learning(task, seeds: list[int]) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"fast": [], "fit": []}
     for fast, name in ((True, "fast"), (False, "fit")):
@@ -100,6 +167,7 @@ def learning(task, seeds: list[int]) -> dict[str, list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and seeds")
+    parser.add_argument("--start-only", action="store_true", help="only the trial start")
     args = parser.parse_args()
     repeats = 1 if args.quick else 3
     seeds = list(range(3 if args.quick else 5))
@@ -119,29 +187,56 @@ def main() -> None:
         f"inter-op {threads.get_inter_op_parallelism_threads() or 'default'} (both paths)"
     )
     print()
+    archs = new_architectures(6 if args.quick else 12)
+    start = trial_start(task, archs)
+    now, then, known = start["now"], start["before"], start["known"]
+    print(f"trial start of {len(archs)} new architectures from the book's space, each depth")
+    print("traced once before (build + first epoch - steady epoch), ms, wall and CPU time;")
+    print("known: the fast path now, on the architecture's second trial")
+    columns = ("now", "before", "known", "now CPU", "before CPU", "known CPU")
+    print(f"  {'architecture':<13}" + "".join(f" {c:>10}" for c in columns))
+    for arch, a, b, k in zip(archs, now, then, known, strict=True):
+        values = (a[0], b[0], k[0], a[1], b[1], k[1])
+        print(f"  {f'{arch[0]} x {arch[1]}':<13}" + "".join(f" {v:>10.0f}" for v in values))
+    medians = [np.median(c, axis=0) for c in (now, then, known)]
+    values = [m[0] for m in medians] + [m[1] for m in medians]
+    print(f"  {'median':<13}" + "".join(f" {v:>10.0f}" for v in values))
+    print(
+        f"  before/now {medians[1][0] / medians[0][0]:.1f}x wall, "
+        f"{medians[1][1] / medians[0][1]:.1f}x CPU; now/known {medians[0][0] / medians[2][0]:.2f}x "
+        f"wall, {medians[0][1] / medians[2][1]:.2f}x CPU"
+    )
+    print()
+    if args.start_only:
+        return
     header = (
         f"{'model':<15} {'fit ms/epoch':>12} {'fast ms/epoch':>13} {'speed-up':>9} "
-        f"{'bound ms':>9} {'fast/bound':>10}"
+        f"{'bound ms':>9} {'fast/bound':>10} {'fast before':>11} {'before/now':>10}"
     )
     print(header)
     fixed_rows = []
     for label, arch in ARCHITECTURES.items():
         fit = speed(task, arch, fast=False, short=1, long=4, repeats=repeats)
         fast = speed(task, arch, fast=True, short=2, long=22, repeats=repeats)
+        before = speed(task, arch, True, short=2, long=22, repeats=repeats, any_widths=False)
         bound = 1e3 * epoch_flops(n_rows, n_inputs, *arch) / peak
         print(
             f"{label:<15} {fit['epoch_ms']:>12.1f} {fast['epoch_ms']:>13.1f} "
             f"{fit['epoch_ms'] / fast['epoch_ms']:>8.1f}x {bound:>9.2f} "
-            f"{fast['epoch_ms'] / bound:>9.0f}x"
+            f"{fast['epoch_ms'] / bound:>9.0f}x {before['epoch_ms']:>11.1f} "
+            f"{before['epoch_ms'] / fast['epoch_ms']:>9.2f}x"
         )
-        fixed_rows.append((label, fit, fast))
+        fixed_rows.append((label, fit, fast, before))
     print()
     print("per-trial fixed cost (build + first epoch - steady epoch), ms")
-    print(f"{'model':<15} {'fit':>8} {'fast, new arch':>15} {'fast, cached arch':>18}")
-    for label, fit, fast in fixed_rows:
+    print(
+        f"{'model':<15} {'fit':>8} {'fast, first of its depth':>25} {'fast, cached arch':>18} "
+        f"{'before, new arch':>17}"
+    )
+    for label, fit, fast, before in fixed_rows:
         print(
-            f"{label:<15} {fit['fixed_cold_ms']:>8.0f} {fast['fixed_cold_ms']:>15.0f} "
-            f"{fast['fixed_cached_ms']:>18.0f}"
+            f"{label:<15} {fit['fixed_cold_ms']:>8.0f} {fast['fixed_cold_ms']:>25.0f} "
+            f"{fast['fixed_cached_ms']:>18.0f} {before['fixed_cold_ms']:>17.0f}"
         )
     print()
     from scipy.stats import mannwhitneyu, wilcoxon

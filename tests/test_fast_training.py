@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tunebench import KerasObjective, Suggestion
-from tunebench.models import build_mlp
+from tunebench.models import build_mlp, build_network
 
 PARAMS = {"n_hidden": 2, "n_neurons": 16, "learning_rate": 0.02}
 
@@ -95,7 +95,7 @@ def test_a_custom_train_step_falls_back_to_fit_with_a_notice(small_housing):
 THREADS_SCRIPT = """
 import tensorflow as tf
 from tunebench import KerasObjective, Suggestion
-from tunebench.models import build_mlp
+from tunebench.models import build_mlp, build_network
 from tunebench.tasks import synthetic_regression
 
 objective = KerasObjective(build_mlp, synthetic_regression(n_samples=64), max_epochs=1)
@@ -118,3 +118,92 @@ def test_the_fast_path_takes_one_inter_op_thread_unless_told_otherwise(env, expe
         check=True,
     )
     assert out.stdout.split()[-1] == expected
+
+
+def traces(objective):
+    """How many epoch functions the objective's fast path has traced so far."""
+    cache = objective._trainer._cache.values()
+    return sum(c.train_epoch.experimental_get_tracing_count() for c in cache)
+
+
+def test_models_of_one_depth_share_one_trace(small_housing):
+    objective = KerasObjective(build_mlp, small_housing, max_epochs=2)
+    for n_neurons in (3, 7, 12, 7):
+        assert run(objective, {**PARAMS, "n_neurons": n_neurons}).status == "ok"
+    assert traces(objective) == 1
+    run(objective, {**PARAMS, "n_hidden": 1})  # another depth: another trace
+    assert traces(objective) == 2
+
+
+BUILDERS = {
+    "book MLP, SGD": (build_mlp, {"n_hidden": 2, "learning_rate": 0.02}),
+    "dropout, Adam": (
+        build_network,
+        {"n_hidden": 3, "learning_rate": 0.003, "dropout": 0.2, "optimizer": "adam"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_a_width_trains_after_another_exactly_as_alone(small_housing, name):
+    # The second model trains in storage that held the first's weights, through the first's
+    # trace: nothing of the first may leak into it.
+    build, params = BUILDERS[name]
+    warm = KerasObjective(build, small_housing, max_epochs=4)
+    first = run(warm, {**params, "n_neurons": 13}, seed=1)
+    shared = run(warm, {**params, "n_neurons": 6}, seed=2)
+    alone = run(KerasObjective(build, small_housing, max_epochs=4), {**params, "n_neurons": 6},
+                seed=2)  # fmt: skip
+    assert shared.curve == pytest.approx(alone.curve, rel=1e-6)
+    assert shared.test_loss == pytest.approx(alone.test_loss, rel=1e-6)
+    assert [w.shape for w in shared.state["weights"]][:2] == [(8, 6), (6,)]
+    assert shared.curve != pytest.approx(first.curve, rel=1e-3)
+    assert traces(warm) == 1
+
+
+def test_a_width_trained_after_another_matches_fit_step_for_step(small_housing):
+    # Adam's update through the shared trace is Keras's own, to float tolerance.
+    params = {"n_hidden": 2, "learning_rate": 0.01, "optimizer": "adam"}
+    kwargs = {"max_epochs": 8, "batch_size": 300}
+    fast = KerasObjective(build_network, small_housing, fast=True, **kwargs)
+    run(fast, {**params, "n_neurons": 21})
+    shared = run(fast, {**params, "n_neurons": 9})
+    fit = run(KerasObjective(build_network, small_housing, fast=False, **kwargs),
+              {**params, "n_neurons": 9})  # fmt: skip
+    np.testing.assert_allclose(shared.curve, fit.curve, rtol=1e-4)
+    assert shared.test_loss == pytest.approx(fit.test_loss, rel=1e-4)
+    assert traces(fast) == 1
+
+
+@pytest.mark.parametrize("arch", [(1, 5), (3, 9)])
+def test_one_trace_a_depth_trains_as_one_trace_an_architecture(small_housing, arch):
+    params = {"n_hidden": arch[0], "n_neurons": arch[1], "learning_rate": 0.02}
+    shared = KerasObjective(build_mlp, small_housing, max_epochs=3)
+    run(shared, {**params, "n_neurons": 40}, seed=1)  # the depth's trace, for another width
+    apart = KerasObjective(build_mlp, small_housing, max_epochs=3)
+    apart._trainer.any_widths = False  # the fast path before: a trace for each architecture
+    result, before = run(shared, params), run(apart, params)
+    assert result.curve == pytest.approx(before.curve, rel=1e-5)
+    assert result.test_loss == pytest.approx(before.test_loss, rel=1e-5)
+    assert (traces(shared), traces(apart)) == (1, 1)
+
+
+def test_a_softmax_head_trains_with_one_trace_a_depth_as_before():
+    # A classification loss through the width-free trace, with Adam and dropout.
+    from functools import partial
+
+    from tunebench.tasks import split_task
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 6))
+    task = split_task("blobs", X, (X[:, 0] > 0).astype(int) + (X[:, 1] > 0), stratify=True,
+                      loss="sparse_categorical_crossentropy")  # fmt: skip
+    build = partial(build_network, output="softmax", n_outputs=3)
+    params = {"n_hidden": 2, "learning_rate": 0.01, "dropout": 0.1, "optimizer": "adam"}
+    shared = KerasObjective(build, task, max_epochs=3)
+    run(shared, {**params, "n_neurons": 17}, seed=1)
+    apart = KerasObjective(build, task, max_epochs=3)
+    apart._trainer.any_widths = False
+    result, before = run(shared, {**params, "n_neurons": 5}), run(apart, {**params, "n_neurons": 5})
+    assert result.status == "ok" and result.curve == pytest.approx(before.curve, rel=1e-5)
+    assert (traces(shared), traces(apart)) == (1, 1)

@@ -6,24 +6,35 @@ trial and epoch), and the model's own loss and optimizer run inside one ``tf.fun
 same updates ``fit`` makes, without the per-step Python. Validation is one forward pass.
 
 Tracing a new function costs far more than an epoch of the book's MLP, so traced functions are
-cached by architecture: a trial whose model has the same layers, optimizer and loss as an
-earlier one copies its freshly initialised variables into the earlier model and reuses its
-compiled epoch. The key holds everything a trace bakes in as a constant: the model's config
-(dtype policies included), the optimizer's config and plain attributes (a learning-rate
-schedule's too: it is called inside the trace), the loss's config and plain attributes (Keras's
-``Huber.get_config()`` forgets ``delta``), the loss weights, ``floatx`` and the batch size. Only
-a float learning rate is left out: Keras keeps it in a variable, copied like the weights. A
-model holding code the key cannot describe — a class or function of the user's, a ``Lambda``
-layer, a callable learning rate — is traced for its own trial and not cached.
+cached, and a trial whose model has the same layers, optimizer and loss as an earlier one
+trains through the earlier model's compiled epoch: its variables (and its optimizer's) move
+into the earlier model's variable storage, each keeping its own value, and it stays the
+trial's model for everything else (early stopping, saved state, test metrics). The key holds
+everything a trace bakes in as a constant: the model's config (dtype policies included), the
+optimizer's config and plain attributes (a learning-rate schedule's too: it is called inside
+the trace), the loss's config and plain attributes (Keras's ``Huber.get_config()`` forgets
+``delta``), the loss weights, ``floatx`` and the batch size. Only a float learning rate is
+left out: Keras keeps it in a variable, moved like the weights. A model holding code the key
+cannot describe — a class or function of the user's, a ``Lambda`` layer, a callable learning
+rate — is traced for its own trial and not cached.
 
-The cache holds up to 512 architectures (the book's space has 298). It is large on purpose:
-TensorFlow keeps what it traced and the kernels it loaded (about 3 MiB an architecture for
-the book's MLPs) for the life of the process, even after the Python function is gone, so
-evicting and retracing an architecture costs that memory again. With every architecture
-traced once, memory stops growing once the space's architectures have all been seen, and
-trials of a known architecture add nothing (``benchmarks/memory.py``). For the same reason
-the objective never empties TensorFlow's kernel cache between fast-path trials (as
-``keras.backend.clear_session()`` would): reloading a cached epoch's kernels costs ~80 ms.
+Layer widths are left out of the key too when nothing in the trace reads them
+(``_width_free``: a ``Sequential`` of ``Dense`` / ``Dropout`` / ``Activation`` layers and a
+Keras optimizer whose update reads no shape): the first such model's variables get storage of
+unknown shape (``_storage_of_any_shape``) before its epoch is traced, so every later model of
+the same depth, whatever its widths, moves into that storage and reuses the trace. The book's
+space then needs four traces (one a depth) instead of one an architecture (298). The forward
+pass of such a model is written out layer by layer (``_layer_by_layer``), with the same
+operations Keras's ``Dense`` runs when it knows its width. Other models (a functional model,
+a normalisation layer, your own layer) are cached by architecture.
+
+The cache holds up to 512 entries. It is large on purpose: TensorFlow keeps what it traced
+and the kernels it loaded (about 3 MiB a trace for the book's MLPs) for the life of the
+process, even after the Python function is gone, so evicting and retracing costs that memory
+again. With one trace a depth, memory stays flat over a search of the book's space
+(``benchmarks/memory.py``). For the same reason the objective never empties TensorFlow's
+kernel cache between fast-path trials (as ``keras.backend.clear_session()`` would):
+reloading a cached epoch's kernels costs ~80 ms.
 
 A compiled epoch is one long chain of small dependent ops, for which TensorFlow's inter-op
 thread pool only adds hand-offs: with one inter-op thread an epoch of the 3 x 99 model runs
@@ -42,7 +53,12 @@ from typing import Any
 
 import numpy as np
 
-from .private_api import keras_learning_rate
+from .private_api import (
+    PrivateAPIChanged,
+    keras_learning_rate,
+    keras_set_variable_storage,
+    keras_variable_storage,
+)
 
 __all__ = ["FastTrainer", "fast_path_refusal", "single_inter_op_thread"]
 
@@ -217,18 +233,85 @@ def _is_sequential(model: Any) -> bool:
     return isinstance(model, keras.Sequential)
 
 
-def _architecture_key(model: Any, batch_size: int) -> str | None:
-    """Everything a traced epoch bakes in besides variable values, as a string; None when
-    the model holds something no key can describe (it is then traced for itself)."""
+#: Keras layers whose ``call`` reads no layer width: a model made of these alone is traced
+#: once for all its widths (its variables' storage has unknown dimensions).
+_WIDTH_FREE_LAYERS = frozenset({"InputLayer", "Dense", "Dropout", "Activation"})
+#: Keras optimizers whose update reads no variable's shape (gradient accumulation and the
+#: moving average excepted: see ``_width_free``).
+_WIDTH_FREE_OPTIMIZERS = frozenset(
+    {"SGD", "Adam", "AdamW", "Adamax", "Nadam", "RMSprop", "Adagrad", "Adadelta", "Ftrl", "Lion"}
+)
+
+
+def _width_free(model: Any) -> bool:
+    """Whether one trace of ``model``'s epoch serves every model that differs from it only
+    in the widths of its layers: a ``keras.Sequential`` of Keras ``Dense`` (no LoRA,
+    quantisation, activity regulariser or mixed precision) / ``Dropout`` / ``Activation``
+    layers, a Keras optimizer from ``_WIDTH_FREE_OPTIMIZERS`` not built yet,
+    without gradient accumulation or a moving average (both read variables' shapes)."""
+    import keras
+
+    if type(model) is not keras.Sequential:
+        return False
+    for layer in model.layers:
+        name = type(layer).__name__
+        if name not in _WIDTH_FREE_LAYERS or not _from_keras(layer):
+            return False
+        if name == "Dense" and (
+            getattr(layer, "lora_enabled", False)
+            or getattr(layer, "quantization_mode", None)
+            or layer.activity_regularizer is not None
+            or layer.dtype_policy.compute_dtype != layer.dtype_policy.variable_dtype
+        ):
+            return False
+    optimizer = model.optimizer
+    return (
+        type(optimizer).__name__ in _WIDTH_FREE_OPTIMIZERS
+        and _from_keras(optimizer)
+        and not optimizer.built
+        and not getattr(optimizer, "gradient_accumulation_steps", None)
+        and not getattr(optimizer, "use_ema", False)
+    )
+
+
+def _without_widths(config: Any) -> Any:
+    """A model's config with every layer width left out: ``Dense`` units and the shapes the
+    layers were built for."""
+    if isinstance(config, list):
+        return [_without_widths(v) for v in config]
+    if not isinstance(config, dict):
+        return config
+    out = {k: _without_widths(v) for k, v in config.items() if k != "build_config"}
+    inner = out.get("config")
+    if isinstance(inner, dict) and out.get("class_name") == "Dense":
+        out["config"] = {k: v for k, v in inner.items() if k != "units"}
+    return out
+
+
+def _architecture_key(
+    model: Any, batch_size: int, *, any_widths: bool = True
+) -> tuple[str | None, bool]:
+    """Everything a traced epoch bakes in besides variable values, as a string (None when
+    the model holds something no key can describe: it is then traced for itself), and
+    whether the key leaves the layers' widths out (``_width_free``, and ``any_widths``)."""
     import keras
 
     try:
         with warnings.catch_warnings():  # serialising a lambda warns; it is refused anyway
             warnings.simplefilter("ignore")
             compile_config = model.get_compile_config() or {}
-            return json.dumps(
+            model_config = _keras_config(model, keep_names=not _is_sequential(model))
+            width_free = any_widths and _width_free(model)
+            if width_free:  # the model's own input and output shapes stay in
+                model_config = [
+                    _without_widths(model_config),
+                    str(model.input_shape),
+                    str(model.output_shape),
+                ]
+            key = json.dumps(
                 {
-                    "model": _keras_config(model, keep_names=not _is_sequential(model)),
+                    "model": model_config,
+                    "any_widths": width_free,
                     "optimizer": _optimizer_key(model.optimizer),
                     "loss": _loss_key(model.loss),
                     "loss_weights": compile_config.get("loss_weights"),
@@ -237,22 +320,92 @@ def _architecture_key(model: Any, batch_size: int) -> str | None:
                 },
                 sort_keys=True,
             )
+            return key, width_free
     except (_NotCacheable, TypeError, ValueError, NotImplementedError):
-        return None
+        return None, False
+
+
+def _storage_of_any_shape(variables: list[Any]) -> None:
+    """Give each Keras variable storage whose dimensions are all unknown (same value), so
+    that a function traced over it serves variables of any width."""
+    import tensorflow as tf
+
+    for variable in variables:
+        storage = keras_variable_storage(variable)
+        flexible = tf.Variable(
+            storage,
+            shape=tf.TensorShape([None] * storage.shape.rank),
+            dtype=storage.dtype,
+            trainable=storage.trainable,
+            name=storage.name.split(":")[0],
+        )
+        keras_set_variable_storage(variable, flexible)
+
+
+def _share_storage(variables: list[Any], cached: list[Any]) -> None:
+    """Let each of ``variables`` (a new trial's) live in the storage of its counterpart in
+    ``cached`` (the model a compiled epoch was traced for), holding its own value."""
+    if len(variables) != len(cached):
+        raise RuntimeError(
+            f"tunebench's fast path matched a model of {len(variables)} variables with a "
+            f"cached one of {len(cached)}; please report it (fast=False avoids it)"
+        )
+    for variable, template in zip(variables, cached, strict=True):
+        own, storage = keras_variable_storage(variable), keras_variable_storage(template)
+        if own is storage:
+            continue
+        if own.dtype != storage.dtype or not storage.shape.is_compatible_with(own.shape):
+            raise RuntimeError(
+                f"tunebench's fast path matched {variable.path} {own.shape} {own.dtype.name} "
+                f"with a cached {storage.shape} {storage.dtype.name}; please report it "
+                "(fast=False avoids it)"
+            )
+        storage.assign(own)
+        keras_set_variable_storage(variable, storage)
+
+
+def _layer_by_layer(model: Any) -> Any:
+    """``model``'s forward pass (a ``_width_free`` Sequential) for storage of unknown shape.
+
+    Each ``Dense`` layer's own computation (``matmul``, bias, activation) is written out,
+    because Keras's ``ops.add`` picks ``BiasAdd`` only when it sees the bias's width; its
+    broadcasting add instead costs each batch step 18 more graph ops (166, against 148 here
+    and 152 for a trace of known widths) and TensorFlow's MatMul + BiasAdd fusion. Other
+    layers are called as usual.
+    """
+    import tensorflow as tf
+
+    layers = list(model.layers)
+
+    def forward(x: Any, training: bool) -> Any:
+        for layer in layers:
+            if type(layer).__name__ != "Dense":
+                x = layer(x, training=training)
+                continue
+            x = tf.matmul(tf.cast(x, layer.compute_dtype), layer.kernel)
+            if layer.bias is not None:
+                x = tf.nn.bias_add(x, layer.bias)
+            if layer.activation is not None:
+                x = layer.activation(x)
+        return x
+
+    return forward
 
 
 class _Compiled:
-    """A model and its traced epoch and evaluation functions."""
+    """A model and its traced epoch and evaluation functions (``width_free``: traced over
+    storage of unknown shape, with ``_layer_by_layer``'s forward pass)."""
 
-    def __init__(self, model: Any, X: Any, y: Any, batch_size: int) -> None:
+    def __init__(self, model: Any, X: Any, y: Any, batch_size: int, width_free: bool) -> None:
         import tensorflow as tf
 
         self.model = model
+        forward = _layer_by_layer(model) if width_free else model
         n = int(X.shape[0])
         steps = (n + batch_size - 1) // batch_size
         variables = model.trainable_variables
         optimizer = model.optimizer
-        optimizer.build(variables)
+        optimizer.build(variables)  # nothing when already built
 
         @tf.function
         def train_epoch(order: tf.Tensor) -> tf.Tensor:
@@ -261,7 +414,7 @@ class _Compiled:
                 rows = order[step * batch_size : (step + 1) * batch_size]
                 x_batch, y_batch = tf.gather(X, rows), tf.gather(y, rows)
                 with tf.GradientTape() as tape:
-                    y_pred = model(x_batch, training=True)
+                    y_pred = forward(x_batch, training=True)
                     loss = model.compute_loss(x=x_batch, y=y_batch, y_pred=y_pred, training=True)
                 gradients = tape.gradient(loss, variables)
                 optimizer.apply(gradients, variables)
@@ -277,11 +430,25 @@ class _Compiled:
 
         @tf.function(input_signature=signature)
         def loss_on(x: tf.Tensor, y_true: tf.Tensor) -> tf.Tensor:
-            y_pred = model(x, training=False)
+            y_pred = forward(x, training=False)
             return model.compute_loss(x=x, y=y_true, y_pred=y_pred, training=False)
 
         self.train_epoch = train_epoch
         self.loss_on = loss_on
+
+
+_sharing_warned = False
+
+
+def _warn_no_sharing(error: Exception) -> None:
+    global _sharing_warned
+    if not _sharing_warned:
+        _sharing_warned = True
+        warnings.warn(
+            f"tunebench: {error}; each fast-path trial traces its own epoch (slower)",
+            RuntimeWarning,
+            stacklevel=4,
+        )
 
 
 class FastTrainer:
@@ -291,7 +458,15 @@ class FastTrainer:
     10
     """
 
-    def __init__(self, X_train: np.ndarray, y_train: np.ndarray, *, cache_size: int = 512) -> None:
+    def __init__(
+        self,
+        X_train: np.ndarray,
+        y_train: np.ndarray,
+        *,
+        cache_size: int = 512,
+        any_widths: bool = True,
+    ) -> None:
+        self.any_widths = any_widths  # False: one trace per architecture, as before (benchmarks)
         self._X_np = X_train
         self._y_np = y_train
         self.n_rows = len(X_train)
@@ -311,17 +486,33 @@ class FastTrainer:
         return self._tensors
 
     def prepare(self, model: Any, batch_size: int) -> _Compiled:
-        """The compiled functions for ``model``: a cached model of the same architecture,
-        given ``model``'s variables, or ``model`` itself, traced now. A model built without
-        an input shape (Keras Tuner's examples) is built first, on one training row."""
-        if not model.built:  # else it would have no variables to hand to a cached model
+        """The compiled functions that train ``model`` (which keeps being the trial's model).
+
+        On a cache hit ``model``'s variables, its optimizer's too, move into the storage of
+        the cached model the functions were traced for (each keeping its own value); else
+        ``model`` is traced now — over storage of unknown shape when its key leaves widths
+        out, so that later models of other widths can move in. A model built without an
+        input shape (Keras Tuner's examples) is built first, on one training row.
+        """
+        if not model.built:  # else it would have no variables to move into a cached model
             model(self._data()[0][:1])
-        key = _architecture_key(model, batch_size)
+        key, width_free = _architecture_key(model, batch_size, any_widths=self.any_widths)
         compiled = None if key is None else self._cache.get(key)
         if compiled is None:
             X, y = self._data()
-            compiled = _Compiled(model, X, y, batch_size)
-            if key is None:  # user code the key cannot describe: traced for this trial only
+            if key is not None:
+                try:
+                    if width_free:
+                        _storage_of_any_shape(model.variables)
+                        model.optimizer.build(model.trainable_variables)
+                        _storage_of_any_shape(model.optimizer.variables)
+                    for variable in model.variables:  # sharing it later will work
+                        keras_variable_storage(variable)
+                except PrivateAPIChanged as exc:
+                    _warn_no_sharing(exc)
+                    key = None
+            compiled = _Compiled(model, X, y, batch_size, width_free and key is not None)
+            if key is None:  # traced for this trial only
                 return compiled
             self._cache[key] = compiled
             if len(self._cache) > self.cache_size:
@@ -329,13 +520,13 @@ class FastTrainer:
             return compiled
         self._cache.move_to_end(key)
         model.optimizer.build(model.trainable_variables)
-        for target, source in zip(compiled.model.variables, model.variables, strict=True):
-            target.assign(source)
-        for target, source in zip(
-            compiled.model.optimizer.variables, model.optimizer.variables, strict=True
-        ):
-            target.assign(source)
+        _share_storage(model.variables, compiled.model.variables)
+        _share_storage(model.optimizer.variables, compiled.model.optimizer.variables)
         return compiled
+
+    def traces(self) -> int:
+        """How many epoch functions the cache holds traces of (one each, normally)."""
+        return sum(c.train_epoch.experimental_get_tracing_count() for c in self._cache.values())
 
     def train_epoch(self, compiled: _Compiled, rng: np.random.Generator) -> float:
         """One epoch over the shuffled training split; the mean training loss."""

@@ -625,8 +625,7 @@ class KerasObjective:
                         "model.compile(loss=..., optimizer=...) before returning it"
                     )
                 if self._use_fast_path(model):
-                    compiled = self._trainer.prepare(model, batch_size)
-                    model = compiled.model
+                    compiled = self._trainer.prepare(model, batch_size)  # model trains in it
                     warm_up = WarmUp(model.optimizer, warmup_epochs)  # the builder's rate
                     if state is not None:
                         load_state(model, state)

@@ -33,8 +33,10 @@ __all__ = [
     "keras_learning_rate",
     "keras_reset_names",
     "keras_seed_without_tensorflow",
+    "keras_set_variable_storage",
     "keras_tuner_forget_oracle",
     "keras_tuner_oracle_hooks",
+    "keras_variable_storage",
     "loky_context",
     "optuna_tell_without_copy",
     "sklearn_fit_failure_check",
@@ -123,6 +125,23 @@ def keras_learning_rate(optimizer: Any) -> Any:
         return optimizer._learning_rate
     except AttributeError as exc:
         raise PrivateAPIChanged(_changed("keras", "Optimizer._learning_rate", exc)) from exc
+
+
+def keras_variable_storage(variable: Any) -> Any:
+    """The ``tf.Variable`` that holds a Keras variable's value on the TensorFlow backend
+    (``keras.Variable._value``); the fast path shares it between models of one family."""
+    import tensorflow as tf
+
+    storage = getattr(variable, "_value", None)
+    if not isinstance(storage, tf.Variable):
+        raise PrivateAPIChanged(_changed("keras", "a tf.Variable in keras.Variable._value"))
+    return storage
+
+
+def keras_set_variable_storage(variable: Any, storage: Any) -> None:
+    """Make ``storage`` (a ``tf.Variable``) hold the Keras ``variable``'s value from now on."""
+    keras_variable_storage(variable)  # the attribute is still where it was
+    variable._value = storage
 
 
 # ---------------------------------------------------------------------------- optuna
@@ -251,6 +270,8 @@ def check_private_apis() -> list[str]:
         from keras.src.utils import naming, rng_utils
 
         decay = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+        if keras.backend.backend() == "tensorflow":
+            keras_variable_storage(keras.Variable(1.0))
         return (
             isinstance(keras_learning_rate(keras.optimizers.SGD(0.1)), keras.Variable)
             and keras_learning_rate(keras.optimizers.SGD(decay)) is decay
@@ -289,7 +310,7 @@ def check_private_apis() -> list[str]:
 
     probe(
         "keras",
-        "keras.src's naming, global seed state and Optimizer._learning_rate",
+        "keras.src's naming, global seed state, Optimizer._learning_rate and Variable._value",
         keras_internals,
     )
     probe("optuna", "optuna.study._tell._tell_with_warning", optuna_tell)
