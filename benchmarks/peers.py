@@ -16,7 +16,8 @@ written the way its documentation writes it:
 - ``ray-tune-hyperopt-asha``: Ray Tune's ``Tuner`` with ``HyperOptSearch`` and the ASHA
   scheduler, two trials at a time, each calling ``model.fit`` and reporting every epoch;
 - ``tunebench-*``: ``tunebench.tune`` with a strategy by name, on its fast training path,
-  inline or with 2 worker processes.
+  inline or with 2 worker processes, unpruned, pruning by itself (``bohb``) or under
+  ``pruner="asha"``.
 
 How each row's budget is enforced (every row counts the epochs it actually ran):
 
@@ -426,7 +427,9 @@ def ray_tune_row(seed: int, budget: int, task: Any) -> Incumbent:
     return incumbent
 
 
-def tunebench_row(strategy: str, executor: str) -> Callable[[int, int, Any], Incumbent]:
+def tunebench_row(
+    strategy: str, executor: str = "inline", pruner: str = "none"
+) -> Callable[[int, int, Any], Incumbent]:
     def run(seed: int, budget: int, task: Any) -> Incumbent:
         from tunebench import Budget, tune
         from tunebench.suite import california_housing
@@ -441,6 +444,7 @@ def tunebench_row(strategy: str, executor: str) -> Callable[[int, int, Any], Inc
             seed=seed,
             executor=executor,
             workers=2 if executor == "processes" else None,
+            pruner=pruner,
             progress=False,
         )
         trials = sorted((t for t in study.trials if t.finished), key=lambda t: t.finished)
@@ -460,9 +464,11 @@ ROWS: dict[str, tuple[str, Callable[[int, int, Any], Incumbent]]] = {
     "optuna-tpe-median-pruner": ("optuna", optuna_row(pruned=True)),
     "sklearn-randomized-search": ("scikeras", sklearn_row),
     "ray-tune-hyperopt-asha": ("ray.tune", ray_tune_row),
-    "tunebench-hyperband": ("tunebench", tunebench_row("hyperband", "inline")),
-    "tunebench-tpe": ("tunebench", tunebench_row("tpe", "inline")),
+    "tunebench-hyperband": ("tunebench", tunebench_row("hyperband")),
+    "tunebench-tpe": ("tunebench", tunebench_row("tpe")),
     "tunebench-optuna-tpe-2-workers": ("tunebench", tunebench_row("optuna-tpe", "processes")),
+    "tunebench-bohb": ("tunebench", tunebench_row("bohb")),
+    "tunebench-tpe-asha": ("tunebench", tunebench_row("tpe", pruner="asha")),
 }
 
 
