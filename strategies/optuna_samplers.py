@@ -339,7 +339,8 @@ class OptunaCmaEs(_OptunaStrategy):
 
     def _make_sampler(self) -> Any:
         self._sampler_seeds = (self._backend_seed(), self._backend_seed())
-        self._source: list[Any] = []  # trials told before the first ask, not asked here
+        # (params, loss) of the trials told before the first ask, not asked here
+        self._source: list[tuple[dict[str, Any], float]] = []
         self._asked = False
         return self._cma_sampler(None)
 
@@ -362,10 +363,36 @@ class OptunaCmaEs(_OptunaStrategy):
             self._asked = True
             # Warm-starting CMA-ES (WS-CMA-ES): its first search distribution is fitted to
             # the best tenth of the trials told before the first ask (at least 10 are needed).
-            if len(self._source) >= 10 and self.sigma0 is None:
+            source = self._source_trials()
+            if len(source) >= 10 and self.sigma0 is None:
                 with self._quiet():
-                    self._study.sampler = self._cma_sampler(self._source)
+                    self._study.sampler = self._cma_sampler(source)
         return super()._propose()
+
+    def _source_trials(self) -> list[Any]:
+        """The told trials as optuna's ``source_trials``: over the numeric parameters every one
+        of them set (optuna's search space then, the intersection of its trials': in a
+        conditional space, an inactive parameter is left out rather than invented)."""
+        from optuna.trial import create_trial
+
+        if not self._source:
+            return []
+        common = set.intersection(*(set(params) for params, _ in self._source))
+        numeric = {
+            name: d
+            for name, d in self._distributions.items()
+            if name in common and not isinstance(self.space[name], Choice) and not d.single()
+        }
+        if not numeric:
+            return []
+        return [
+            create_trial(
+                params={name: params[name] for name in numeric},
+                distributions=numeric,
+                value=loss,
+            )
+            for params, loss in self._source
+        ]
 
     def tell(self, suggestion: Suggestion, result: Result) -> None:
         given = suggestion.id not in self._pending
@@ -377,12 +404,4 @@ class OptunaCmaEs(_OptunaStrategy):
         }
         ok = result.status in ("ok", "pruned") and math.isfinite(result.loss)
         if given and ok and not self._asked and numeric:
-            from optuna.trial import create_trial
-
-            self._source.append(
-                create_trial(
-                    params={name: suggestion.params[name] for name in numeric},
-                    distributions=numeric,
-                    value=float(result.loss),
-                )
-            )
+            self._source.append((dict(suggestion.params), float(result.loss)))

@@ -45,8 +45,9 @@ PYTHON_SUBSTITUTIONS: list[tuple[str, str, str]] = [
 SHELL_SUBSTITUTIONS: list[tuple[str, object, str]] = [
     (
         r"--budget-epochs (\d+)",
-        lambda m: f"--budget-epochs {max(3, int(m[1]) // 100)}",
-        "budgets 100 times smaller (300 -> 3, 500 -> 5): still different where the README's are",
+        lambda m: f"--budget-epochs {max(6, int(m[1]) // 50)}",
+        "budgets 50 times smaller (300 -> 6, as a Python example's, so that a shell line resumes "
+        "the study a Python example stored; 500 -> 10): still different where the README's are",
     ),
     (r"--seeds (\d+)(?=\s|$)", "--seeds 2", "two seeds instead of N"),
     (r"--subsample \d+", "--subsample 300", "300 training rows"),
@@ -123,7 +124,7 @@ def shrink_command(line: str) -> list[str]:
     """A README ``tunebench ...`` line as the test runs it.
 
     >>> print(*shrink_command("tunebench bench --seeds 5 --budget-epochs 500  # a note"))
-    bench --seeds 2 --budget-epochs 5 --strategies random,tpe --subsample 300 --max-epochs 3
+    bench --seeds 2 --budget-epochs 10 --strategies random,tpe --subsample 300 --max-epochs 3
     """
     words = shlex.split(line, comments=True)
     assert words[0] == "tunebench", line
