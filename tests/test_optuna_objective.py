@@ -1,5 +1,7 @@
 """Optuna objectives under tunebench: OptunaObjective."""
 
+import math
+
 import pytest
 import sklearn.datasets
 import sklearn.ensemble
@@ -8,7 +10,6 @@ import sklearn.svm
 
 from tunebench import Budget, Choice, Float, Int, OptunaObjective, Space, available_strategies, tune
 from tunebench.optuna_objective import optuna_space
-from tunebench.strategy import strategy_class
 
 CALLS = []
 
@@ -123,12 +124,46 @@ def test_a_branching_optuna_objective_runs_under_every_strategy(strategy):
     objective = OptunaObjective(branching)
     assert objective.space["n_units_l2"].when == (("n_layers", (3,)),)
     assert objective.space["momentum"].when == (("optimizer", ("sgd",)),)
-    if strategy_class(strategy).pruner is not None:
-        # asha and bohb prune from per-epoch reports, which an Optuna objective's trial.report
-        # does not feed yet: refused before the first trial, naming the strategy
-        with pytest.raises(ValueError, match=strategy):
+    if strategy == "bohb":  # Hyperband's brackets need the most steps a trial reports
+        with pytest.raises(ValueError, match=r"needs max_resource .* strategy option of bohb"):
             tune(objective, strategy=strategy, budget=Budget(trials=12), seed=0, progress=False)
         return
     study = tune(objective, strategy=strategy, budget=Budget(trials=12), seed=0, progress=False)
     assert len(study.trials) == 12 or study.stop_reason == "strategy_done"
     assert all(t.status == "ok" for t in study.trials), study.to_dataframe()["error"].tolist()
+
+
+def reporting(trial):
+    """Optuna's pruning idiom: report after each step, stop when told to."""
+    import optuna
+
+    x = trial.suggest_float("x", -10, 10)
+    loss = math.inf
+    for step in range(10):
+        loss = (x - 2) ** 2 + 1 / (step + 1)
+        trial.report(loss, step)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+    return loss
+
+
+@pytest.mark.parametrize(
+    ("strategy", "pruner", "options"),
+    [("tpe", "median", {}), ("asha", "none", {}), ("bohb", "none", {"max_resource": 10})],
+)
+def test_trial_report_and_should_prune_run_tunebenchs_pruner(strategy, pruner, options):
+    study = tune(
+        OptunaObjective(reporting),
+        strategy=strategy,
+        budget=Budget(trials=30),
+        pruner=pruner,
+        strategy_options=options,
+        seed=0,
+        progress=False,
+    )
+    pruned = [t for t in study.trials if t.status == "pruned"]
+    assert pruned and len(pruned) < len(study.trials)
+    for trial in pruned:  # stopped early, its loss the best of its reports
+        assert 0 < len(trial.curve) < 10 and trial.loss == min(trial.curve)
+    assert all(len(t.curve) == 10 for t in study.trials if t.status == "ok")
+    assert study.epochs_spent == len(study.trials)  # an Optuna objective's unit: one call

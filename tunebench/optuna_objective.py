@@ -15,7 +15,8 @@ results are not kept as trials. To skip it, pass the space yourself: ``space=Spa
 At trial time the objective gets a trial that replays the suggestion's values: each
 ``suggest_*`` returns its parameter's value, after checking it asks for a parameter of the
 space, active at these values, with the distribution it had. ``trial.report`` keeps the
-values; ``trial.should_prune()`` is always False (tunebench has no pruners yet);
+values and, under a pruner (``tune(pruner=...)``, ``asha``, ``bohb``), hands each to it
+(the k-th report as epoch k); ``trial.should_prune()`` says what it decided;
 ``trial.set_user_attr`` and ``trial.number`` work; anything else raises an error naming it.
 
 Mapping: ``suggest_float(low, high, log=)`` → ``Float``; with ``step``, a ``Choice`` of its
@@ -33,6 +34,7 @@ from typing import Any
 
 from .explore import explore, infer_space
 from .objective import _loss_of, callable_identity, describe_error
+from .pruning import current_pruner, pruned_loss
 from .space import Choice, Float, Int, Param, Space, plain
 from .strategy import Result, Suggestion
 
@@ -140,10 +142,30 @@ class _RecordingTrial(_Trial):
 class _ReplayTrial(_Trial):
     """Answers with the suggestion's values, refusing what the space does not hold."""
 
-    def __init__(self, number: int, params: dict[str, Any], space: Space) -> None:
+    def __init__(self, number: int, params: dict[str, Any], space: Space, sign: float) -> None:
         super().__init__(number)
         self.given = params
         self.space = space
+        self.sign = sign  # -1 for direction="maximize": tunebench minimises
+        self.curve: list[float] = []  # the reports as tunebench's losses, in order
+        self.pruner = current_pruner()
+        self.prune = False
+
+    def report(self, value: float, step: int) -> None:
+        """Keep the value; the k-th report is the trial's epoch k for tunebench's pruner,
+        whatever its step (optuna's steps may start at 0 or skip)."""
+        if int(step) in self.reported:
+            return  # optuna ignores a step reported twice
+        super().report(value, step)
+        loss = self.sign * float(value)
+        self.curve.append(loss)
+        if self.pruner is not None and self.pruner.should_prune(len(self.curve), loss):
+            self.prune = True
+
+    def should_prune(self) -> bool:
+        """Whether tunebench's pruner (``tune(pruner=...)``, ``asha``, ``bohb``) stops this
+        trial after its last report; raise ``optuna.TrialPruned()`` when it does."""
+        return self.prune
 
     def _value(self, name: str, param: Param) -> Any:
         if name not in self.space:
@@ -215,6 +237,8 @@ class OptunaObjective:
     """
 
     max_epochs = None
+    #: ``trial.report`` feeds tunebench's pruner and ``trial.should_prune()`` reads it.
+    reports_intermediate = True
 
     def __init__(
         self,
@@ -233,15 +257,17 @@ class OptunaObjective:
 
     def evaluate(self, suggestion: Suggestion, state: dict[str, Any] | None = None) -> Result:
         start = time.perf_counter()
-        trial = _ReplayTrial(suggestion.id, dict(suggestion.params), self.space)
         sign = -1.0 if self.direction == "maximize" else 1.0
+        trial = _ReplayTrial(suggestion.id, dict(suggestion.params), self.space, sign)
         try:
             value = self.objective(trial)
         except Exception as exc:
-            if type(exc).__name__ == "TrialPruned" and trial.reported:
-                last = trial.reported[max(trial.reported)]
+            if type(exc).__name__ == "TrialPruned" and trial.curve:
                 return Result(
-                    loss=sign * last, status="pruned", seconds=time.perf_counter() - start
+                    loss=pruned_loss(trial.curve),
+                    status="pruned",
+                    seconds=time.perf_counter() - start,
+                    curve=tuple(trial.curve),
                 )
             return Result.failure(describe_error(exc), seconds=time.perf_counter() - start)
         seconds = time.perf_counter() - start
@@ -249,7 +275,7 @@ class OptunaObjective:
             loss = sign * _loss_of(plain(value))
         except TypeError as exc:
             return Result.failure(f"TypeError: {exc}", seconds=seconds, epochs_run=1)
-        return Result(loss=loss, seconds=seconds)
+        return Result(loss=loss, seconds=seconds, curve=tuple(trial.curve))
 
     def describe(self) -> dict[str, Any]:
         return {
