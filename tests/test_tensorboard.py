@@ -160,6 +160,9 @@ def test_the_cli_writes_keras_trials_curves_and_extends_a_study(tmp_path, capsys
         run = f"random-seed0/trial-{trial.id:04d}"
         curve = scalars(multiplexer, run, "epoch/validation_loss")
         assert len(curve) == trial.epochs_run == len(trial.curve) > 0
+        training = scalars(multiplexer, run, "epoch/training_loss")  # Keras measures it
+        assert [v for _, v in training] == pytest.approx(trial.train_curve, rel=1e-6)
+        assert len(training) == trial.epochs_run
         tags = ("validation_loss", "test_loss")
         final = {tag: scalars(multiplexer, run, tag)[-1][1] for tag in tags}
         assert final == pytest.approx(

@@ -107,7 +107,9 @@ def test_the_store_table_is_the_one_of_format_1_so_no_migration(tmp_path):
     db.close()
     # Format 1's table, with the columns of Trial fields added since (an older store gains
     # them when opened, after its last column).
-    added_since = "    metrics TEXT NOT NULL DEFAULT '{}',\n"
+    added_since = (
+        "    metrics TEXT NOT NULL DEFAULT '{}',\n    train_curve TEXT NOT NULL DEFAULT '[]',\n"
+    )
     assert sql == V1_TRIALS.replace("    state BLOB,\n", added_since + "    state BLOB,\n")
     # A column added since can be added to an older store: NOT NULL only with a DEFAULT.
     added = [c for c in COLUMNS if f"\n    {c.name} " not in V1_TRIALS]

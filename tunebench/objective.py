@@ -329,6 +329,7 @@ class _EpochMonitor:
         self.initial_epoch = initial_epoch
         self.pruned = False
         self.curve: list[float] = []
+        self.train_curve: list[float] = []
         self.best = math.inf
         self.best_weights: list[np.ndarray] | None = None
         self.diverged = False
@@ -338,6 +339,7 @@ class _EpochMonitor:
     def update(self, model: Any, train_loss: float, val_loss: float) -> bool:
         """Record one epoch; return True when training should stop."""
         self.curve.append(val_loss)
+        self.train_curve.append(float(train_loss))
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
             self.diverged = True
             return True
@@ -382,6 +384,7 @@ def _outcome(
             epochs_run=epochs_run,
             seconds=time.perf_counter() - start,
             curve=tuple(monitor.curve),
+            train_curve=tuple(monitor.train_curve),
         )
     if monitor.best_weights is not None:
         model.set_weights(monitor.best_weights)
@@ -392,6 +395,7 @@ def _outcome(
             epochs_run=epochs_run,
             seconds=time.perf_counter() - start,
             curve=tuple(monitor.curve),
+            train_curve=tuple(monitor.train_curve),
             error="the training or validation loss became NaN or infinite",
         )
     return Result(
@@ -401,6 +405,7 @@ def _outcome(
         metrics=test_metrics(),
         seconds=time.perf_counter() - start,
         curve=tuple(monitor.curve),
+        train_curve=tuple(monitor.train_curve),
         state=save_state(model),
     )
 

@@ -121,6 +121,7 @@ class Result:
     seconds: float = 0.0
     test_loss: float | None = None
     curve: tuple[float, ...] = ()
+    train_curve: tuple[float, ...] = ()
     state: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     error: str | None = None
     worker: str | None = None
@@ -136,6 +137,7 @@ class Result:
         if self.status == "ok" and not math.isfinite(loss):
             object.__setattr__(self, "status", "diverged")
         object.__setattr__(self, "curve", tuple(float(v) for v in self.curve))
+        object.__setattr__(self, "train_curve", tuple(float(v) for v in self.train_curve))
         object.__setattr__(self, "metrics", {str(k): float(v) for k, v in self.metrics.items()})
 
     @classmethod

@@ -40,16 +40,24 @@ def epoch_curves(trial: Trial) -> dict[str, list[tuple[int, float]]]:
     """A trial's per-epoch curves as ``{tag: [(epoch, value), ...]}``, epochs counted from 1
     (a continuation's from its ``initial_epoch`` + 1).
 
-    The store keeps each epoch's validation loss (``Trial.curve``), not the training loss:
-    only ``epoch/validation_loss`` is written. This is the one place to read more curves
-    from the record once it keeps them.
+    Each epoch's validation loss (``Trial.curve``) and, when the objective measured it,
+    training loss (``Trial.train_curve``: ``KerasObjective``'s, not a function's reports).
 
     >>> epoch_curves(Trial(id=0, params={}, initial_epoch=3, curve=(0.5, 0.4)))
     {'epoch/validation_loss': [(4, 0.5), (5, 0.4)]}
+    >>> epoch_curves(Trial(id=0, params={}, curve=(0.5,), train_curve=(0.7,)))
+    {'epoch/validation_loss': [(1, 0.5)], 'epoch/training_loss': [(1, 0.7)]}
     """
     start = trial.initial_epoch + 1
-    validation = [(start + i, v) for i, v in enumerate(trial.curve) if math.isfinite(v)]
-    return {"epoch/validation_loss": validation} if validation else {}
+    curves = {}
+    for tag, values in (
+        ("epoch/validation_loss", trial.curve),
+        ("epoch/training_loss", trial.train_curve),
+    ):
+        points = [(start + i, v) for i, v in enumerate(values) if math.isfinite(v)]
+        if points:
+            curves[tag] = points
+    return curves
 
 
 def _run_name(trial_id: int) -> str:

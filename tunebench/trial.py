@@ -109,6 +109,11 @@ class Trial:
     metrics: dict[str, float] = _column(  # noqa: RUF009 (a field specifier, as dataclasses.field)
         "TEXT NOT NULL DEFAULT '{}'", codec="json", shown_as=None, default_factory=dict
     )
+    #: The training loss after each epoch of ``curve``, when the objective measures it
+    #: (``KerasObjective`` does; shown in TensorBoard, never used to decide).
+    train_curve: tuple[float, ...] = _column(
+        "TEXT NOT NULL DEFAULT '[]'", codec="curve", default=()
+    )
 
     @property
     def is_finished(self) -> bool:
