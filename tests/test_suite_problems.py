@@ -262,3 +262,17 @@ def test_a_negative_loss_is_reported_with_the_right_signs_on_a_linear_axis(tmp_p
     difference = next(c for c in cells if c.startswith(("+", "-")) and "%" not in c)
     percent = next(c for c in cells if c.endswith("%"))
     assert difference[0] == percent[0], row
+
+
+def test_the_synthetic_problems_report_each_epoch_so_that_pruning_strategies_run_on_them():
+    """``make bench`` runs every registered strategy on branin and hartmann6: asha and bohb
+    need a loss after each epoch (without one they are refused before the first trial)."""
+    from tunebench import Budget, tune
+    from tunebench.synthetic import branin, hartmann6
+
+    for problem in (branin, hartmann6):
+        for name in ("asha", "bohb"):
+            study = tune(problem.make_objective(), problem.space, name, Budget(epochs=400),
+                         seed=0, progress=False)  # fmt: skip
+            assert any(t.status == "pruned" for t in study.trials), (problem.name, name)
+            assert study.epochs_spent == 400

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -106,13 +107,40 @@ def _fidelity_result(low: float, true: float, epochs: int, initial_epoch: int) -
     )
 
 
+def _report_fidelities(
+    value: Callable[[float], float],
+    true: float,
+    epochs: int,
+    initial_epoch: int,
+    max_epochs: int,
+    report: Callable[[int, float], None] | None,
+) -> None:
+    """Report the loss at each new epoch's fidelity (``report(epoch, loss)``), as a training
+    reports its validation loss, so that a pruner can stop the trial (``tune(pruner=...)``,
+    ``asha``, ``bohb``)."""
+    if report is None:
+        return
+    for epoch in range(initial_epoch + 1, epochs + 1):
+        low = value(min(epoch / max_epochs, 1.0))
+        report(epoch, true + abs(low - true))
+
+
 def branin_fidelity(
-    x1: float, x2: float, epochs: int, initial_epoch: int = 0, max_epochs: int = MAX_EPOCHS
+    x1: float,
+    x2: float,
+    epochs: int,
+    initial_epoch: int = 0,
+    max_epochs: int = MAX_EPOCHS,
+    report: Callable[[int, float], None] | None = None,
 ) -> Result:
     """Branin at fidelity ``epochs / max_epochs``: loss ``f_s`` (never below the truth), test
-    loss the true value."""
+    loss the true value; each epoch's fidelity reported to ``report``."""
+    true = branin_value(x1, x2)
+    _report_fidelities(
+        lambda s: branin_value(x1, x2, s), true, epochs, initial_epoch, max_epochs, report
+    )
     s = min(epochs / max_epochs, 1.0)
-    return _fidelity_result(branin_value(x1, x2, s), branin_value(x1, x2), epochs, initial_epoch)
+    return _fidelity_result(branin_value(x1, x2, s), true, epochs, initial_epoch)
 
 
 def hartmann6_fidelity(
@@ -125,12 +153,17 @@ def hartmann6_fidelity(
     epochs: int,
     initial_epoch: int = 0,
     max_epochs: int = MAX_EPOCHS,
+    report: Callable[[int, float], None] | None = None,
 ) -> Result:
     """Hartmann 6 at fidelity ``epochs / max_epochs``: loss ``f_s`` (never below the truth),
-    test loss the true value."""
+    test loss the true value; each epoch's fidelity reported to ``report``."""
     x = (x1, x2, x3, x4, x5, x6)
+    true = hartmann6_value(*x)
+    _report_fidelities(
+        lambda s: hartmann6_value(*x, s=s), true, epochs, initial_epoch, max_epochs, report
+    )
     s = min(epochs / max_epochs, 1.0)
-    return _fidelity_result(hartmann6_value(*x, s=s), hartmann6_value(*x), epochs, initial_epoch)
+    return _fidelity_result(hartmann6_value(*x, s=s), true, epochs, initial_epoch)
 
 
 def branin_objective(max_epochs: int = MAX_EPOCHS) -> Any:
