@@ -377,14 +377,15 @@ def _outcome(
             seconds=time.perf_counter() - start,
             epochs_run=epochs_run,
         )
+    # What every trained outcome carries: the epochs it trained and their curves.
+    trained = {
+        "epochs_run": epochs_run,
+        "curve": tuple(monitor.curve),
+        "train_curve": tuple(monitor.train_curve),
+    }
     if monitor.pruned:
         return Result(
-            loss=monitor.best,
-            status="pruned",
-            epochs_run=epochs_run,
-            seconds=time.perf_counter() - start,
-            curve=tuple(monitor.curve),
-            train_curve=tuple(monitor.train_curve),
+            loss=monitor.best, status="pruned", seconds=time.perf_counter() - start, **trained
         )
     if monitor.best_weights is not None:
         model.set_weights(monitor.best_weights)
@@ -392,21 +393,17 @@ def _outcome(
         return Result(
             loss=math.inf,
             status="diverged",
-            epochs_run=epochs_run,
             seconds=time.perf_counter() - start,
-            curve=tuple(monitor.curve),
-            train_curve=tuple(monitor.train_curve),
             error="the training or validation loss became NaN or infinite",
+            **trained,
         )
     return Result(
         loss=monitor.best,
-        epochs_run=epochs_run,
         test_loss=test_loss(),
         metrics=test_metrics(),
         seconds=time.perf_counter() - start,
-        curve=tuple(monitor.curve),
-        train_curve=tuple(monitor.train_curve),
         state=save_state(model),
+        **trained,
     )
 
 

@@ -99,11 +99,15 @@ def hartmann6_value(*x: float, s: float = 1.0) -> float:
     return float(-np.sum(alpha * np.exp(-inner)))
 
 
+def _fidelity_loss(low: float, true: float) -> float:
+    """The loss at a fidelity: ``f_s``, never below ``f_1`` (the deviation's size added)."""
+    return true + abs(low - true)
+
+
 def _fidelity_result(low: float, true: float, epochs: int, initial_epoch: int) -> Result:
-    """``Result(loss=f_s, test_loss=f_1)``, ``f_s`` never below ``f_1`` (the deviation's size
-    added), charged the new epochs."""
+    """``Result(loss=f_s, test_loss=f_1)`` (``_fidelity_loss``), charged the new epochs."""
     return Result(
-        loss=true + abs(low - true), test_loss=true, epochs_run=max(epochs - initial_epoch, 0)
+        loss=_fidelity_loss(low, true), test_loss=true, epochs_run=max(epochs - initial_epoch, 0)
     )
 
 
@@ -122,7 +126,7 @@ def _report_fidelities(
         return
     for epoch in range(initial_epoch + 1, epochs + 1):
         low = value(min(epoch / max_epochs, 1.0))
-        report(epoch, true + abs(low - true))
+        report(epoch, _fidelity_loss(low, true))
 
 
 def branin_fidelity(
