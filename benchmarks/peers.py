@@ -40,8 +40,8 @@ resident memory of the process (and of its worker processes where they are its c
 The incumbent changes when a trial ends (for every row), never in the middle of a trial; the
 scikit-learn row has one incumbent, at its end.
 
-    python benchmarks/peers.py            # 5 seeds x 200 epochs: about an hour on 2 cores
-    python benchmarks/peers.py --quick    # 2 seeds x 80 epochs: about 10 minutes
+    python benchmarks/peers.py            # 5 seeds x 100 epochs: about an hour on 2 cores
+    python benchmarks/peers.py --quick    # 2 seeds x 50 epochs: about 10 minutes
     python benchmarks/peers.py --rows optuna-tpe,tunebench-tpe --seeds 3 --budget 300
 
 Runs are appended to ``OUT/runs.jsonl`` as they finish (rerun to resume; a run with other
@@ -657,8 +657,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated (default all)")
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
-    parser.add_argument("--budget", type=int, default=200, help="epochs a run (default 200)")
-    parser.add_argument("--quick", action="store_true", help="2 seeds x 80 epochs")
+    parser.add_argument("--budget", type=int, default=100, help="epochs a run (default 100)")
+    parser.add_argument("--quick", action="store_true", help="2 seeds x 50 epochs")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--one", help=argparse.SUPPRESS)  # a child process: ROW,SEED,BUDGET
     args = parser.parse_args(argv)
@@ -667,7 +667,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(asdict(run_one(row, int(seed), int(budget)))))
         return 0
     if args.quick:
-        args.seeds, args.budget = 2, 80
+        args.seeds, args.budget = 2, 50
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
     unknown = [r for r in rows if r not in ROWS]
     if unknown:
