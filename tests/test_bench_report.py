@@ -89,7 +89,8 @@ def test_report_has_every_section_and_caption(bench):
     md = (out / "report.md").read_text()
     positions = [md.index(section) for section in SECTIONS]
     assert positions == sorted(positions)
-    assert md.count("*Figure ") == 3 and md.count("*Table ") == 8  # 8th: bootstrap intervals
+    # The 4th figure: hyperband's learning curves (its rungs stop trials early).
+    assert md.count("*Figure ") == 4 and md.count("*Table ") == 8  # 8th: bootstrap intervals
     assert "significance cannot be claimed" in md
     assert "external reference, not run here" in md and "0.303" in md
     card = dict(row[:2] for row in table_after(md, "## Protocol"))
@@ -99,6 +100,7 @@ def test_report_has_every_section_and_caption(bench):
     assert card["Python"] and "cores" in card["machine"]
     for name in ("anytime_epochs.png", "anytime_seconds.png", "final_mse.png"):
         assert (out / name).read_bytes().startswith(PNG)
+    assert (out / "learning_curves.png").read_bytes().startswith(PNG)
 
 
 def test_report_numbers_match_the_store(bench):
@@ -150,7 +152,7 @@ def test_html_is_one_self_contained_file(bench):
     checker.feed(page)
     checker.close()
     assert checker.stack == []
-    assert len(checker.images) == 3
+    assert len(checker.images) == 4
     for src in checker.images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1]).startswith(PNG)

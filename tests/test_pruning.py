@@ -4,8 +4,10 @@ decision in the worker from a snapshot (worker processes), and the errors before
 
 from __future__ import annotations
 
+import base64
 import math
 
+import numpy as np
 import pytest
 
 from tunebench import Budget, Float, FunctionObjective, Int, KerasObjective, Space, tune
@@ -277,3 +279,68 @@ def test_tunesearchcv_refuses_a_pruning_strategy_with_the_reason(name):
     search = TuneSearchCV(Ridge(), {"alpha": loguniform(1e-2, 1e2)}, n_iter=2, strategy=name)
     with pytest.raises(ValueError, match="cross-validated candidates do not report"):
         search.fit(X, y)
+
+
+def bowl_that_sometimes_breaks(x: float, width: int, epochs: int, report) -> float:
+    """The reporting bowl, except that a point with ``x > 0.7`` reports inf, then NaN and
+    returns NaN: a diverged trial with a non-finite curve, which the report must survive."""
+    for epoch in range(1, epochs + 1):
+        if x > 0.7 and epoch == 3:
+            report(epoch, math.nan)
+            return math.nan
+        report(epoch, math.inf if x > 0.7 and epoch == 2 else (x - 0.3) ** 2 + 1.0 / epoch)
+    return (x - 0.3) ** 2 + 1.0 / epochs
+
+
+def make_breaking_bowl(max_epochs: int = 9) -> FunctionObjective:
+    return FunctionObjective(bowl_that_sometimes_breaks, max_epochs=max_epochs)
+
+
+def test_the_report_draws_the_learning_curves_of_the_strategies_that_prune(tmp_path):
+    """Each problem's report shows the trials' curves of every strategy that stops trials
+    early, in a PNG beside it, and none when no strategy does."""
+    from tunebench.bench import run_benchmark
+
+    run = dict(seeds=2, budget_epochs=60, problems=["branin"], max_epochs=9, progress=False)
+    report = run_benchmark(["random", "tpe+asha"], out_dir=tmp_path / "pruned", **run)
+    text = report.read_text()
+    assert "![" in text and "](learning_curves.png)" in text
+    figure = report.parent / "learning_curves.png"
+    assert figure.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    embedded = base64.b64encode(figure.read_bytes()).decode("ascii")
+    assert embedded in (report.parent / "report.html").read_text()
+    from tunebench.report import load_runs
+    from tunebench.report.curves import curve_panels
+
+    groups, _ = load_runs(report.parent / "runs.db")
+    (panel,) = curve_panels(groups, ["random", "tpe+asha"])
+    assert panel.strategy == "tpe+asha" and panel.seed == 0
+    trials = groups["tpe+asha"][0].study.trials
+    assert len(panel.lines) == len(trials)
+    for line, trial in zip(panel.lines, trials, strict=True):  # each ends where it stopped
+        assert list(line.epochs) == list(range(1, trial.epochs_run + 1))
+        assert line.fate == ("stopped" if trial.status == "pruned" else "complete")
+    assert {line.fate for line in panel.lines} == {"stopped", "complete"}
+
+    plain = run_benchmark(["random"], out_dir=tmp_path / "plain", **run)
+    assert "learning_curves" not in plain.read_text()
+    assert not (plain.parent / "learning_curves.png").exists()
+
+
+def test_the_learning_curves_survive_failed_trials_with_non_finite_losses(tmp_path):
+    from tunebench.bench import run_benchmark
+    from tunebench.problems import Problem
+
+    bowl = Problem("breaking_bowl", Space(x=Float(0, 1), width=Int(1, 4)), make_breaking_bowl)
+    report = run_benchmark(
+        ["random+median"], seeds=1, budget_epochs=60, problems=[bowl], out_dir=tmp_path,
+        progress=False,
+    )  # fmt: skip
+    assert "](learning_curves.png)" in report.read_text()
+    from tunebench.report import load_runs
+    from tunebench.report.curves import curve_panels
+
+    groups, _ = load_runs(tmp_path / "runs.db")
+    (panel,) = curve_panels(groups, ["random+median"])
+    failed = [line for line in panel.lines if line.fate == "failed"]
+    assert failed and all(not np.isfinite(line.losses[1:]).any() for line in failed)
