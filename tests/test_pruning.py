@@ -344,3 +344,38 @@ def test_the_learning_curves_survive_failed_trials_with_non_finite_losses(tmp_pa
     (panel,) = curve_panels(groups, ["random+median"])
     failed = [line for line in panel.lines if line.fate == "failed"]
     assert failed and all(not np.isfinite(line.losses[1:]).any() for line in failed)
+
+
+def test_the_benchmark_command_takes_pruner_options_and_keeps_them_with_its_runs(tmp_path, capsys):
+    from tunebench.cli import main
+    from tunebench.store import Store
+
+    out = tmp_path / "out"
+    flags = ["--problems", "branin", "--strategies", "random,tpe+asha,bohb", "--seeds", "1"]
+    flags += ["--budget-epochs", "60", "--max-epochs", "9", "--out", str(out), "--no-progress"]
+    assert main(["bench", *flags, "--pruner-option", "reduction_factor=3"]) == 0
+    with Store(out / "runs.db") as store:
+        pruned = store.load_study("branin/tpe+asha-seed0")
+        bohb = store.load_study("branin/bohb-seed0")
+    assert pruned.objective["pruner_options"]["reduction_factor"] == 3
+    stopped_at = {t.epochs_run for t in pruned.trials if t.status == "pruned"}
+    assert 3 in stopped_at and stopped_at <= {1, 3, 9}  # ASHA's rungs for factor 3 (4: 1, 4)
+    assert bohb.objective["pruner"] == "none"  # bohb's pruner options are its own
+    card = (out / "report.md").read_text().split("## Protocol", 1)[1]
+    row = next(line for line in card.splitlines() if line.startswith("| pruner options |"))
+    assert "tpe+asha: {" in row and "'reduction_factor': 3" in row and "bohb" not in row
+    capsys.readouterr()
+    # Other options are another benchmark: refused before any run, as another budget is.
+    assert main(["bench", *flags, "--pruner-option", "reduction_factor=2"]) == 2
+    err = capsys.readouterr().err
+    assert "pruner_options.reduction_factor: stored 3, asked 2" in err
+
+    fresh = tmp_path / "fresh"
+    flags[flags.index(str(out))] = str(fresh)
+    assert main(["bench", *flags, "--pruner-option", "reduction=3"]) == 2
+    err = capsys.readouterr().err
+    assert "error: --pruner-option: pruner asha has no option 'reduction'" in err
+    assert "did you mean 'reduction_factor'" in err and not fresh.exists()
+    flags[flags.index("random,tpe+asha,bohb")] = "random,bohb"
+    assert main(["bench", *flags, "--pruner-option", "reduction_factor=3"]) == 2
+    assert "no strategy runs under a pruner" in capsys.readouterr().err and not fresh.exists()

@@ -183,16 +183,50 @@ def _check_strategies(strategies: Sequence[str] | str | None, pruner: str = "non
     return list(dict.fromkeys(labels))
 
 
-def _run_description(label: str, description: dict[str, Any], max_epochs: Any) -> dict[str, Any]:
+def _run_description(
+    label: str,
+    description: dict[str, Any],
+    max_epochs: Any,
+    pruner_options: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The objective description a run of ``label`` stores (``tune``'s): the problem's, and
-    its ``pruner=``."""
+    its ``pruner=`` with ``pruner_options`` (the defaults filled in)."""
     from .pruning import check_pruner, describe_pruner, split_label
     from .strategy import strategy_class
 
     name, pruner = split_label(label)
     cls = strategy_class(name)
-    spec = check_pruner(pruner, None, max_epochs) if pruner != "none" else None
+    spec = check_pruner(pruner, pruner_options, max_epochs) if pruner != "none" else None
     return {**description, **describe_pruner(cls, spec)}
+
+
+def _check_pruner_options(
+    labels: list[str], objective: Any, pruner_options: Mapping[str, Any] | None
+) -> None:
+    """The pruners of ``labels`` (``tpe+asha``) checked as ``tune`` checks them
+    (``runner.pruner_for``: the name, ``pruner_options``, an objective that reports after
+    each epoch), before the first run. ``pruner_options`` go to every run under a pruner;
+    given with none, they are refused."""
+    from .options import InvalidOptionError
+    from .pruning import split_label
+    from .runner import pruner_for
+
+    pruned = [label for label in labels if split_label(label)[1] != "none"]
+    if pruner_options and not pruned:
+        raise ValueError(
+            f"pruner options {dict(pruner_options)} given, but no strategy runs under a pruner "
+            f"({', '.join(labels)}): add pruner= (--pruner NAME) or name NAME+PRUNER entries "
+            "(e.g. tpe+asha), or leave the options out (asha's and bohb's are strategy options)"
+        )
+    for label in pruned:
+        name, pruner = split_label(label)
+        try:
+            pruner_for(name, {}, pruner, pruner_options, objective)
+        except InvalidOptionError as exc:
+            raise InvalidOptionError(
+                f"{exc} (the pruner options go to every strategy run under a pruner: "
+                f"{', '.join(pruned)})"
+            ) from None
 
 
 def _check_seeds(seeds: Sequence[int] | int) -> list[int]:
@@ -216,11 +250,13 @@ def _runs_done(
     objective: dict[str, Any],
     budget_epochs: int,
     problem: str = BOOK_PROBLEM,
+    pruner_options: Mapping[str, Any] | None = None,
 ) -> dict[tuple[str, int], int | None]:
     """For each run: None when the store holds it finished, else the epochs it has spent.
 
     A run made with another objective (``objective_differences``: task, sizes, model,
-    limits) or budget is refused: the benchmark would compare unequal runs.
+    limits, pruner and its options) or budget is refused: the benchmark would compare
+    unequal runs.
     """
     stored_problem = (store.get_meta("benchmark") or {}).get("problem", BOOK_PROBLEM)
     if store.study_names() and stored_problem != problem:
@@ -236,7 +272,7 @@ def _runs_done(
         if record is None:
             state[name, seed] = 0
             continue
-        asked = _run_description(name, objective, objective.get("max_epochs"))
+        asked = _run_description(name, objective, objective.get("max_epochs"), pruner_options)
         differences = {
             f"objective {key}": pair
             for key, pair in objective_differences(record.objective, asked).items()
@@ -460,6 +496,7 @@ def run_benchmark(
     address: str | None = None,
     progress: bool | None = None,
     pruner: str = "none",
+    pruner_options: Mapping[str, Any] | None = None,
 ) -> Path:
     """Run every (strategy, seed) pair on each problem, write the report and print its
     verdict (``tunebench.report.verdict_lines``) on stdout; return the ``report.md`` path.
@@ -492,6 +529,9 @@ def run_benchmark(
         pruner: a pruner (``"median"``, ``"asha"``, ``"hyperband"``) for every strategy that
             can take one (reported as ``NAME+PRUNER``); ``hyperband``, ``asha`` and
             ``bohb``, which schedule training lengths themselves, run as they are.
+        pruner_options: the options of every run's pruner (``tunebench.pruning.PRUNERS``,
+            e.g. ``{"reduction_factor": 3}``), checked before the first run and kept with
+            each run: a store's runs made with other options are refused.
     """
     problem_list = check_problems(problems)
     given = {"subsample": subsample, "max_epochs": max_epochs, "patience": patience}
@@ -522,6 +562,7 @@ def run_benchmark(
         lenient_settings=True,
         folder_per_problem=len(plans) > 1,
         pruner=pruner,
+        pruner_options=pruner_options,
     )
 
 
@@ -535,6 +576,7 @@ def run_protocol(
     address: str | None = None,
     progress: bool | None = None,
     pruner: str = "none",
+    pruner_options: Mapping[str, Any] | None = None,
 ) -> Path:
     """Run a benchmark protocol — each problem with its own seeds, budget and settings
     (``QUICK_PROTOCOL``, ``FULL_PROTOCOL`` or a user's ``ProblemPlan`` list) — into
@@ -553,6 +595,7 @@ def run_protocol(
         lenient_settings=False,
         folder_per_problem=True,
         pruner=pruner,
+        pruner_options=pruner_options,
     )
 
 
@@ -615,6 +658,7 @@ def _run_plans(
     lenient_settings: bool,
     folder_per_problem: bool,
     pruner: str = "none",
+    pruner_options: Mapping[str, Any] | None = None,
 ) -> Path:
     from .executors import EXECUTORS, make_executor
     from .report import environment
@@ -624,13 +668,18 @@ def _run_plans(
         raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
     out_dir = Path(out_dir)
     prepared = _prepare(plans, storage, out_dir, lenient_settings, folder_per_problem)
+    pruner_options = dict(pruner_options or {})
+    for item in prepared:
+        _check_pruner_options(names, item.objective, pruner_options)
     for item in prepared:
         describe = getattr(item.objective, "describe", None)
         description = describe() if callable(describe) else {}
         item.storage.parent.mkdir(parents=True, exist_ok=True)
         with Store(item.storage) as store:
             runs = plan(names, item.seeds)
-            item.state = _runs_done(store, runs, description, item.budget.epochs, item.problem.name)
+            item.state = _runs_done(
+                store, runs, description, item.budget.epochs, item.problem.name, pruner_options
+            )
     for item in prepared:
         with Store(item.storage) as store:
             _note_plan(store, names, item.seeds, item.budget.epochs, item.problem, item.settings)
@@ -660,6 +709,7 @@ def _run_plans(
                     pool_box=pool_box,
                     pool_maker=lambda: make_executor(executor, workers=workers, address=address),
                     progress=progress,
+                    pruner_options=pruner_options,
                 )
             )
     finally:
@@ -695,6 +745,7 @@ def _run_problem(
     pool_box: list[Any],
     pool_maker: Any,
     progress: bool | None,
+    pruner_options: dict[str, Any] | None = None,
 ) -> Path:
     """The runs of one problem still to do, then its report; returns ``report.md``'s path.
     ``pool_box`` holds the worker pool, made on first need and shared by every problem."""
@@ -791,6 +842,7 @@ def _run_problem(
                         problem.space,
                         strategy=base,
                         pruner=pruner,
+                        pruner_options=pruner_options if pruner != "none" else None,
                         budget=budget,
                         seed=seed,
                         storage=storage,
