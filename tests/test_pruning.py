@@ -379,3 +379,17 @@ def test_the_benchmark_command_takes_pruner_options_and_keeps_them_with_its_runs
     flags[flags.index("random,tpe+asha,bohb")] = "random,bohb"
     assert main(["bench", *flags, "--pruner-option", "reduction_factor=3"]) == 2
     assert "no strategy runs under a pruner" in capsys.readouterr().err and not fresh.exists()
+
+
+def test_the_duration_estimate_counts_the_many_short_trials_of_pruned_runs(tmp_path, capsys):
+    """A pruned run spends its epochs over more, shorter trials: more trial starts to pay,
+    and a trial length that depends on the pruner, which the printed estimate says."""
+    from tunebench.bench import TRIAL_START_SECONDS, estimate_seconds, run_benchmark
+
+    full = estimate_seconds([("full", 300)], n_train=11_610)
+    pruned = estimate_seconds([("pruned", 300)], n_train=11_610)
+    assert pruned - full > 30 * TRIAL_START_SECONDS  # tens of trial starts more, not 0
+    assert estimate_seconds([("rungs", 300)], n_train=11_610) > pruned
+    run = dict(seeds=1, budget_epochs=4, subsample=60, max_epochs=2, progress=False)
+    run_benchmark(["random+asha", "bohb"], out_dir=tmp_path, **run)
+    assert "rough for the 2 runs that prune" in capsys.readouterr().err

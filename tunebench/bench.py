@@ -57,6 +57,7 @@ __all__ = [
     "run_benchmark",
     "run_protocol",
     "study_name",
+    "trial_lengths",
 ]
 
 #: ``run_benchmark``'s seeds when none are given, and the budget of a run of a problem that
@@ -71,14 +72,17 @@ DEFAULT_BUDGET_EPOCHS = 300
 # when its architecture is new, score the test split; 0.4-0.9 s on the suite's small
 # problems), a fresh single-fidelity trial of the book's space trains about 50 epochs before
 # early stopping (1,000-epoch runs held 17-30 trials), a Hyperband trial 2.2 (136 trials in
-# 300 epochs: most are first-rung trials), and the process needs about 10 s to import
-# TensorFlow and load the data. A machine twice as fast (the README's earlier figures) takes
-# about half.
+# 300 epochs: most are first-rung trials), a pruned run's trial about 5 (ASHA stops most
+# after a rung's epoch or few: in benchmarks/results/pruning/, 300-epoch runs of the book's
+# problem, tpe+asha held 83 trials, asha 47, bohb 12; rough, as it depends on the pruner and
+# its options), and the process needs about 10 s to import TensorFlow and load the data. A
+# machine twice as fast (the README's earlier figures) takes about half.
 EPOCH_SECONDS_PER_ROW = 0.053 / 11_610
 EPOCH_SECONDS_FIXED = 0.002
 TRIAL_START_SECONDS = 0.5
-EPOCHS_PER_TRIAL = 50
-EPOCHS_PER_TRIAL_MULTI_FIDELITY = 2.2
+#: Epochs a trial trains, by how a run's trials end: ``full`` (early stopping or the limit),
+#: ``rungs`` (Hyperband's schedule), ``pruned`` (under a pruner, ``asha``, ``bohb``).
+EPOCHS_PER_TRIAL = {"full": 50.0, "rungs": 2.2, "pruned": 5.0}
 STARTUP_SECONDS = 10.0
 #: Starting the worker processes of a parallel executor, once a benchmark (each imports
 #: TensorFlow; the workers are reused by every run).
@@ -117,7 +121,7 @@ def format_duration(seconds: float) -> str:
 
 
 def estimate_seconds(
-    epochs_left: Iterable[tuple[bool, int]],
+    epochs_left: Iterable[tuple[str, int]],
     *,
     n_train: int,
     max_epochs: int = 100,
@@ -126,27 +130,46 @@ def estimate_seconds(
 ) -> float:
     """Expected wall time of the runs still to do, from the constants above.
 
-    ``epochs_left`` holds ``(multi_fidelity, epochs)`` for each run still to do;
-    ``run_start`` is the fixed cost of a run (starting worker processes).
+    ``epochs_left`` holds ``(trials, epochs)`` for each run still to do, ``trials`` a key
+    of ``EPOCHS_PER_TRIAL`` (``trial_lengths``): a run's epochs are the same whatever its
+    trials, but short trials start more often. ``run_start`` is the fixed cost of a run
+    (starting worker processes).
 
-    >>> round(estimate_seconds([(False, 300)], n_train=11_610), 1)  # 10 s + 300 x 55 ms + 6 x 0.5 s
+    >>> round(estimate_seconds([("full", 300)], n_train=11_610), 1)  # 10 s + 300 x 55 ms + 6 x 0.5
     29.5
+    >>> round(estimate_seconds([("pruned", 300)], n_train=11_610), 1)  # ... + 60 x 0.5 s
+    56.5
     """
     epoch = EPOCH_SECONDS_FIXED + EPOCH_SECONDS_PER_ROW * n_train
     total = starts = 0.0
     any_left = False
-    for multi_fidelity, epochs in epochs_left:
+    for trials, epochs in epochs_left:
         if epochs <= 0:
             continue
         any_left = True
-        per_trial = (
-            EPOCHS_PER_TRIAL_MULTI_FIDELITY if multi_fidelity else min(EPOCHS_PER_TRIAL, max_epochs)
-        )
+        per_trial = min(EPOCHS_PER_TRIAL[trials], max_epochs)
         total += epochs * epoch + math.ceil(epochs / per_trial) * TRIAL_START_SECONDS
         starts += run_start
     if not any_left:
         return 0.0
     return STARTUP_SECONDS + starts + total / max(1, min(workers, os.cpu_count() or 1))
+
+
+def trial_lengths(label: str) -> str:
+    """How the trials of a run of ``label`` end, as ``EPOCHS_PER_TRIAL`` counts them: at
+    Hyperband's rungs, stopped by a pruner (``tpe+asha``, ``asha``, ``bohb``), or in full.
+
+    >>> trial_lengths("tpe+asha"), trial_lengths("hyperband"), trial_lengths("tpe")
+    ('pruned', 'rungs', 'full')
+    """
+    from .pruning import split_label
+    from .strategy import strategy_class
+
+    name, pruner = split_label(label)
+    cls = strategy_class(name)
+    if cls.multi_fidelity:
+        return "rungs"
+    return "pruned" if pruner != "none" or cls.pruner is not None else "full"
 
 
 def _check_strategies(strategies: Sequence[str] | str | None, pruner: str = "none") -> list[str]:
@@ -752,16 +775,16 @@ def _run_problem(
     from .pruning import split_label
     from .report import verdict_lines, write_report
     from .runner import tune
-    from .strategy import strategy_class
 
     runs = plan(names, seed_list)
     out_dir.mkdir(parents=True, exist_ok=True)
     done = sum(spent is None for spent in state.values())
     todo = [
-        (strategy_class(split_label(name)[0]).multi_fidelity, budget.epochs - (spent or 0))
+        (trial_lengths(name), budget.epochs - (spent or 0))
         for (name, _), spent in state.items()
         if spent is not None
     ]
+    pruned = sum(trials == "pruned" for trials, epochs in todo if epochs > 0)
     task = getattr(objective, "task", None)
     sizes = getattr(task, "sizes", None) or {}
     max_epochs = getattr(objective, "max_epochs", None)
@@ -793,7 +816,13 @@ def _run_problem(
             f"{done} runs already finished in the store, {len(todo)} to do: expected duration "
             f"{format_duration(eta)} (estimated from ~{1e3 * full_data_epoch:.0f} ms an epoch"
             f" on the full data and ~{TRIAL_START_SECONDS} s to start a trial, "
-            "measured on 2 cores)",
+            "measured on 2 cores"
+            + (
+                f"; rough for the {pruned} run{'s' if pruned != 1 else ''} that prune"
+                f"{'' if pruned != 1 else 's'}, whose trials' lengths depend on the pruner)"
+                if pruned
+                else ")"
+            ),
             file=sys.stderr,
         )
     elif todo:
