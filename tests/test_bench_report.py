@@ -459,3 +459,29 @@ def test_a_run_another_process_holds_leaves_no_execution_note(tmp_path):
                 "random", [0], 2, storage=storage, out_dir=tmp_path, subsample=100, progress=False
             )
         assert study_name("random", 0) not in holder.get_meta(EXECUTIONS_META, {})
+
+
+def test_hyperband_curves_go_on_from_their_parent_and_take_their_lineages_fate(bench):
+    from tunebench.report import load_runs
+    from tunebench.report.curves import curve_panels
+
+    _, storage = bench
+    groups, _ = load_runs(storage)
+    (panel,) = curve_panels(groups, STRATEGIES)  # random and tpe never stop a trial early
+    assert panel.strategy == "hyperband" and panel.seed == 0
+    trials = {t.id: t for t in groups["hyperband"][0].study.trials}
+    lines = {line.trial: line for line in panel.lines}
+    continued = [t for t in trials.values() if t.resume_from is not None]
+    assert continued
+    for child in continued:
+        line, parent = lines[child.id], trials[child.resume_from]
+        assert line.epochs[0] == child.initial_epoch == parent.epochs
+        assert line.losses[0] == pytest.approx(parent.curve[-1], nan_ok=True)
+        assert lines[parent.id].continued and lines[parent.id].fate == line.fate
+    for line in panel.lines:
+        trial = trials[line.trial]
+        if trial.status == "ok" and not line.continued and trial.epochs < 5:  # a rung's end
+            assert line.fate == "stopped" or trial.epochs_run < trial.epochs - trial.initial_epoch
+        elif trial.status == "ok" and not line.continued:
+            assert line.fate == "complete"
+    assert {line.fate for line in panel.lines} >= {"stopped", "complete"}

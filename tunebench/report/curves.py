@@ -41,10 +41,11 @@ LOG_SPAN = 100.0
 
 @dataclass(frozen=True)
 class CurveLine:
-    """One trial's curve: the epochs (counted from the start of training) and the losses
-    after them (NaN where not finite), its ``fate`` (a key of ``FATES``), and whether a
-    later trial ``continued`` it (its lineage then ends elsewhere)."""
+    """One trial's curve: the trial's id, the epochs (counted from the start of training)
+    and the losses after them (NaN where not finite), its ``fate`` (a key of ``FATES``), and
+    whether a later trial ``continued`` it (its lineage then ends elsewhere)."""
 
+    trial: int
     epochs: np.ndarray
     losses: np.ndarray
     fate: str
@@ -135,7 +136,7 @@ def run_lines(run: Run) -> list[CurveLine]:
             epochs = np.concatenate([[float(t.initial_epoch)], epochs])
             losses = np.concatenate([[parent.curve[-1]], losses])
         losses[~np.isfinite(losses)] = np.nan
-        lines.append(CurveLine(epochs, losses, fate(t), t.id in children))
+        lines.append(CurveLine(t.id, epochs, losses, fate(t), t.id in children))
     return lines
 
 
