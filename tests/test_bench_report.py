@@ -89,7 +89,8 @@ def test_report_has_every_section_and_caption(bench):
     md = (out / "report.md").read_text()
     positions = [md.index(section) for section in SECTIONS]
     assert positions == sorted(positions)
-    assert md.count("*Figure ") == 3 and md.count("*Table ") == 8  # 8th: bootstrap intervals
+    # The 4th figure: hyperband's learning curves (its rungs stop trials early).
+    assert md.count("*Figure ") == 4 and md.count("*Table ") == 8  # 8th: bootstrap intervals
     assert "significance cannot be claimed" in md
     assert "external reference, not run here" in md and "0.303" in md
     card = dict(row[:2] for row in table_after(md, "## Protocol"))
@@ -99,6 +100,7 @@ def test_report_has_every_section_and_caption(bench):
     assert card["Python"] and "cores" in card["machine"]
     for name in ("anytime_epochs.png", "anytime_seconds.png", "final_mse.png"):
         assert (out / name).read_bytes().startswith(PNG)
+    assert (out / "learning_curves.png").read_bytes().startswith(PNG)
 
 
 def test_report_numbers_match_the_store(bench):
@@ -150,7 +152,7 @@ def test_html_is_one_self_contained_file(bench):
     checker.feed(page)
     checker.close()
     assert checker.stack == []
-    assert len(checker.images) == 3
+    assert len(checker.images) == 4
     for src in checker.images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1]).startswith(PNG)
@@ -457,3 +459,29 @@ def test_a_run_another_process_holds_leaves_no_execution_note(tmp_path):
                 "random", [0], 2, storage=storage, out_dir=tmp_path, subsample=100, progress=False
             )
         assert study_name("random", 0) not in holder.get_meta(EXECUTIONS_META, {})
+
+
+def test_hyperband_curves_go_on_from_their_parent_and_take_their_lineages_fate(bench):
+    from tunebench.report import load_runs
+    from tunebench.report.curves import curve_panels
+
+    _, storage = bench
+    groups, _ = load_runs(storage)
+    (panel,) = curve_panels(groups, STRATEGIES)  # random and tpe never stop a trial early
+    assert panel.strategy == "hyperband" and panel.seed == 0
+    trials = {t.id: t for t in groups["hyperband"][0].study.trials}
+    lines = {line.trial: line for line in panel.lines}
+    continued = [t for t in trials.values() if t.resume_from is not None]
+    assert continued
+    for child in continued:
+        line, parent = lines[child.id], trials[child.resume_from]
+        assert line.epochs[0] == child.initial_epoch == parent.epochs
+        assert line.losses[0] == pytest.approx(parent.curve[-1], nan_ok=True)
+        assert lines[parent.id].continued and lines[parent.id].fate == line.fate
+    for line in panel.lines:
+        trial = trials[line.trial]
+        if trial.status == "ok" and not line.continued and trial.epochs < 5:  # a rung's end
+            assert line.fate == "stopped" or trial.epochs_run < trial.epochs - trial.initial_epoch
+        elif trial.status == "ok" and not line.continued:
+            assert line.fate == "complete"
+    assert {line.fate for line in panel.lines} >= {"stopped", "complete"}

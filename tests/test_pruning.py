@@ -4,8 +4,10 @@ decision in the worker from a snapshot (worker processes), and the errors before
 
 from __future__ import annotations
 
+import base64
 import math
 
+import numpy as np
 import pytest
 
 from tunebench import Budget, Float, FunctionObjective, Int, KerasObjective, Space, tune
@@ -277,3 +279,117 @@ def test_tunesearchcv_refuses_a_pruning_strategy_with_the_reason(name):
     search = TuneSearchCV(Ridge(), {"alpha": loguniform(1e-2, 1e2)}, n_iter=2, strategy=name)
     with pytest.raises(ValueError, match="cross-validated candidates do not report"):
         search.fit(X, y)
+
+
+def bowl_that_sometimes_breaks(x: float, width: int, epochs: int, report) -> float:
+    """The reporting bowl, except that a point with ``x > 0.7`` reports inf, then NaN and
+    returns NaN: a diverged trial with a non-finite curve, which the report must survive."""
+    for epoch in range(1, epochs + 1):
+        if x > 0.7 and epoch == 3:
+            report(epoch, math.nan)
+            return math.nan
+        report(epoch, math.inf if x > 0.7 and epoch == 2 else (x - 0.3) ** 2 + 1.0 / epoch)
+    return (x - 0.3) ** 2 + 1.0 / epochs
+
+
+def make_breaking_bowl(max_epochs: int = 9) -> FunctionObjective:
+    return FunctionObjective(bowl_that_sometimes_breaks, max_epochs=max_epochs)
+
+
+def test_the_report_draws_the_learning_curves_of_the_strategies_that_prune(tmp_path):
+    """Each problem's report shows the trials' curves of every strategy that stops trials
+    early, in a PNG beside it, and none when no strategy does."""
+    from tunebench.bench import run_benchmark
+
+    run = dict(seeds=2, budget_epochs=60, problems=["branin"], max_epochs=9, progress=False)
+    report = run_benchmark(["random", "tpe+asha"], out_dir=tmp_path / "pruned", **run)
+    text = report.read_text()
+    assert "![" in text and "](learning_curves.png)" in text
+    figure = report.parent / "learning_curves.png"
+    assert figure.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    embedded = base64.b64encode(figure.read_bytes()).decode("ascii")
+    assert embedded in (report.parent / "report.html").read_text()
+    from tunebench.report import load_runs
+    from tunebench.report.curves import curve_panels
+
+    groups, _ = load_runs(report.parent / "runs.db")
+    (panel,) = curve_panels(groups, ["random", "tpe+asha"])
+    assert panel.strategy == "tpe+asha" and panel.seed == 0
+    trials = groups["tpe+asha"][0].study.trials
+    assert len(panel.lines) == len(trials)
+    for line, trial in zip(panel.lines, trials, strict=True):  # each ends where it stopped
+        assert list(line.epochs) == list(range(1, trial.epochs_run + 1))
+        assert line.fate == ("stopped" if trial.status == "pruned" else "complete")
+    assert {line.fate for line in panel.lines} == {"stopped", "complete"}
+
+    plain = run_benchmark(["random"], out_dir=tmp_path / "plain", **run)
+    assert "learning_curves" not in plain.read_text()
+    assert not (plain.parent / "learning_curves.png").exists()
+
+
+def test_the_learning_curves_survive_failed_trials_with_non_finite_losses(tmp_path):
+    from tunebench.bench import run_benchmark
+    from tunebench.problems import Problem
+
+    bowl = Problem("breaking_bowl", Space(x=Float(0, 1), width=Int(1, 4)), make_breaking_bowl)
+    report = run_benchmark(
+        ["random+median"], seeds=1, budget_epochs=60, problems=[bowl], out_dir=tmp_path,
+        progress=False,
+    )  # fmt: skip
+    assert "](learning_curves.png)" in report.read_text()
+    from tunebench.report import load_runs
+    from tunebench.report.curves import curve_panels
+
+    groups, _ = load_runs(tmp_path / "runs.db")
+    (panel,) = curve_panels(groups, ["random+median"])
+    failed = [line for line in panel.lines if line.fate == "failed"]
+    assert failed and all(not np.isfinite(line.losses[1:]).any() for line in failed)
+
+
+def test_the_benchmark_command_takes_pruner_options_and_keeps_them_with_its_runs(tmp_path, capsys):
+    from tunebench.cli import main
+    from tunebench.store import Store
+
+    out = tmp_path / "out"
+    flags = ["--problems", "branin", "--strategies", "random,tpe+asha,bohb", "--seeds", "1"]
+    flags += ["--budget-epochs", "60", "--max-epochs", "9", "--out", str(out), "--no-progress"]
+    assert main(["bench", *flags, "--pruner-option", "reduction_factor=3"]) == 0
+    with Store(out / "runs.db") as store:
+        pruned = store.load_study("branin/tpe+asha-seed0")
+        bohb = store.load_study("branin/bohb-seed0")
+    assert pruned.objective["pruner_options"]["reduction_factor"] == 3
+    stopped_at = {t.epochs_run for t in pruned.trials if t.status == "pruned"}
+    assert 3 in stopped_at and stopped_at <= {1, 3, 9}  # ASHA's rungs for factor 3 (4: 1, 4)
+    assert bohb.objective["pruner"] == "none"  # bohb's pruner options are its own
+    card = (out / "report.md").read_text().split("## Protocol", 1)[1]
+    row = next(line for line in card.splitlines() if line.startswith("| pruner options |"))
+    assert "tpe+asha: {" in row and "'reduction_factor': 3" in row and "bohb" not in row
+    capsys.readouterr()
+    # Other options are another benchmark: refused before any run, as another budget is.
+    assert main(["bench", *flags, "--pruner-option", "reduction_factor=2"]) == 2
+    err = capsys.readouterr().err
+    assert "pruner_options.reduction_factor: stored 3, asked 2" in err
+
+    fresh = tmp_path / "fresh"
+    flags[flags.index(str(out))] = str(fresh)
+    assert main(["bench", *flags, "--pruner-option", "reduction=3"]) == 2
+    err = capsys.readouterr().err
+    assert "error: --pruner-option: pruner asha has no option 'reduction'" in err
+    assert "did you mean 'reduction_factor'" in err and not fresh.exists()
+    flags[flags.index("random,tpe+asha,bohb")] = "random,bohb"
+    assert main(["bench", *flags, "--pruner-option", "reduction_factor=3"]) == 2
+    assert "no strategy runs under a pruner" in capsys.readouterr().err and not fresh.exists()
+
+
+def test_the_duration_estimate_counts_the_many_short_trials_of_pruned_runs(tmp_path, capsys):
+    """A pruned run spends its epochs over more, shorter trials: more trial starts to pay,
+    and a trial length that depends on the pruner, which the printed estimate says."""
+    from tunebench.bench import TRIAL_START_SECONDS, estimate_seconds, run_benchmark
+
+    full = estimate_seconds([("full", 300)], n_train=11_610)
+    pruned = estimate_seconds([("pruned", 300)], n_train=11_610)
+    assert pruned - full > 30 * TRIAL_START_SECONDS  # tens of trial starts more, not 0
+    assert estimate_seconds([("rungs", 300)], n_train=11_610) > pruned
+    run = dict(seeds=1, budget_epochs=4, subsample=60, max_epochs=2, progress=False)
+    run_benchmark(["random+asha", "bohb"], out_dir=tmp_path, **run)
+    assert "rough for the 2 runs that prune" in capsys.readouterr().err

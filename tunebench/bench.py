@@ -57,6 +57,7 @@ __all__ = [
     "run_benchmark",
     "run_protocol",
     "study_name",
+    "trial_lengths",
 ]
 
 #: ``run_benchmark``'s seeds when none are given, and the budget of a run of a problem that
@@ -71,14 +72,17 @@ DEFAULT_BUDGET_EPOCHS = 300
 # when its architecture is new, score the test split; 0.4-0.9 s on the suite's small
 # problems), a fresh single-fidelity trial of the book's space trains about 50 epochs before
 # early stopping (1,000-epoch runs held 17-30 trials), a Hyperband trial 2.2 (136 trials in
-# 300 epochs: most are first-rung trials), and the process needs about 10 s to import
-# TensorFlow and load the data. A machine twice as fast (the README's earlier figures) takes
-# about half.
+# 300 epochs: most are first-rung trials), a pruned run's trial about 5 (ASHA stops most
+# after a rung's epoch or few: in benchmarks/results/pruning/, 300-epoch runs of the book's
+# problem, tpe+asha held 83 trials, asha 47, bohb 12; rough, as it depends on the pruner and
+# its options), and the process needs about 10 s to import TensorFlow and load the data. A
+# machine twice as fast (the README's earlier figures) takes about half.
 EPOCH_SECONDS_PER_ROW = 0.053 / 11_610
 EPOCH_SECONDS_FIXED = 0.002
 TRIAL_START_SECONDS = 0.5
-EPOCHS_PER_TRIAL = 50
-EPOCHS_PER_TRIAL_MULTI_FIDELITY = 2.2
+#: Epochs a trial trains, by how a run's trials end: ``full`` (early stopping or the limit),
+#: ``rungs`` (Hyperband's schedule), ``pruned`` (under a pruner, ``asha``, ``bohb``).
+EPOCHS_PER_TRIAL = {"full": 50.0, "rungs": 2.2, "pruned": 5.0}
 STARTUP_SECONDS = 10.0
 #: Starting the worker processes of a parallel executor, once a benchmark (each imports
 #: TensorFlow; the workers are reused by every run).
@@ -117,7 +121,7 @@ def format_duration(seconds: float) -> str:
 
 
 def estimate_seconds(
-    epochs_left: Iterable[tuple[bool, int]],
+    epochs_left: Iterable[tuple[str, int]],
     *,
     n_train: int,
     max_epochs: int = 100,
@@ -126,27 +130,46 @@ def estimate_seconds(
 ) -> float:
     """Expected wall time of the runs still to do, from the constants above.
 
-    ``epochs_left`` holds ``(multi_fidelity, epochs)`` for each run still to do;
-    ``run_start`` is the fixed cost of a run (starting worker processes).
+    ``epochs_left`` holds ``(trials, epochs)`` for each run still to do, ``trials`` a key
+    of ``EPOCHS_PER_TRIAL`` (``trial_lengths``): a run's epochs are the same whatever its
+    trials, but short trials start more often. ``run_start`` is the fixed cost of a run
+    (starting worker processes).
 
-    >>> round(estimate_seconds([(False, 300)], n_train=11_610), 1)  # 10 s + 300 x 55 ms + 6 x 0.5 s
+    >>> round(estimate_seconds([("full", 300)], n_train=11_610), 1)  # 10 s + 300 x 55 ms + 6 x 0.5
     29.5
+    >>> round(estimate_seconds([("pruned", 300)], n_train=11_610), 1)  # ... + 60 x 0.5 s
+    56.5
     """
     epoch = EPOCH_SECONDS_FIXED + EPOCH_SECONDS_PER_ROW * n_train
     total = starts = 0.0
     any_left = False
-    for multi_fidelity, epochs in epochs_left:
+    for trials, epochs in epochs_left:
         if epochs <= 0:
             continue
         any_left = True
-        per_trial = (
-            EPOCHS_PER_TRIAL_MULTI_FIDELITY if multi_fidelity else min(EPOCHS_PER_TRIAL, max_epochs)
-        )
+        per_trial = min(EPOCHS_PER_TRIAL[trials], max_epochs)
         total += epochs * epoch + math.ceil(epochs / per_trial) * TRIAL_START_SECONDS
         starts += run_start
     if not any_left:
         return 0.0
     return STARTUP_SECONDS + starts + total / max(1, min(workers, os.cpu_count() or 1))
+
+
+def trial_lengths(label: str) -> str:
+    """How the trials of a run of ``label`` end, as ``EPOCHS_PER_TRIAL`` counts them: at
+    Hyperband's rungs, stopped by a pruner (``tpe+asha``, ``asha``, ``bohb``), or in full.
+
+    >>> trial_lengths("tpe+asha"), trial_lengths("hyperband"), trial_lengths("tpe")
+    ('pruned', 'rungs', 'full')
+    """
+    from .pruning import split_label
+    from .strategy import strategy_class
+
+    name, pruner = split_label(label)
+    cls = strategy_class(name)
+    if cls.multi_fidelity:
+        return "rungs"
+    return "pruned" if pruner != "none" or cls.pruner is not None else "full"
 
 
 def _check_strategies(strategies: Sequence[str] | str | None, pruner: str = "none") -> list[str]:
@@ -183,16 +206,50 @@ def _check_strategies(strategies: Sequence[str] | str | None, pruner: str = "non
     return list(dict.fromkeys(labels))
 
 
-def _run_description(label: str, description: dict[str, Any], max_epochs: Any) -> dict[str, Any]:
+def _run_description(
+    label: str,
+    description: dict[str, Any],
+    max_epochs: Any,
+    pruner_options: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The objective description a run of ``label`` stores (``tune``'s): the problem's, and
-    its ``pruner=``."""
+    its ``pruner=`` with ``pruner_options`` (the defaults filled in)."""
     from .pruning import check_pruner, describe_pruner, split_label
     from .strategy import strategy_class
 
     name, pruner = split_label(label)
     cls = strategy_class(name)
-    spec = check_pruner(pruner, None, max_epochs) if pruner != "none" else None
+    spec = check_pruner(pruner, pruner_options, max_epochs) if pruner != "none" else None
     return {**description, **describe_pruner(cls, spec)}
+
+
+def _check_pruner_options(
+    labels: list[str], objective: Any, pruner_options: Mapping[str, Any] | None
+) -> None:
+    """The pruners of ``labels`` (``tpe+asha``) checked as ``tune`` checks them
+    (``runner.pruner_for``: the name, ``pruner_options``, an objective that reports after
+    each epoch), before the first run. ``pruner_options`` go to every run under a pruner;
+    given with none, they are refused."""
+    from .options import InvalidOptionError
+    from .pruning import split_label
+    from .runner import pruner_for
+
+    pruned = [label for label in labels if split_label(label)[1] != "none"]
+    if pruner_options and not pruned:
+        raise ValueError(
+            f"pruner options {dict(pruner_options)} given, but no strategy runs under a pruner "
+            f"({', '.join(labels)}): add pruner= (--pruner NAME) or name NAME+PRUNER entries "
+            "(e.g. tpe+asha), or leave the options out (asha's and bohb's are strategy options)"
+        )
+    for label in pruned:
+        name, pruner = split_label(label)
+        try:
+            pruner_for(name, {}, pruner, pruner_options, objective)
+        except InvalidOptionError as exc:
+            raise InvalidOptionError(
+                f"{exc} (the pruner options go to every strategy run under a pruner: "
+                f"{', '.join(pruned)})"
+            ) from None
 
 
 def _check_seeds(seeds: Sequence[int] | int) -> list[int]:
@@ -216,11 +273,13 @@ def _runs_done(
     objective: dict[str, Any],
     budget_epochs: int,
     problem: str = BOOK_PROBLEM,
+    pruner_options: Mapping[str, Any] | None = None,
 ) -> dict[tuple[str, int], int | None]:
     """For each run: None when the store holds it finished, else the epochs it has spent.
 
     A run made with another objective (``objective_differences``: task, sizes, model,
-    limits) or budget is refused: the benchmark would compare unequal runs.
+    limits, pruner and its options) or budget is refused: the benchmark would compare
+    unequal runs.
     """
     stored_problem = (store.get_meta("benchmark") or {}).get("problem", BOOK_PROBLEM)
     if store.study_names() and stored_problem != problem:
@@ -236,7 +295,7 @@ def _runs_done(
         if record is None:
             state[name, seed] = 0
             continue
-        asked = _run_description(name, objective, objective.get("max_epochs"))
+        asked = _run_description(name, objective, objective.get("max_epochs"), pruner_options)
         differences = {
             f"objective {key}": pair
             for key, pair in objective_differences(record.objective, asked).items()
@@ -460,6 +519,7 @@ def run_benchmark(
     address: str | None = None,
     progress: bool | None = None,
     pruner: str = "none",
+    pruner_options: Mapping[str, Any] | None = None,
 ) -> Path:
     """Run every (strategy, seed) pair on each problem, write the report and print its
     verdict (``tunebench.report.verdict_lines``) on stdout; return the ``report.md`` path.
@@ -492,6 +552,9 @@ def run_benchmark(
         pruner: a pruner (``"median"``, ``"asha"``, ``"hyperband"``) for every strategy that
             can take one (reported as ``NAME+PRUNER``); ``hyperband``, ``asha`` and
             ``bohb``, which schedule training lengths themselves, run as they are.
+        pruner_options: the options of every run's pruner (``tunebench.pruning.PRUNERS``,
+            e.g. ``{"reduction_factor": 3}``), checked before the first run and kept with
+            each run: a store's runs made with other options are refused.
     """
     problem_list = check_problems(problems)
     given = {"subsample": subsample, "max_epochs": max_epochs, "patience": patience}
@@ -522,6 +585,7 @@ def run_benchmark(
         lenient_settings=True,
         folder_per_problem=len(plans) > 1,
         pruner=pruner,
+        pruner_options=pruner_options,
     )
 
 
@@ -535,6 +599,7 @@ def run_protocol(
     address: str | None = None,
     progress: bool | None = None,
     pruner: str = "none",
+    pruner_options: Mapping[str, Any] | None = None,
 ) -> Path:
     """Run a benchmark protocol — each problem with its own seeds, budget and settings
     (``QUICK_PROTOCOL``, ``FULL_PROTOCOL`` or a user's ``ProblemPlan`` list) — into
@@ -553,6 +618,7 @@ def run_protocol(
         lenient_settings=False,
         folder_per_problem=True,
         pruner=pruner,
+        pruner_options=pruner_options,
     )
 
 
@@ -615,6 +681,7 @@ def _run_plans(
     lenient_settings: bool,
     folder_per_problem: bool,
     pruner: str = "none",
+    pruner_options: Mapping[str, Any] | None = None,
 ) -> Path:
     from .executors import EXECUTORS, make_executor
     from .report import environment
@@ -624,13 +691,18 @@ def _run_plans(
         raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
     out_dir = Path(out_dir)
     prepared = _prepare(plans, storage, out_dir, lenient_settings, folder_per_problem)
+    pruner_options = dict(pruner_options or {})
+    for item in prepared:
+        _check_pruner_options(names, item.objective, pruner_options)
     for item in prepared:
         describe = getattr(item.objective, "describe", None)
         description = describe() if callable(describe) else {}
         item.storage.parent.mkdir(parents=True, exist_ok=True)
         with Store(item.storage) as store:
             runs = plan(names, item.seeds)
-            item.state = _runs_done(store, runs, description, item.budget.epochs, item.problem.name)
+            item.state = _runs_done(
+                store, runs, description, item.budget.epochs, item.problem.name, pruner_options
+            )
     for item in prepared:
         with Store(item.storage) as store:
             _note_plan(store, names, item.seeds, item.budget.epochs, item.problem, item.settings)
@@ -660,6 +732,7 @@ def _run_plans(
                     pool_box=pool_box,
                     pool_maker=lambda: make_executor(executor, workers=workers, address=address),
                     progress=progress,
+                    pruner_options=pruner_options,
                 )
             )
     finally:
@@ -695,22 +768,23 @@ def _run_problem(
     pool_box: list[Any],
     pool_maker: Any,
     progress: bool | None,
+    pruner_options: dict[str, Any] | None = None,
 ) -> Path:
     """The runs of one problem still to do, then its report; returns ``report.md``'s path.
     ``pool_box`` holds the worker pool, made on first need and shared by every problem."""
     from .pruning import split_label
     from .report import verdict_lines, write_report
     from .runner import tune
-    from .strategy import strategy_class
 
     runs = plan(names, seed_list)
     out_dir.mkdir(parents=True, exist_ok=True)
     done = sum(spent is None for spent in state.values())
     todo = [
-        (strategy_class(split_label(name)[0]).multi_fidelity, budget.epochs - (spent or 0))
+        (trial_lengths(name), budget.epochs - (spent or 0))
         for (name, _), spent in state.items()
         if spent is not None
     ]
+    pruned = sum(trials == "pruned" for trials, epochs in todo if epochs > 0)
     task = getattr(objective, "task", None)
     sizes = getattr(task, "sizes", None) or {}
     max_epochs = getattr(objective, "max_epochs", None)
@@ -742,7 +816,13 @@ def _run_problem(
             f"{done} runs already finished in the store, {len(todo)} to do: expected duration "
             f"{format_duration(eta)} (estimated from ~{1e3 * full_data_epoch:.0f} ms an epoch"
             f" on the full data and ~{TRIAL_START_SECONDS} s to start a trial, "
-            "measured on 2 cores)",
+            "measured on 2 cores"
+            + (
+                f"; rough for the {pruned} run{'s' if pruned != 1 else ''} that prune"
+                f"{'' if pruned != 1 else 's'}, whose trials' lengths depend on the pruner)"
+                if pruned
+                else ")"
+            ),
             file=sys.stderr,
         )
     elif todo:
@@ -791,6 +871,7 @@ def _run_problem(
                         problem.space,
                         strategy=base,
                         pruner=pruner,
+                        pruner_options=pruner_options if pruner != "none" else None,
                         budget=budget,
                         seed=seed,
                         storage=storage,

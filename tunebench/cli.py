@@ -299,6 +299,15 @@ def _build_parser() -> argparse.ArgumentParser:
         help="run every strategy under this pruner (median, asha, hyperband), reported as "
         "STRATEGY+PRUNER; or name such pairs in --strategies (e.g. tpe,tpe+asha)",
     )
+    bench.add_argument(
+        "--pruner-option",
+        type=_option,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an option of the pruner of every strategy run under one (repeatable), e.g. "
+        "reduction_factor=3; kept with the runs (other options need their own --out)",
+    )
     _executor_flags(bench)
 
     report = command(
@@ -626,6 +635,7 @@ def _value_text(value: Any) -> str:
 
 def _bench(args: argparse.Namespace) -> int:
     from . import bench
+    from .options import InvalidOptionError
 
     run_flags = {
         "--seeds": args.seeds,
@@ -641,6 +651,8 @@ def _bench(args: argparse.Namespace) -> int:
         "workers": args.workers,
         "address": args.address,
         "progress": False if args.no_progress else None,  # None: live on a terminal
+        "pruner": args.pruner,
+        "pruner_options": dict(args.pruner_option),
     }
     try:
         if args.full or (args.problems is None and not given):
@@ -656,7 +668,6 @@ def _bench(args: argparse.Namespace) -> int:
             bench.run_protocol(
                 plans,
                 args.strategies,
-                pruner=args.pruner,
                 out_dir=args.out or ("bench-report-full" if args.full else "bench-report"),
                 **common,
             )
@@ -671,9 +682,10 @@ def _bench(args: argparse.Namespace) -> int:
                 problems=args.problems,
                 max_epochs=args.max_epochs,
                 patience=args.patience,
-                pruner=args.pruner,
                 **common,
             )
+    except InvalidOptionError as exc:  # only the pruner options are options here
+        raise ValueError(f"--pruner-option: {exc}") from exc
     except KeyboardInterrupt:
         print(
             "\ninterrupted; finished runs and trials are kept. Rerun the same command to resume.",

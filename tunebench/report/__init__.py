@@ -16,10 +16,11 @@ is shown as failed, ranks last, is left out of medians and quartiles (which say 
 failed) and loses its pair in a paired test.
 
 One job a module: ``runs`` reads the store, ``stats`` computes the statistics, ``figures``
-draws, ``protocol`` and ``sections`` make the tables and their prose, ``verdict`` the verdict,
-``document`` renders Markdown and HTML, ``write`` puts it together and writes the files
-(``reference``: the book's result; ``formats``: how numbers are written). Across problems,
-``across`` computes the statistics, ``across_figures`` draws them and ``suite_report``
+draws (``curves``: the learning curves of strategies that stop trials early), ``protocol``
+and ``sections`` make the tables and their prose, ``verdict`` the verdict, ``document``
+renders Markdown and HTML, ``write`` puts it together and writes the files (``reference``:
+the book's result; ``formats``: how numbers are written). Across problems, ``across``
+computes the statistics, ``across_figures`` draws them and ``suite_report``
 writes ``write_suite_report(stores, out_dir)``. Importing the
 package imports no heavy library: scipy, statsmodels, matplotlib and markdown-it-py are
 imported when used.

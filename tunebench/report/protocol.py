@@ -174,6 +174,11 @@ def protocol_table(
         for name in order
         if groups[name][next(iter(groups[name]))].study.options
     }
+    pruners = {
+        name: groups[name][next(iter(groups[name]))].study.objective.get("pruner_options")
+        for name in order
+    }
+    pruners = {name: given for name, given in pruners.items() if given}
     keras = objective.get("type", "keras") == "keras"
     limits = (
         f"at most {objective.get('max_epochs', '—')} epochs, early stopping on validation "
@@ -204,6 +209,11 @@ def protocol_table(
             "strategy options",
             "; ".join(f"{k}: {v}" for k, v in options.items()) or "defaults",
         ],
+        *(
+            [["pruner options", "; ".join(f"{k}: {v}" for k, v in pruners.items())]]
+            if pruners
+            else []
+        ),
         ["seeds", f"{', '.join(map(str, seeds))} (paired: the same seeds for every strategy)"],
         ["store", f"`{store.name}`, {len(runs)} runs"],
         ["executor", executor],

@@ -1,13 +1,15 @@
 """The report's sections after the verdict and the protocol card, as document blocks: the
-average ranks over the budget, the final table, the best configurations, the tests against
-random search, time to the book's result and the budget audit. Each table's caption says
+average ranks over the budget, the final table, pruning (its table and the learning curves),
+the best configurations, the tests against random search, time to the book's result and the
+budget audit. Each table's caption says
 how to read it."""
 
 from __future__ import annotations
 
 import math
 
-from .document import Block, Heading, Para, Table
+from .curves import CurvePanel, log_scale
+from .document import Block, Figure, Heading, Para, Table
 from .formats import (
     best_run_sentence,
     fmt_median_iqr,
@@ -34,6 +36,7 @@ __all__ = [
     "audit",
     "best_configurations",
     "final_table",
+    "learning_curves_figure",
     "pruning_blocks",
     "ranks_table",
     "statistics_section",
@@ -359,9 +362,36 @@ def final_table(groups: Groups, order: list[str], problem: ProblemText = BOOK) -
     )
 
 
-def pruning_blocks(groups: Groups, order: list[str]) -> list[Block]:
+#: The learning-curve figure's file, beside the report.
+CURVES_FILE = "learning_curves.png"
+
+
+def learning_curves_figure(panels: list[CurvePanel], loss: str = "MSE") -> Figure:
+    """The learning-curve figure (``curves.draw_curves``) with its caption."""
+    seeds = sorted({p.seed for p in panels})
+    which = f"seed {seeds[0]}" if len(seeds) == 1 else "each on its lowest seed"
+    return Figure(
+        CURVES_FILE,
+        f"validation {loss} of each trial after each epoch, for the strategies that stop "
+        "trials early",
+        f"Learning curves of the strategies that stop trials early ({which}; one run each): "
+        f"every trial's validation {loss} after each epoch it trained"
+        + (" (log axis)" if log_scale(panels) else "")
+        + ", ending with a dot where it stopped — in blue a trial trained to its end (its "
+        "epoch limit, early stopping or the end of the budget), in red one stopped early (by "
+        "a pruner, or a Hyperband trial left at its rung), in grey a failed or diverged one "
+        "(its non-finite losses not drawn). A Hyperband continuation is drawn on from its "
+        "parent's last point, and a parent takes the colour of how its lineage ended. A red "
+        "line that ends above the blue ones at the same epoch was a right cut; one that ends "
+        "among or below them stopped a configuration that was as good so far. "
+        "Shared axes, epochs counted from the start of training.",
+    )
+
+
+def pruning_blocks(groups: Groups, order: list[str], curves: Figure | None = None) -> list[Block]:
     """Where pruning spent the budget: per strategy with a pruned trial, the trials a run,
-    the pruned ones and the epochs charged to them (nothing when no trial was pruned)."""
+    the pruned ones and the epochs charged to them, then the ``curves`` figure (nothing
+    when no trial was pruned and there is no figure)."""
     rows = []
     for name in order:
         runs = list(groups[name].values())
@@ -378,24 +408,27 @@ def pruning_blocks(groups: Groups, order: list[str]) -> list[Block]:
                 f"{100 * finite_median(share):.0f} %" if share else "—",
             ]
         )
-    if not rows:
-        return []
-    return [
-        Heading("Pruning"),
-        Table(
-            [
-                "strategy",
-                "trials a run",
-                "pruned trials a run",
-                "epochs on pruned trials a run",
-                "share of the epochs",
-            ],
-            rows,
-            "Strategies whose trials a pruner stopped (`NAME+PRUNER`, asha, bohb): medians "
-            "per run. A pruned trial is charged the epochs it trained before it was stopped; "
-            "it is never an incumbent, and its best loss so far is what its strategy learnt.",
-        ),
-    ]
+    blocks: list[Block] = []
+    if rows:
+        blocks.append(
+            Table(
+                [
+                    "strategy",
+                    "trials a run",
+                    "pruned trials a run",
+                    "epochs on pruned trials a run",
+                    "share of the epochs",
+                ],
+                rows,
+                "Strategies whose trials a pruner stopped (`NAME+PRUNER`, asha, bohb): medians "
+                "per run. A pruned trial is charged the epochs it trained before it was "
+                "stopped; it is never an incumbent, and its best loss so far is what its "
+                "strategy learnt.",
+            )
+        )
+    if curves is not None:
+        blocks.append(curves)
+    return [Heading("Pruning"), *blocks] if blocks else []
 
 
 def best_configurations(groups: Groups, order: list[str], loss: str = "MSE") -> list[Block]:

@@ -10,15 +10,18 @@ from pathlib import Path
 from typing import Any
 
 from ..trial import SHOWN_COLUMNS, trial_row
+from .curves import curve_panels, curves_figure
 from .document import Block, Figure, Heading, Para, render_html, render_markdown
 from .figures import FLOOR_FRACTION, anytime_figure, final_figure, regret_scale
 from .protocol import protocol_table
 from .reference import problem_text
 from .runs import Groups, load_runs
 from .sections import (
+    CURVES_FILE,
     audit,
     best_configurations,
     final_table,
+    learning_curves_figure,
     pruning_blocks,
     ranks_table,
     statistics_section,
@@ -69,7 +72,8 @@ def write_trials_csv(groups: Groups, path: Path) -> int:
 def write_report(store: str | Path, out_dir: str | Path) -> Path:
     """Write the report of every study in ``store`` into ``out_dir``; return ``report.md``'s
     path. Also written: ``report.html`` (self-contained), ``anytime_epochs.png``,
-    ``anytime_seconds.png``, ``final_mse.png`` and ``trials.csv``."""
+    ``anytime_seconds.png``, ``final_mse.png``, ``trials.csv`` and, when a strategy stops
+    trials early (a pruner, asha, bohb, hyperband), ``learning_curves.png``."""
     store, out = Path(store), Path(out_dir)
     groups, notes = load_runs(store)
     out.mkdir(parents=True, exist_ok=True)
@@ -87,6 +91,13 @@ def write_report(store: str | Path, out_dir: str | Path) -> Path:
         ),
         "final_mse.png": final_figure(groups, order, out / "final_mse.png", problem),
     }
+    panels = curve_panels(groups, order)
+    curves = None
+    if panels:
+        images[CURVES_FILE] = curves_figure(panels, out / CURVES_FILE, loss)
+        curves = learning_curves_figure(panels, loss)
+    else:
+        (out / CURVES_FILE).unlink(missing_ok=True)  # an earlier report's, of other runs
     n_trials = write_trials_csv(groups, out / "trials.csv")
     stats_blocks, comparisons, _ = statistics_section(groups, order, loss)
     audit_blocks, overruns, incomplete = audit(groups, order)
@@ -195,7 +206,7 @@ def write_report(store: str | Path, out_dir: str | Path) -> Path:
         ranks,
         Heading("Final results"),
         final_table(groups, order, problem),
-        *pruning_blocks(groups, order),
+        *pruning_blocks(groups, order, curves),
         Figure(
             "final_mse.png",
             f"final validation and test {loss} per strategy and seed",
@@ -229,8 +240,12 @@ def write_report(store: str | Path, out_dir: str | Path) -> Path:
             "`trials.csv` holds every trial of every run (strategy, seed, status, validation "
             "loss `loss`, `test_loss`, epochs, fidelity, seconds, timestamps, parameters as "
             "`param_*` columns, test metrics as `metric_*`); the figures are "
-            "`anytime_epochs.png`, `anytime_seconds.png` "
-            f"and `final_mse.png`. Regenerate this report with `tunebench report {store.name} "
+            + (
+                f"`anytime_epochs.png`, `anytime_seconds.png`, `final_mse.png` and `{CURVES_FILE}`"
+                if curves
+                else "`anytime_epochs.png`, `anytime_seconds.png` and `final_mse.png`"
+            )
+            + f". Regenerate this report with `tunebench report {store.name} "
             "-o DIR`."
         ),
     ]
