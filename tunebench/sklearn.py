@@ -289,13 +289,18 @@ class _FoldRecords:
         partial.write_text(json.dumps({"curve": curve, "pruned": pruned}))
         partial.replace(path)  # atomic: a reader never sees half a file
 
-    def collect(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """The records the folds of ``params`` wrote, removed from the folder."""
-        records = []
-        for path in sorted(Path(self.directory).glob(f"{self._digest(params)}-*.json")):
-            records.append(json.loads(path.read_text()))
-            path.unlink()
-        return records
+    def collect(self, candidates: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """The records the folds of each candidate of a batch wrote, removed from the folder
+        (identical candidates get the same ones)."""
+        collected: dict[str, list[dict[str, Any]]] = {}
+        digests = [self._digest(params) for params in candidates]
+        for digest in digests:
+            if digest not in collected:
+                paths = sorted(Path(self.directory).glob(f"{digest}-*.json"))
+                collected[digest] = [json.loads(path.read_text()) for path in paths]
+                for path in paths:
+                    path.unlink()
+        return [collected[digest] for digest in digests]
 
     def close(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
@@ -402,10 +407,10 @@ class _KerasFit:
         warmup = check_warmup_epochs(self._candidate.get("warmup_epochs", 0))
         if warmup:
             callbacks.append(warmup_callback(warmup))
-        pruner = None if self.records is None else self.records.pruner(self._candidate)
-        if pruner is not None:  # last: it sees each epoch after the user's callbacks
-            record = self.records.path(self._candidate)  # type: ignore[union-attr]
-            callbacks.append(_fold_pruning_class()(pruner, record))
+        records = self.records
+        pruner = None if records is None else records.pruner(self._candidate)
+        if records is not None and pruner is not None:  # last: after the user's callbacks
+            callbacks.append(_fold_pruning_class()(pruner, records.path(self._candidate)))
         if callbacks:
             estimator.set_params(callbacks=[*_as_list(estimator.callbacks), *callbacks])
         if "epochs" in self._candidate:
@@ -852,10 +857,12 @@ class _Candidates:
         reported = len(search.fit_errors)
         try:
             results = self.evaluate_candidates(candidates, more_results=more)
-            folds = self._fold_records(candidates)
         finally:
             if search.records is not None:
                 search.records.pruners.clear()
+        folds = (
+            [[]] * len(candidates) if search.records is None else search.records.collect(candidates)
+        )
         scores = results[self.score_key(results)][-len(suggestions) :]
         errors = [error for call in search.fit_errors[reported:] for error in call]
         outcomes = []
@@ -867,19 +874,6 @@ class _Candidates:
                 search.epochs_trained.append(result.epochs_run)
             outcomes.append(result)
         return outcomes
-
-    def _fold_records(self, candidates: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-        """Each candidate's fold records (none without a pruner); identical candidates of
-        one batch share theirs."""
-        records = self.search.records
-        if records is None:
-            return [[] for _ in candidates]
-        collected: dict[str, list[dict[str, Any]]] = {}
-        keys = [json.dumps(params, sort_keys=True, default=repr) for params in candidates]
-        for key, params in zip(keys, candidates, strict=True):
-            if key not in collected:
-                collected[key] = records.collect(params)
-        return [collected[key] for key in keys]
 
 
 class _Batches(InlineExecutor):
