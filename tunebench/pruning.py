@@ -369,12 +369,36 @@ class TrialPruner:
         self.n_trials = n_trials
         self.finished = finished
         self._live: tuple[_Replica, Any, int] | None = None
+        self._private = False  # decide with a replica of its own (``fork``)
         self.pruned_at: int | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_live": None}
 
+    def fork(self) -> TrialPruner:
+        """A fresh copy of this snapshot, nothing reported yet, that decides with a replica of
+        the mirror of its own: for several curves of one trial, each judged against the same
+        snapshot and none seeing the others' reports (``TuneSearchCV``'s folds). The worker's
+        shared replica would keep one curve's epochs beyond where another stops.
+
+        >>> from tunebench.strategy import Result
+        >>> mirror = PruningMirror(check_pruner("median", {"n_startup_trials": 1}))
+        >>> mirror.finish(0, 0, Result(loss=0.1, curve=(0.2,)))
+        >>> pruner = mirror.trial_pruner(1)
+        >>> first, second = pruner.fork(), pruner.fork()
+        >>> first.should_prune(1, 0.3), second.should_prune(1, 0.1)  # each against trial 0's 0.2
+        (True, False)
+        """
+        copy = TrialPruner(self.spec, self.token, self.trial_id, self.n_trials, self.finished)
+        copy._private = True
+        return copy
+
     def _replica(self) -> tuple[_Replica, Any, int]:
+        if self._private:
+            own = _Replica(self.token)
+            own.sync(self.n_trials, self.finished)
+            own.own = self.trial_id
+            return own, self.spec.make(), own.optuna_ids[self.trial_id]
         global _REPLICA
         replica = _REPLICA
         if (

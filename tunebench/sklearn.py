@@ -4,8 +4,10 @@ the candidates.
 It is a ``BaseSearchCV``: cross-validation, scoring, ``n_jobs``, refitting and every fitted
 attribute (``cv_results_``, ``best_params_``, ``best_estimator_``, ...) are scikit-learn's own,
 with scikit-learn's keys. The strategy only proposes: ``_run_search`` runs ``tune()``'s loop
-(``runner.run_in_memory``: asks, grants, clipping, the budget) with scikit-learn's
-``evaluate_candidates`` as the evaluation of each batch, and tells it ``-mean_test_score``.
+(``runner.run_in_memory``: asks, grants, clipping, the budget, the pruner's mirror) with
+scikit-learn's ``evaluate_candidates`` as the evaluation of each batch, and tells it
+``-mean_test_score``. Under a pruner each fold's Keras fit reports its ``val_loss`` to its
+candidate's ``TrialPruner`` and leaves a record of its curve for the parent.
 
 >>> from scipy.stats import loguniform
 >>> from sklearn.datasets import make_regression
@@ -27,6 +29,7 @@ import math
 import numbers
 import shutil
 import tempfile
+import uuid
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,7 +48,8 @@ from .budget import Budget
 from .executors import InlineExecutor
 from .keras_state import load_state, save_state
 from .private_api import sklearn_fit_failure_check
-from .runner import fidelity_options, run_in_memory
+from .pruning import PrunerSpec, TrialPruner, check_pruner_name, current_pruner
+from .runner import fidelity_options, pruner_for, run_in_memory
 from .signature import parameters
 from .space import Space
 from .strategy import Result, Suggestion, get_strategy, strategy_class
@@ -246,6 +250,109 @@ class _Checkpoints:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
+class _FoldRecords:
+    """Under a pruner: each candidate's ``TrialPruner``, handed to its folds' fits, and what
+    each fold's fit reports back (its ``val_loss`` after every epoch, and whether it was
+    pruned) as a small JSON file in a temporary folder, so that worker processes (``n_jobs``)
+    report too. The parent reads a candidate's records after its batch (``collect``).
+
+    Candidates are known by their parameters: two identical candidates of one batch share
+    their records (and the pruner of the later one).
+    """
+
+    def __init__(self) -> None:
+        self.directory = tempfile.mkdtemp(prefix="tunebench-tunesearchcv-folds-")
+        self.pruners: dict[str, TrialPruner] = {}  # candidate key -> its trial's pruner
+
+    @staticmethod
+    def _digest(params: Mapping[str, Any]) -> str:
+        key = json.dumps(dict(params), sort_keys=True, default=repr)
+        return hashlib.sha1(key.encode()).hexdigest()
+
+    def plan(self, params: Mapping[str, Any], pruner: TrialPruner) -> None:
+        """Have the folds of the candidate ``params`` decide with ``pruner``."""
+        self.pruners[self._digest(params)] = pruner
+
+    def pruner(self, params: Mapping[str, Any]) -> TrialPruner | None:
+        """A fold's own copy of its candidate's pruner (None: not searched under one, e.g.
+        the refit)."""
+        pruner = self.pruners.get(self._digest(params))
+        return None if pruner is None else pruner.fork()
+
+    def path(self, params: Mapping[str, Any]) -> str:
+        """Where one fold's fit of ``params`` writes its record."""
+        return str(Path(self.directory) / f"{self._digest(params)}-{uuid.uuid4().hex}.json")
+
+    @staticmethod
+    def write(path: str, curve: list[float], pruned: bool) -> None:
+        partial = Path(f"{path}.partial")
+        partial.write_text(json.dumps({"curve": curve, "pruned": pruned}))
+        partial.replace(path)  # atomic: a reader never sees half a file
+
+    def collect(self, candidates: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """The records the folds of each candidate of a batch wrote, removed from the folder
+        (identical candidates get the same ones)."""
+        collected: dict[str, list[dict[str, Any]]] = {}
+        digests = [self._digest(params) for params in candidates]
+        for digest in digests:
+            if digest not in collected:
+                paths = sorted(Path(self.directory).glob(f"{digest}-*.json"))
+                collected[digest] = [json.loads(path.read_text()) for path in paths]
+                for path in paths:
+                    path.unlink()
+        return [collected[digest] for digest in digests]
+
+    def close(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@functools.cache
+def _fold_pruning_class() -> type:
+    import keras
+
+    class FoldPruning(keras.callbacks.Callback):
+        """Keras callback of one fold's fit under a pruner: reports ``val_loss`` after each
+        epoch to the fold's ``TrialPruner``, stops the fit when it says so, and writes the
+        fold's record (``_FoldRecords.write``) when the fit ends."""
+
+        def __init__(self, pruner: TrialPruner, record: str) -> None:
+            super().__init__()
+            self.pruner = pruner
+            self.record = record
+            self.curve: list[float] = []
+            self.pruned = False
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            loss = (logs or {}).get("val_loss")
+            if loss is None:
+                raise ValueError(
+                    f"the pruner needs Keras's val_loss after every epoch, and epoch {epoch + 1} "
+                    "has none (validation_freq > 1?); validate after every epoch"
+                )
+            self.curve.append(float(loss))
+            if self.pruner.should_prune(epoch + 1, float(loss)):
+                self.pruned = True
+                self.model.stop_training = True
+
+        def on_train_end(self, logs: dict | None = None) -> None:
+            _FoldRecords.write(self.record, self.curve, self.pruned)
+
+    return FoldPruning
+
+
+def _has_validation(wrapper: Any, fit_params: Mapping[str, Any]) -> bool:
+    """Whether each fit of ``wrapper`` computes Keras's ``val_loss``: ``validation_data`` or a
+    positive ``validation_split`` given to ``fit``, to the wrapper, or routed (``fit__``)."""
+    params = wrapper.get_params()
+    for given in (fit_params, params, {k[5:]: v for k, v in params.items() if k[:5] == "fit__"}):
+        if given.get("validation_data") is not None:
+            return True
+        split = given.get("validation_split")
+        if isinstance(split, numbers.Real) and split > 0:
+            return True
+    return False
+
+
 class _KerasFit:
     """A scikeras wrapper as ``TuneSearchCV`` fits it (it exists only during ``fit``).
 
@@ -254,7 +361,9 @@ class _KerasFit:
     hyperparameter adds a ``tunebench.warmup`` callback, a candidate's own ``epochs`` beats
     ``fit(epochs=...)``, and under a multi-fidelity strategy a candidate continues, in each
     fold, the model its parent left there. A name in ``routes`` (a bare builder argument)
-    reaches the wrapper as ``model__<name>``.
+    reaches the wrapper as ``model__<name>``. Under a pruner (``records``) a fold's fit reports
+    its ``val_loss`` after each epoch to its candidate's pruner, stops when told, and leaves
+    its record for the parent.
     """
 
     def __init__(
@@ -262,14 +371,16 @@ class _KerasFit:
         estimator: Any,
         checkpoints: _Checkpoints | None = None,
         routes: Mapping[str, str] | None = None,
+        records: _FoldRecords | None = None,
     ) -> None:
         self.estimator = estimator
         self.checkpoints = checkpoints
         self.routes = dict(routes or {})
+        self.records = records
         self._candidate: dict[str, Any] = {}
 
     def __sklearn_clone__(self) -> _KerasFit:
-        return _KerasFit(clone(self.estimator), self.checkpoints, self.routes)
+        return _KerasFit(clone(self.estimator), self.checkpoints, self.routes, self.records)
 
     def __sklearn_tags__(self) -> Any:
         return get_tags(self.estimator)
@@ -296,6 +407,10 @@ class _KerasFit:
         warmup = check_warmup_epochs(self._candidate.get("warmup_epochs", 0))
         if warmup:
             callbacks.append(warmup_callback(warmup))
+        records = self.records
+        pruner = None if records is None else records.pruner(self._candidate)
+        if records is not None and pruner is not None:  # last: after the user's callbacks
+            callbacks.append(_fold_pruning_class()(pruner, records.path(self._candidate)))
         if callbacks:
             estimator.set_params(callbacks=[*_as_list(estimator.callbacks), *callbacks])
         if "epochs" in self._candidate:
@@ -327,6 +442,16 @@ class _KerasFit:
         return self
 
 
+@dataclass(frozen=True)
+class _Reporting:
+    """What ``pruner_for`` asks of an objective, for a scikeras search: the most epochs a
+    candidate trains (Hyperband's ``max_resource``), and that it reports after each epoch
+    (its folds' fits do; ``TuneSearchCV`` checks they validate)."""
+
+    max_epochs: int | None
+    reports_intermediate: ClassVar[bool] = True
+
+
 @dataclass
 class _Search:
     """What one ``fit`` searches with, worked out before scikit-learn takes over."""
@@ -338,6 +463,10 @@ class _Search:
     epochs: int | None  # epochs a candidate trains (a scikeras wrapper); None: one unit each
     checkpoints: _Checkpoints | None  # multi-fidelity strategies only
     routes: dict[str, str]  # bare builder arguments of a scikeras wrapper -> model__<name>
+    pruner: PrunerSpec | None = None  # pruner= or the strategy's own (asha, bohb)
+    records: _FoldRecords | None = None  # under a pruner: what each fold's fit reported
+    pruned: list[bool] = field(default_factory=list)  # by candidate, in cv_results_' order
+    epochs_trained: list[int] = field(default_factory=list)  # what the budget charged each
     fit_errors: list[list[str | None]] = field(default_factory=list)  # a batch's, fold by fold
     non_finite: list[warnings.WarningMessage] = field(default_factory=list)  # the latest batch's
 
@@ -369,6 +498,11 @@ class TuneSearchCV(BaseSearchCV):
         them; an estimator without epochs costs 1 a candidate). None: ``n_iter`` trials.
     random_state : seeds the strategy (an int, a ``RandomState``, or None for a fresh seed).
     strategy_options : the strategy's options (``tunebench strategies --verbose``).
+    pruner : stop candidates whose validation loss is bad after some epoch, as
+        ``tune(pruner=...)``: None (default), ``"median"``, ``"asha"`` or ``"hyperband"``
+        (``tunebench.pruning``). A scikeras wrapper only, under a strategy that trains each
+        candidate to its end; ``strategy="asha"`` / ``"bohb"`` prune by themselves.
+    pruner_options : the pruner's options (``tunebench.pruning.PRUNERS``).
 
     A scikeras wrapper gets the ``callbacks`` given to ``fit``, added to its own ``callbacks``
     (scikeras itself ignores them: ``fit(X, y, callbacks=[EarlyStopping(patience=10)])`` works
@@ -387,6 +521,21 @@ class TuneSearchCV(BaseSearchCV):
     from scratch. Give it an epoch budget (``budget=Budget(epochs=...)``): ``n_iter`` would
     count its many short first-rung trials.
 
+    Under a pruner (``pruner=``, or ``strategy="asha"`` / ``"bohb"``) each fold's fit reports
+    Keras's ``val_loss`` after every epoch, so ``fit`` needs validation data
+    (``fit(..., validation_data=(X_valid, y_valid))`` or ``validation_split=0.1``; a
+    ``ValueError`` before any training otherwise). The loop hands each candidate a snapshot
+    of the candidates finished so far; every fold decides against it with its own curve and
+    stops its fit when told (``model.stop_training``), so the folds of one candidate may
+    disagree. A candidate is pruned when any fold was: told to the strategy as ``pruned``
+    with its curve (the folds' mean ``val_loss`` over the epochs all of them reached, which
+    later candidates are judged against), charged the most epochs a fold trained (under a
+    pruner an unpruned candidate stopped early is charged what it trained too), and scored by
+    scikit-learn on its shortened fits; ``cv_results_`` gains ``pruned`` and
+    ``epochs_trained``, added once the search is done (they are known only after each
+    batch). Candidates go to scikit-learn about ``n_jobs / cv`` at a time, so that each is
+    judged against those before it; the refit is never pruned.
+
     The fitted attributes are ``RandomizedSearchCV``'s, and ``routed_params_``; ``cv_results_``
     and ``best_params_`` use the names of ``param_distributions``.
     """
@@ -399,6 +548,8 @@ class TuneSearchCV(BaseSearchCV):
         "budget": [Budget, None],
         "random_state": ["random_state"],
         "strategy_options": [Mapping, None],
+        "pruner": [str, None],
+        "pruner_options": [Mapping, None],
     }
 
     def __init__(
@@ -419,6 +570,8 @@ class TuneSearchCV(BaseSearchCV):
         strategy_options: Mapping[str, Any] | None = None,
         pre_dispatch: int | str = "2*n_jobs",
         return_train_score: bool = False,
+        pruner: str | None = None,
+        pruner_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.param_distributions = param_distributions
         self.strategy = strategy
@@ -426,6 +579,8 @@ class TuneSearchCV(BaseSearchCV):
         self.budget = budget
         self.random_state = random_state
         self.strategy_options = strategy_options
+        self.pruner = pruner
+        self.pruner_options = pruner_options
         super().__init__(
             estimator=estimator,
             scoring=scoring,
@@ -454,7 +609,7 @@ class TuneSearchCV(BaseSearchCV):
             _fit_failure_check()  # the hook in place before scikit-learn's first batch
         self._search = search
         if keras:  # BaseSearchCV clones self.estimator: the adapter must be there meanwhile
-            self.estimator = _KerasFit(original, search.checkpoints, search.routes)
+            self.estimator = _KerasFit(original, search.checkpoints, search.routes, search.records)
         if not isinstance(error_score, str):  # "raise": scikit-learn raises, as it would
             self.error_score = _FitFailures(error_score, search.fit_errors)
         try:
@@ -465,6 +620,11 @@ class TuneSearchCV(BaseSearchCV):
             del self._search
             if search.checkpoints is not None:
                 search.checkpoints.close()
+            if search.records is not None:
+                search.records.close()
+        if search.records is not None:  # known after each batch: added once the search is done
+            self.cv_results_["pruned"] = np.array(search.pruned, dtype=bool)
+            self.cv_results_["epochs_trained"] = np.array(search.epochs_trained, dtype=int)
         self.routed_params_ = dict(search.routes)
         if keras:
             if hasattr(self, "best_estimator_"):
@@ -490,12 +650,6 @@ class TuneSearchCV(BaseSearchCV):
     def _prepare(self, fit_params: Mapping[str, Any]) -> _Search:
         space = self._space()
         cls = strategy_class(self.strategy)  # an unknown name: the valid ones, the closest
-        if cls.pruner is not None:
-            raise ValueError(
-                f"strategy={self.strategy!r} prunes trials from the loss each one reports "
-                "after every epoch, which TuneSearchCV's cross-validated candidates do not "
-                "report: use tunebench.tune with a KerasObjective for it, or another strategy"
-            )
         options = dict(self.strategy_options or {})
         keras = _is_keras_wrapper(self.estimator)
         epochs = None
@@ -504,6 +658,7 @@ class TuneSearchCV(BaseSearchCV):
             if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
                 raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
             epochs = int(epochs)
+        spec = self._pruner(cls, options, keras, epochs, fit_params)
         routes = _builder_routes(self.estimator, list(space)) if keras else {}
         checkpoints = None
         if cls.multi_fidelity:
@@ -530,7 +685,39 @@ class TuneSearchCV(BaseSearchCV):
             checkpoints = _Checkpoints()
         budget = Budget(trials=self.n_iter) if self.budget is None else self.budget
         seed = _seed(self.random_state)
-        return _Search(space, seed, options, budget, epochs, checkpoints, routes)
+        records = None if spec is None else _FoldRecords()
+        return _Search(space, seed, options, budget, epochs, checkpoints, routes, spec, records)
+
+    def _pruner(
+        self,
+        cls: type,
+        options: Mapping[str, Any],
+        keras: bool,
+        epochs: int | None,
+        fit_params: Mapping[str, Any],
+    ) -> PrunerSpec | None:
+        """The pruner the search runs with (``pruner=``, or the strategy's own), checked by
+        ``tune()``'s rules, and what it needs here: a scikeras wrapper that validates after
+        each epoch. None: no pruning."""
+        asked = f"pruner={self.pruner!r}" if cls.pruner is None else f"strategy={self.strategy!r}"
+        prunes = check_pruner_name(self.pruner) != "none" or cls.pruner is not None
+        if prunes and not keras:
+            raise ValueError(
+                f"{asked} stops a candidate's training between epochs, but "
+                f"{type(self.estimator).__name__} has no epochs; use it with a scikeras "
+                "KerasRegressor / KerasClassifier, or leave out pruner= (with a strategy that "
+                "does not prune, such as 'tpe' or 'random')"
+            )
+        reporter = _Reporting(epochs)
+        spec = pruner_for(self.strategy, options, self.pruner, self.pruner_options, reporter)
+        if spec is not None and not _has_validation(self.estimator, fit_params):
+            raise ValueError(
+                f"{asked} decides from the validation loss (Keras's val_loss) of each fold's "
+                "fit after every epoch, and the fits have no validation data: pass it to "
+                "fit, e.g. search.fit(X_train, y_train, validation_data=(X_valid, y_valid)) "
+                "or validation_split=0.1"
+            )
+        return spec
 
     # ------------------------------------------------------------------ the search
 
@@ -540,13 +727,20 @@ class TuneSearchCV(BaseSearchCV):
         strategy = get_strategy(self.strategy, search.space, seed=search.seed, **search.options)
         at_once: float = max(1, math.ceil(joblib.effective_n_jobs(self.n_jobs) / self.n_splits_))
         counted = search.budget.trials is not None or search.budget.epochs is not None
-        if counted and (not strategy.learns or strategy.multi_fidelity):
+        if counted and (not strategy.learns or strategy.multi_fidelity) and search.pruner is None:
             at_once = math.inf  # proposals that need no results go to scikit-learn together
+        # (under a pruner a candidate is judged against those finished before it started)
         candidates = _Candidates(search, evaluate_candidates, self._score_key, self.n_splits_)
         batches = _Batches(at_once)
         try:  # no max_failures: error_score says what a failing candidate does
             run_in_memory(
-                candidates, strategy, search.budget, batches, seed=search.seed, max_failures=None
+                candidates,
+                strategy,
+                search.budget,
+                batches,
+                seed=search.seed,
+                max_failures=None,
+                pruner=search.pruner,
             )
             if search.fit_errors:  # scikit-learn's FitFailedWarning, once for the whole search;
                 # its ValueError when every fit failed, as RandomizedSearchCV's single batch
@@ -565,6 +759,8 @@ class TuneSearchCV(BaseSearchCV):
                 close()  # e.g. Hyperband's temporary folder
             if search.checkpoints is not None:  # the refit trains from scratch on all the data
                 search.checkpoints.starts.clear()
+            if search.records is not None:  # and to its end
+                search.records.pruners.clear()
 
     def _format_results(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """scikit-learn's ``cv_results_`` of the candidates so far; its warning that some mean
@@ -605,6 +801,8 @@ class _Candidates:
     candidate. A scikeras wrapper's candidates cost the epochs they are asked to train: under
     a multi-fidelity strategy the loop sets them (``param_epochs``, from ``initial_epoch``);
     otherwise they are the wrapper's own, or the candidate's ``epochs`` (``fixed_epochs``).
+    Under a pruner a candidate costs the epochs it trained: the most any of its folds trained
+    (all it was asked when a fit failed, as the loop charges a trial that says nothing).
     """
 
     def __init__(
@@ -635,32 +833,47 @@ class _Candidates:
         return int(suggestion.params.get("epochs", self.search.epochs))
 
     def evaluate(self, suggestion: Suggestion, state: dict[str, Any] | None = None) -> Result:
-        return self.evaluate_batch([suggestion])[0]
+        return self.evaluate_batch([suggestion], [current_pruner()])[0]
 
-    def evaluate_batch(self, suggestions: list[Suggestion]) -> list[Result]:
+    def evaluate_batch(
+        self, suggestions: list[Suggestion], pruners: list[TrialPruner | None] | None = None
+    ) -> list[Result]:
+        """Cross-validate ``suggestions`` together; each one's folds decide with its pruner
+        (``pruners``, by suggestion; None: no pruning)."""
         search = self.search
+        pruners = pruners or [None] * len(suggestions)
         candidates = []
-        for suggestion in suggestions:
+        for suggestion, pruner in zip(suggestions, pruners, strict=True):
             params = dict(suggestion.params)
             if search.checkpoints is not None:  # the fidelity the loop granted
                 params["epochs"] = suggestion.epochs
                 search.checkpoints.plan(params, suggestion.initial_epoch)
+            if search.records is not None and pruner is not None:
+                search.records.plan(params, pruner)
             candidates.append(params)
         more = None
         if search.checkpoints is not None:  # where each candidate's training started
             more = {"initial_epoch": [suggestion.initial_epoch for suggestion in suggestions]}
         reported = len(search.fit_errors)
-        results = self.evaluate_candidates(candidates, more_results=more)
+        try:
+            results = self.evaluate_candidates(candidates, more_results=more)
+        finally:
+            if search.records is not None:
+                search.records.pruners.clear()
+        folds = (
+            [[]] * len(candidates) if search.records is None else search.records.collect(candidates)
+        )
         scores = results[self.score_key(results)][-len(suggestions) :]
         errors = [error for call in search.fit_errors[reported:] for error in call]
-        return [  # errors: candidate-major
-            _result(
-                float(scores[i]),
-                suggestion.new_epochs or 1,
-                errors[i * self.n_splits : (i + 1) * self.n_splits],
-            )
-            for i, suggestion in enumerate(suggestions)
-        ]
+        outcomes = []
+        for i, suggestion in enumerate(suggestions):
+            fold_errors = errors[i * self.n_splits : (i + 1) * self.n_splits]  # candidate-major
+            result = _result(float(scores[i]), suggestion.new_epochs or 1, fold_errors, folds[i])
+            if search.records is not None:
+                search.pruned.append(result.status == "pruned")
+                search.epochs_trained.append(result.epochs_run)
+            outcomes.append(result)
+        return outcomes
 
 
 class _Batches(InlineExecutor):
@@ -681,18 +894,44 @@ class _Batches(InlineExecutor):
             return []
         objective: _Candidates = submitted[0][0]  # type: ignore[assignment]
         batch = [trial[1] for trial in submitted]
-        return list(zip(batch, objective.evaluate_batch(batch), strict=True))
+        pruners = [trial[4] for trial in submitted]  # the loop's snapshot for each trial
+        return list(zip(batch, objective.evaluate_batch(batch, pruners), strict=True))
 
 
-def _result(score: float, epochs: int, fold_errors: list[str | None]) -> Result:
+def _result(
+    score: float,
+    epochs: int,
+    fold_errors: list[str | None],
+    folds: list[dict[str, Any]] | None = None,
+) -> Result:
     """What the strategy is told of a candidate: its loss, or why it failed (a fold's fit
-    raised, whatever ``error_score`` made of it, or the mean score is NaN)."""
+    raised, whatever ``error_score`` made of it, or the mean score is NaN).
+
+    Under a pruner ``folds`` holds each fold's record: the candidate is ``pruned`` when any
+    fold was, its curve is the folds' mean ``val_loss`` over the epochs every fold reached,
+    and it is charged the most epochs a fold trained (``epochs``, all it was asked, when a
+    fit failed).
+
+    >>> folds = [{"curve": [3.0, 2.0], "pruned": True}, {"curve": [1.0, 2.0, 1.5], "pruned": False}]
+    >>> result = _result(0.5, 4, [None, None], folds)
+    >>> result.status, result.loss, result.curve, result.epochs_run
+    ('pruned', -0.5, (2.0, 2.0), 3)
+    """
     errors = [error for error in fold_errors if error is not None]
     if errors:
         last_line = errors[-1].strip().splitlines()[-1]
         why = f"{len(errors)} of {len(fold_errors)} folds failed to fit ({last_line})"
     elif not math.isfinite(score):
         why = f"the mean cross-validation score is {score}: a fold's score failed or was {score}"
+    elif folds:
+        curves = [fold["curve"] for fold in folds]
+        reached = min(len(curve) for curve in curves)
+        return Result(
+            loss=-score,
+            status="pruned" if any(fold["pruned"] for fold in folds) else "ok",
+            epochs_run=max(len(curve) for curve in curves),
+            curve=tuple(float(np.mean([curve[i] for curve in curves])) for i in range(reached)),
+        )
     else:
         return Result(loss=-score, epochs_run=epochs)
     return Result.failure(
