@@ -69,3 +69,18 @@ def test_full_with_problems_runs_that_part_of_the_publication_protocol(
     assert main(["bench", "--full", "--problems", "california_housing", *flags]) == 2
     err = capsys.readouterr().err
     assert "california_housing is not in the full protocol, whose problems are bowl" in err
+
+
+def test_full_runs_tpe_and_gp_under_asha_beside_every_registered_strategy(tmp_path, monkeypatch):
+    import tunebench.strategy
+
+    monkeypatch.setattr(
+        bench, "FULL_PROTOCOL", (ProblemPlan("branin", seeds=1, budget_epochs=300),)
+    )
+    monkeypatch.setattr(tunebench.strategy, "available_strategies", lambda: ["random"])
+    out = tmp_path / "full"
+    assert main(["bench", "--full", "--out", str(out), "--no-progress"]) == 0
+    runs = studies(out / "branin" / "runs.db")
+    assert sorted(runs) == [f"branin/{s}-seed0" for s in ("gp+asha", "random", "tpe+asha")]
+    pruned = [t for name in ("gp+asha", "tpe+asha") for t in runs[f"branin/{name}-seed0"].trials]
+    assert any(t.status == "pruned" for t in pruned)

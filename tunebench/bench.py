@@ -49,9 +49,11 @@ __all__ = [
     "DEFAULT_BUDGET_EPOCHS",
     "DEFAULT_SEEDS",
     "FULL_PROTOCOL",
+    "FULL_PROTOCOL_PRUNED",
     "QUICK_PROTOCOL",
     "ProblemPlan",
     "estimate_seconds",
+    "full_protocol_strategies",
     "plan",
     "record_execution",
     "run_benchmark",
@@ -487,6 +489,19 @@ FULL_PROTOCOL: tuple[ProblemPlan, ...] = (
     ProblemPlan("branin", seeds=50),
     ProblemPlan("hartmann6", seeds=50),
 )
+
+#: What ``FULL_PROTOCOL`` runs besides every registered strategy: the model-based strategies
+#: under asynchronous successive halving, beside ``asha`` (random sampling under it) and
+#: ``bohb``, so that the report can say whether pruning pays for a strategy that learns.
+FULL_PROTOCOL_PRUNED: tuple[str, ...] = ("tpe+asha", "gp+asha")
+
+
+def full_protocol_strategies() -> list[str]:
+    """The entries ``tunebench bench --full`` runs when none are named: every registered
+    strategy, then ``FULL_PROTOCOL_PRUNED``."""
+    from .strategy import available_strategies
+
+    return [*available_strategies(), *FULL_PROTOCOL_PRUNED]
 
 
 @dataclass

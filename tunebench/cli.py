@@ -235,7 +235,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "--strategies",
         default=None,
         metavar="A,B,C",
-        help="comma-separated names (default: every registered strategy)",
+        help="comma-separated names, NAME+PRUNER for one under a pruner (default: every "
+        "registered strategy; --full adds tpe+asha and gp+asha)",
     )
     bench.add_argument(
         "--seeds",
@@ -665,9 +666,12 @@ def _bench(args: argparse.Namespace) -> int:
             plans = bench.FULL_PROTOCOL if args.full else bench.QUICK_PROTOCOL
             if args.problems is not None:
                 plans = _protocol_slice(plans, args.problems)
+            strategies = args.strategies
+            if args.full and strategies is None and args.pruner in (None, "none"):
+                strategies = bench.full_protocol_strategies()
             bench.run_protocol(
                 plans,
-                args.strategies,
+                strategies,
                 out_dir=args.out or ("bench-report-full" if args.full else "bench-report"),
                 **common,
             )
