@@ -164,9 +164,17 @@ def test_an_objective_ray_workers_cannot_import_stops_with_a_clear_error(local_r
 # ----------------------------------------------------------------------------- cluster
 
 
-def slow_bowl(x, n):
-    time.sleep(0.7)
-    return bowl(x, n)
+def marking_slow_bowl(marks: Path):
+    """A 1.5 s bowl that leaves a file named after its node when it starts: the test can see
+    a trial running on a node before it takes the node away."""
+
+    def slow_bowl(x, n):
+        node = ray.get_runtime_context().get_node_id()
+        (marks / f"{node}-{time.monotonic_ns()}").touch()
+        time.sleep(1.5)
+        return bowl(x, n)
+
+    return slow_bowl
 
 
 def _free_port() -> int:
@@ -218,6 +226,10 @@ def two_node_cluster():
         subprocess.run([ray_cli, "stop", "--force"], capture_output=True, timeout=120)
 
 
+def _nodes(workers: list[str]) -> list[str]:
+    return [w.split("@node:")[1] for w in workers if "@node:" in w]
+
+
 def _finished_workers(db: Path) -> list[str]:
     try:
         with contextlib.closing(sqlite3.connect(db)) as con:
@@ -230,12 +242,14 @@ def _finished_workers(db: Path) -> list[str]:
 def test_a_study_runs_on_both_nodes_and_survives_losing_one(two_node_cluster, tmp_path):
     address, second_node, head = two_node_cluster
     db = tmp_path / "runs.db"
+    marks = tmp_path / "started"
+    marks.mkdir()
     outcome: dict = {}
 
     def run() -> None:
         try:
             outcome["study"] = tune(
-                slow_bowl,
+                marking_slow_bowl(marks),
                 SPACE,
                 strategy="random",
                 budget=Budget(trials=16),
@@ -252,11 +266,14 @@ def test_a_study_runs_on_both_nodes_and_survives_losing_one(two_node_cluster, tm
     driver = threading.Thread(target=run)
     driver.start()
     deadline = time.monotonic() + 120
-    while len({w.split("@node:")[1] for w in _finished_workers(db) if "@node:" in w}) < 2:
+    while True:  # until the second node has finished a trial and is running its next one
         assert time.monotonic() < deadline and driver.is_alive(), outcome
-        time.sleep(0.2)
-    time.sleep(0.3)  # the second node is now well into its next trial (0.7 s long)
-    os.killpg(second_node.pid, signal.SIGKILL)  # the second node goes away mid-study
+        finished = [n for n in _nodes(_finished_workers(db)) if not head.startswith(n)]
+        started = [m.name for m in marks.iterdir() if not m.name.startswith(head)]
+        if finished and len(started) > len(finished):
+            break
+        time.sleep(0.05)
+    os.killpg(second_node.pid, signal.SIGKILL)  # the second node goes away mid-trial
     killed_after = len(_finished_workers(db))
     driver.join(timeout=300)
     assert not driver.is_alive(), "the study did not finish after losing a node"
