@@ -113,13 +113,13 @@ def test_a_continuation_trains_at_its_own_learning_rate_not_the_saved_one(fast):
 
 
 def test_same_seed_same_trials_and_a_resumed_study_equals_an_uninterrupted_one(tmp_path):
-    def run(budget: int, seed: int = 1, storage=None):
+    def run(budget: int, storage=None):
         return tune(
             _objective(max_epochs=6),
             SPACE,
             "pbt",
             Budget(epochs=budget),
-            seed=seed,
+            seed=1,
             storage=storage,
             progress=False,
             strategy_options=OPTIONS,
@@ -127,8 +127,7 @@ def test_same_seed_same_trials_and_a_resumed_study_equals_an_uninterrupted_one(t
 
     whole = run(24)
     assert any(t.meta["exploited"] is not None for t in whole.trials)  # continued across
-    assert _rows(run(24)) == _rows(whole)
-    assert _rows(run(24, seed=2)) != _rows(whole)
+    assert _rows(run(24)) == _rows(whole)  # another seed's differ: the conformance suite
     db = tmp_path / "resumed.db"
     part = run(10, storage=db)  # stops in the second generation
     assert part.epochs_spent == 10 and len(part.trials) == 5
