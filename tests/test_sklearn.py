@@ -417,6 +417,34 @@ def test_hyperband_refuses_to_continue_on_folds_its_parent_never_saw(small_housi
     assert promoted.any() and np.isnan(results["mean_test_score"][promoted]).all()
 
 
+def test_pbt_exploits_continue_the_top_candidates_models_at_their_own_rate(small_housing):
+    task = small_housing
+    record = recorder()
+    options = {"population_size": 2, "perturbation_interval": 1}  # 1 epoch, then 1 more
+    search = TuneSearchCV(keras_regressor(), BOOK_SPACE, strategy="pbt", cv=2,
+                          budget=Budget(epochs=4), strategy_options=options,
+                          random_state=0)  # fmt: skip
+    search.fit(task.X_train, task.y_train, epochs=2, callbacks=[record])
+    results = search.cv_results_
+    assert list(results["initial_epoch"]) == [0, 0, 1, 1]
+    assert np.isfinite(results["mean_test_score"]).all()  # the exploit found its model
+    rates = [float(rate) for rate in results["param_learning_rate"]]
+    assert rates[2] != rates[3]  # the bottom member exploited the top one with a new rate
+    fits = type(record).fits
+    continued = [fit for fit in fits if fit["epochs"] == [1]]
+    assert len(continued) == 4  # two candidates, two folds
+    for fit in continued:
+        parents = [f for f in fits if f["epochs"] == [0] and same(f["end"], fit["start"])]
+        assert len(parents) == 1
+        own = [rate for rate in rates[2:] if rate == pytest.approx(fit["lr"][0], rel=1e-6)]
+        assert len(own) == 1  # a continuation trains at its own candidate's rate
+    exploits = [
+        fit for fit in continued
+        if not any(f["lr"][0] == fit["lr"][0] for f in fits if same(f["end"], fit["start"]))
+    ]  # fmt: skip
+    assert len(exploits) == 2  # the exploiting candidate's two folds, at a rate not its parent's
+
+
 def test_an_epoch_budget_never_shortens_a_candidate_without_fidelity(small_housing):
     task = small_housing
     record = recorder()

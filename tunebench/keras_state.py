@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .private_api import keras_reset_names, keras_seed_without_tensorflow
+from .private_api import keras_learning_rate, keras_reset_names, keras_seed_without_tensorflow
 
 __all__ = [
     "clear_keras_session",
@@ -110,8 +110,14 @@ def save_state(model: Any) -> dict[str, Any]:
     }
 
 
-def load_state(model: Any, state: dict[str, Any]) -> None:
-    """Continue from ``save_state``'s output: same architecture, same optimizer."""
+def load_state(model: Any, state: dict[str, Any], *, keep_learning_rate: bool = False) -> None:
+    """Continue from ``save_state``'s output: same architecture, same optimizer.
+
+    Keras 3 holds a constant learning rate in an optimizer variable, so the saved state
+    brings the saved model's rate back. With ``keep_learning_rate`` the rate ``model`` was
+    built with stays instead: a continuation with a new rate (``pbt``'s explore) trains at
+    it. (A ``LearningRateSchedule`` is no variable: it follows the restored iteration count.)
+    """
     model.set_weights(state["weights"])
     optimizer = model.optimizer
     optimizer.build(model.trainable_variables)
@@ -121,5 +127,17 @@ def load_state(model: Any, state: dict[str, Any]) -> None:
             f"cannot continue: the saved optimizer has {len(saved)} variables, the new one "
             f"{len(optimizer.variables)}; was the model built with other parameters?"
         )
+    rate = _rate_variable(optimizer) if keep_learning_rate else None
+    built = None if rate is None else np.asarray(rate)
     for variable, value in zip(optimizer.variables, saved, strict=True):
         variable.assign(value)
+    if rate is not None:
+        rate.assign(built)
+
+
+def _rate_variable(optimizer: Any) -> Any:
+    """The variable holding ``optimizer``'s constant learning rate, or None (a schedule)."""
+    import keras
+
+    rate = keras_learning_rate(optimizer)
+    return rate if isinstance(rate, keras.Variable) else None

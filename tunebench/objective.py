@@ -630,7 +630,7 @@ class KerasObjective:
                     compiled = self._trainer.prepare(model, batch_size)  # model trains in it
                     warm_up = WarmUp(model.optimizer, warmup_epochs)  # the builder's rate
                     if state is not None:
-                        load_state(model, state)
+                        load_state(model, state, keep_learning_rate=True)
                     rng = np.random.default_rng(suggestion.seed)
                     for epoch in range(suggestion.initial_epoch, epochs):
                         warm_up.begin_epoch(epoch)
@@ -644,7 +644,7 @@ class KerasObjective:
                         return FastTrainer.loss(compiled, self.task.X_test, self.task.y_test)
                 else:
                     if state is not None:
-                        load_state(model, state)
+                        load_state(model, state, keep_learning_rate=True)
                     # Each fit traces new functions: drop the kernels of earlier trials'. (Not on
                     # the fast path, whose cached functions would pay ~80 ms to reload them.)
                     clear_keras_session()

@@ -527,7 +527,8 @@ def _warm_start(source: Study | str | Path, space: Space, strategy: str) -> Warm
     if not cls.learns_from_given:
         raise ValueError(
             f"strategy {strategy!r} cannot be warm-started: it learns only from trials it "
-            "proposed itself (Hyperband's brackets hold configurations it drew). Pass "
+            "proposed itself (Hyperband's brackets and PBT's population hold configurations "
+            "they drew). Pass "
             "enqueue=[...] to evaluate known configurations first, or use a strategy that "
             "learns from given trials (tpe, gp, evolution, cmaes, optuna-tpe)"
         )

@@ -200,7 +200,8 @@ def _fit_failure_check() -> Callable[..., None]:
 class _Checkpoints:
     """Where each fold of a multi-fidelity rung leaves its model for the next rung.
 
-    A fit finds the model to continue by its candidate's parameters (without ``epochs``), the
+    A fit finds the model to continue by its parent's parameters (without ``epochs``; the
+    candidate's own for a Hyperband promotion, a top member's for a ``pbt`` exploit), the
     epoch the parent reached and a hash of the fold's training data: the same cross-validation
     splitter gives the same folds in every rung. The weights and optimizer variables are
     ``.npz`` files in a temporary folder, so that worker processes (``n_jobs``) share them.
@@ -208,20 +209,32 @@ class _Checkpoints:
 
     def __init__(self) -> None:
         self.directory = tempfile.mkdtemp(prefix="tunebench-tunesearchcv-")
-        self.starts: dict[str, int] = {}  # candidate key -> the epoch it continues from
+        # candidate key -> the epoch it continues from and the parameters of its parent
+        self.starts: dict[str, tuple[int, dict[str, Any]]] = {}
 
     @staticmethod
     def _key(params: Mapping[str, Any], epochs: int) -> str:
         config = {name: value for name, value in params.items() if name != "epochs"}
         return json.dumps([config, int(epochs)], sort_keys=True, default=repr)
 
-    def plan(self, params: Mapping[str, Any], initial_epoch: int) -> None:
+    def plan(
+        self,
+        params: Mapping[str, Any],
+        initial_epoch: int,
+        parent: Mapping[str, Any] | None = None,
+    ) -> None:
         """Record that the candidate ``params`` (with its ``epochs``) continues from
-        ``initial_epoch`` (0: trains from scratch)."""
-        self.starts[self._key(params, params["epochs"])] = int(initial_epoch)
+        ``initial_epoch`` (0: trains from scratch) the model of the candidate ``parent``
+        (None: ``params`` with fewer epochs)."""
+        source = dict(params if parent is None else parent)
+        self.starts[self._key(params, params["epochs"])] = (int(initial_epoch), source)
 
     def start(self, params: Mapping[str, Any]) -> int:
-        return self.starts.get(self._key(params, params["epochs"]), 0)
+        return self.starts.get(self._key(params, params["epochs"]), (0, params))[0]
+
+    def parent(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The parameters of the candidate whose model ``params`` continues."""
+        return self.starts.get(self._key(params, params["epochs"]), (0, params))[1]
 
     def _path(self, params: Mapping[str, Any], epochs: int, fold: str) -> Path:
         digest = hashlib.sha1(f"{self._key(params, epochs)}|{fold}".encode()).hexdigest()
@@ -422,7 +435,8 @@ class _KerasFit:
         epochs = int(self._candidate["epochs"])
         fold = joblib.hash((X, y))
         start = self.checkpoints.start(self._candidate)
-        state = self.checkpoints.load(self._candidate, start, fold) if start else None
+        parent = self.checkpoints.parent(self._candidate)
+        state = self.checkpoints.load(parent, start, fold) if start else None
         if start and state is None:  # charged epochs - start: training from 0 would pass it
             raise ValueError(
                 f"this fold is not one the candidate's first {start} epochs were trained on: "
@@ -435,7 +449,7 @@ class _KerasFit:
             warm_start = estimator.warm_start
             estimator.set_params(warm_start=True)  # fit keeps the model it is given
             estimator.initialize(X, y)
-            load_state(estimator.model_, state)
+            load_state(estimator.model_, state, keep_learning_rate=True)  # its own rate
             estimator.fit(X, y, epochs=epochs - start, initial_epoch=start, **fit_params)
             estimator.set_params(warm_start=warm_start)
         self.checkpoints.save(self._candidate, epochs, fold, save_state(estimator.model_))
@@ -817,6 +831,7 @@ class _Candidates:
         self.score_key = score_key
         self.n_splits = n_splits
         self.max_epochs = search.epochs
+        self.params_of: dict[int, dict[str, Any]] = {}  # trial id -> its candidate's params
         wanted = search.options.get("max_epochs")  # a multi-fidelity strategy's longest rung
         if search.checkpoints is not None and isinstance(wanted, numbers.Integral):
             self.max_epochs = max(search.epochs, int(wanted))
@@ -846,8 +861,14 @@ class _Candidates:
         for suggestion, pruner in zip(suggestions, pruners, strict=True):
             params = dict(suggestion.params)
             if search.checkpoints is not None:  # the fidelity the loop granted
+                self.params_of[suggestion.id] = dict(params)
+                parent = (
+                    None
+                    if suggestion.resume_from is None
+                    else self.params_of.get(suggestion.resume_from)
+                )
                 params["epochs"] = suggestion.epochs
-                search.checkpoints.plan(params, suggestion.initial_epoch)
+                search.checkpoints.plan(params, suggestion.initial_epoch, parent)
             if search.records is not None and pruner is not None:
                 search.records.plan(params, pruner)
             candidates.append(params)

@@ -375,6 +375,7 @@ def _checking_options(cls: type[Strategy], init: Callable[..., None]) -> Callabl
 _BUILTINS = {
     "asha": "tunebench.strategies.pruned:Asha",
     "bohb": "tunebench.strategies.pruned:Bohb",
+    "pbt": "tunebench.strategies.pbt:PBT",
 }
 
 _registry = Registry(ENTRY_POINT_GROUP, "strategy", builtins=_BUILTINS)
