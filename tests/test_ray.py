@@ -184,46 +184,66 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def two_node_cluster():
-    """A head node and a second node on 127.0.0.1, one CPU each, dashboard off."""
+def two_node_cluster(monkeypatch):
+    """A head node and a second node on 127.0.0.1, one CPU each, dashboard off. Both run in
+    the foreground (``--block``) in process groups of their own, and only this cluster's
+    processes are stopped at the end (``ray stop`` would stop every Ray on the machine)."""
     ray.shutdown()
     ray_cli = str(Path(sys.executable).parent / "ray")
+    # `ray start` turns token authentication on when ~/.ray/auth_token exists (a local
+    # ray.init() writes one), while a driver given an address never does: one mode for both.
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     env = {
         **os.environ,
         "RAY_health_check_period_ms": "500",
         "RAY_health_check_timeout_ms": "500",
         "RAY_health_check_failure_threshold": "3",
     }
-    common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]
+    common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats", "--block"]
     port = _free_port()
-    subprocess.run(
-        [ray_cli, "start", "--head", f"--port={port}", "--include-dashboard=false", *common],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    second = subprocess.Popen(
-        [ray_cli, "start", f"--address=127.0.0.1:{port}", "--block", *common],
-        env=env,
-        start_new_session=True,  # its own process group: the test can take the node away
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    address = f"127.0.0.1:{port}"
+    nodes = []
+
+    def start(*flags: str) -> subprocess.Popen:
+        node = subprocess.Popen(
+            [ray_cli, "start", *flags, *common],
+            env=env,
+            start_new_session=True,  # its own process group: the test can take the node away
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        nodes.append(node)
+        return node
+
     try:
-        ray.init(address=f"127.0.0.1:{port}", log_to_driver=False)
-        deadline = time.monotonic() + 120
+        start("--head", f"--port={port}", "--include-dashboard=false")
+        deadline = time.monotonic() + 180
+        while True:  # until the head node takes a driver
+            try:
+                ray.init(address=address, log_to_driver=False)
+                break
+            except (ConnectionError, RuntimeError):
+                assert time.monotonic() < deadline, "the head node never started"
+                time.sleep(1.0)
+        second = start(f"--address={address}")
         while sum(node["Alive"] for node in ray.nodes()) < 2:
             assert time.monotonic() < deadline, "the second node never joined"
             time.sleep(0.5)
         head = ray.get_runtime_context().get_node_id()  # the driver runs on the head node
-        yield f"127.0.0.1:{port}", second, head
+        yield address, second, head
     finally:
         ray.shutdown()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(second.pid, signal.SIGKILL)
-        second.wait(timeout=30)
-        subprocess.run([ray_cli, "stop", "--force"], capture_output=True, timeout=120)
+        for node in nodes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(node.pid, signal.SIGTERM)  # `ray start --block` stops its node
+        for node in nodes:
+            try:
+                node.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(node.pid, signal.SIGKILL)
+                node.wait(timeout=30)
+        # What a killed node left behind: the processes that name this cluster's address.
+        subprocess.run(["pkill", "-9", "-f", address], capture_output=True, timeout=30)
 
 
 def _nodes(workers: list[str]) -> list[str]:
