@@ -43,6 +43,7 @@ from sklearn.utils._param_validation import Interval
 
 from .budget import Budget
 from .executors import InlineExecutor
+from .fast_fit import fit_through_fast_path
 from .keras_state import load_state, save_state
 from .private_api import sklearn_fit_failure_check
 from .runner import fidelity_options, run_in_memory
@@ -291,6 +292,10 @@ class _KerasFit:
         return self
 
     def fit(self, X: Any, y: Any = None, **fit_params: Any) -> _KerasFit:
+        with fit_through_fast_path(self.estimator):  # model.fit where it cannot be exact
+            return self._fit(X, y, **fit_params)
+
+    def _fit(self, X: Any, y: Any = None, **fit_params: Any) -> _KerasFit:
         estimator = self.estimator
         callbacks = _as_list(fit_params.pop("callbacks", None))
         warmup = check_warmup_epochs(self._candidate.get("warmup_epochs", 0))
