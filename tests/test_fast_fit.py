@@ -97,8 +97,11 @@ def test_a_fitted_model_is_not_changed_by_a_later_fit_of_its_architecture(small_
     first = build_model()
     fast_fit.fit(first, task.X_train, task.y_train, epochs=2, verbose=0)
     weights = first.get_weights()
-    second = build_model(learning_rate=0.05, seed=8)  # the same compiled epoch trains it
+    traces = fast_fit._trainer(task.X_train, task.y_train).traces()
+    second = build_model(learning_rate=0.05, seed=8)
     fast_fit.fit(second, task.X_train, task.y_train, epochs=2, verbose=0)
+    trainer = fast_fit._trainer(task.X_train, task.y_train)
+    assert trainer.traces() == traces  # the same compiled epoch trained both
     assert all(np.array_equal(a, b) for a, b in zip(first.get_weights(), weights, strict=True))
     assert math.isfinite(float(first.evaluate(task.X_valid, task.y_valid, verbose=0)))
 

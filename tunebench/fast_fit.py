@@ -217,15 +217,20 @@ def fit(model: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _template(model: Any) -> Any | None:
-    """A copy of ``model``'s architecture compiled alike (``clone_model``,
-    ``compile_from_config``), to train in the fast path's shared storage; None when Keras
-    cannot copy it (a subclassed model, a loss it cannot serialise)."""
+    """A copy of ``model``'s architecture (``clone_model``) compiled with its loss and a
+    new optimizer of its optimizer's config, to train in the fast path's shared storage; None
+    when Keras cannot copy it (a subclassed model). Its optimizer is left unbuilt, so that
+    ``FastTrainer`` can share one trace among the models of any widths."""
     import keras
 
+    optimizer = model.optimizer
     try:
         template = keras.models.clone_model(model)
-        template.compile_from_config(model.get_compile_config())
-        template.optimizer.build(template.trainable_variables)
+        template.compile(
+            optimizer=type(optimizer).from_config(optimizer.get_config()),
+            loss=model.loss,
+            loss_weights=(model.get_compile_config() or {}).get("loss_weights"),
+        )
     except Exception:
         return None
     return template
@@ -257,9 +262,8 @@ def _fast_fit(
 
     from .fast_training import FastTrainer
 
-    template = _template(model)
-    model.optimizer.build(model.trainable_variables)  # what fit does: nothing when built
-    if template is None or len(template.optimizer.variables) != len(model.optimizer.variables):
+    template = _template(model)  # its optimizer unbuilt: FastTrainer shares its trace
+    if template is None:
         return type(model).fit(model, x, y, batch_size=batch_size, epochs=epochs,
                                verbose=verbose, callbacks=callbacks,
                                validation_data=validation_data, shuffle=shuffle,
@@ -282,11 +286,17 @@ def _fast_fit(
     )
     history = next(c for c in callback_list.callbacks if isinstance(c, keras.callbacks.History))
     rng = np.random.default_rng(_shuffle_seed())
-    ours = [*model.variables, *model.optimizer.variables]
-    theirs = [*template.variables, *template.optimizer.variables]
+    model.optimizer.build(model.trainable_variables)  # as fit does; nothing when built
     with _lock:  # the template's storage is shared by every model of its architecture
         trainer = _trainer(x, y)
         compiled = trainer.prepare(template, batch_size)
+        ours = [*model.variables, *model.optimizer.variables]
+        theirs = [*template.variables, *template.optimizer.variables]
+        if len(ours) != len(theirs):  # clone_model made another model
+            raise RuntimeError(
+                f"tunebench's fast fit copied a model of {len(ours)} variables into one of "
+                f"{len(theirs)}; please report it (a batch-level callback keeps model.fit)"
+            )
         model.stop_training = False
         callback_list.on_train_begin()
         logs: dict[str, float] | None = None
