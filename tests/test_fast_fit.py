@@ -104,6 +104,8 @@ def test_a_fitted_model_is_not_changed_by_a_later_fit_of_its_architecture(small_
     assert trainer.traces() == traces  # the same compiled epoch trained both
     assert all(np.array_equal(a, b) for a, b in zip(first.get_weights(), weights, strict=True))
     assert math.isfinite(float(first.evaluate(task.X_valid, task.y_valid, verbose=0)))
+    first.fit(task.X_train, task.y_train, epochs=1, verbose=0)  # its optimizer still works
+    assert int(first.optimizer.iterations) == 3 * 10
 
 
 def test_a_callback_with_a_batch_hook_goes_through_fit(small_housing):

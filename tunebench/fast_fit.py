@@ -19,12 +19,13 @@ TensorFlow's global seed, which also seeds ``fit``'s shuffle: under
 model.
 
 Whatever it cannot do exactly goes to the real ``model.fit`` (``fast_fit_refusal`` says why):
-a model ``fast_path_refusal`` refuses, compiled metrics besides the loss, ``sample_weight``,
-``class_weight``, ``validation_split``, ``steps_per_epoch``, ``validation_steps``,
-``validation_freq`` other than 1, ``shuffle="batch"``, inputs other than numpy arrays
-(datasets, generators, lists, dicts), validation data with sample weights, a
-``CallbackList``, and a callback with batch-level or evaluation hooks (``TerminateOnNaN``,
-``ModelCheckpoint``, ``TensorBoard``, ``BackupAndRestore``, a ``LambdaCallback``, your own
+a model ``fast_path_refusal`` refuses or ``clone_model`` cannot copy (a subclassed model),
+compiled metrics besides the loss, ``sample_weight``, ``class_weight``, ``validation_split``,
+``steps_per_epoch``, ``validation_steps``, ``validation_freq`` other than 1,
+``shuffle="batch"``, inputs other than numpy arrays (datasets, generators, lists, dicts),
+validation data with sample weights, callbacks not in a list (a ``CallbackList``), and a
+callback with batch-level or evaluation hooks (``TerminateOnNaN``, ``ModelCheckpoint``,
+``TensorBoard``, ``BackupAndRestore``, a ``LambdaCallback`` or your own callback with
 ``on_train_batch_end``...), which only ``fit`` calls.
 
 Models of one architecture share a compiled epoch (``FastTrainer``'s cache, kept here for
@@ -156,8 +157,8 @@ def fast_fit_refusal(model: Any, arguments: dict[str, Any]) -> str | None:
         ):
             return f"{name}={value!r}"
     callbacks = arguments.get("callbacks")
-    if isinstance(callbacks, keras.callbacks.CallbackList):
-        return "callbacks is a CallbackList"
+    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+        return f"callbacks is a {type(callbacks).__name__}, not a list"
     for callback in callbacks or []:
         hooks = _hooks_only_fit_calls(callback)
         if hooks:

@@ -381,7 +381,10 @@ class TuneSearchCV(BaseSearchCV):
     ``batch_size`` (the wrapper's own) and ``warmup_epochs`` (a linear learning-rate warm-up,
     ``tunebench.warmup``). A searched name that is an argument of the wrapper's model builder
     but no parameter of the wrapper (``n_hidden`` on ``KerasRegressor(build_model)``) is set as
-    ``model__n_hidden``; ``routed_params_`` maps the names so routed to the names set.
+    ``model__n_hidden``; ``routed_params_`` maps the names so routed to the names set. Its
+    models train through ``tunebench.fast_fit`` (a compiled epoch, ``model.fit``'s History and
+    epoch-level callbacks); what that cannot do exactly (sample weights, metrics besides the
+    loss, a callback with batch-level hooks, ...) trains with ``model.fit``.
 
     ``strategy="hyperband"`` (any multi-fidelity strategy) needs a scikeras wrapper: a
     candidate's ``epochs`` is the fidelity (``param_epochs`` in ``cv_results_``, and in
