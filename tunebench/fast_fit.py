@@ -63,7 +63,7 @@ _FIT_ONLY_HOOKS = (
     "on_test_batch_begin",
     "on_test_batch_end",
 )
-#: ``fit``'s arguments and the values the fast path implements (any value: not listed).
+#: The arguments of ``fit`` the fast path takes only at these values (the others: any value).
 _NEUTRAL = {
     "validation_split": (0, 0.0, None),
     "class_weight": (None,),
