@@ -194,3 +194,23 @@ def test_tune_search_cv_trains_through_the_fast_path_with_fits_results(small_hou
     restored = pickle.loads(pickle.dumps(best))
     np.testing.assert_allclose(restored.predict(X), best.predict(X), rtol=1e-6)
     np.testing.assert_allclose(best.predict(X), real.best_estimator_.predict(X), rtol=1e-3)
+
+
+def test_a_moved_scikeras_hook_warns_and_trains_with_fit(small_housing, monkeypatch):
+    from scikeras.wrappers import BaseWrapper, KerasRegressor
+
+    original = BaseWrapper._fit_keras_model
+
+    def moved(self, X, y, sample_weight, warm_start, epochs, initial_epoch, extra=None, **kw):
+        return original(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kw)
+
+    monkeypatch.setattr(BaseWrapper, "_fit_keras_model", moved)
+    monkeypatch.setattr(fast_fit, "_warned", False)
+    wrapper = KerasRegressor(seeded_build_model, verbose=0, callbacks=[FastPaths()])
+    FastPaths.seen.clear()
+    with (
+        pytest.warns(RuntimeWarning, match="_fit_keras_model.*train with model.fit"),
+        fast_fit.fit_through_fast_path(wrapper),
+    ):
+        wrapper.fit(small_housing.X_train, small_housing.y_train, epochs=1)
+    assert FastPaths.seen == [False] and len(wrapper.history_["loss"]) == 1
