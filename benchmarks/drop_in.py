@@ -12,8 +12,8 @@ best parameters, and the ratio of the wall times. The two runs draw the same can
 the strategy is still sampling at random (TPE's first 10); initial weights are not seeded
 (as in the snippet), so scores differ by training noise.
 
-    python benchmarks/drop_in.py               # n_iter=3: a few minutes on 2 cores
-    python benchmarks/drop_in.py --n-iter 10   # the README's snippet as written (~20 min)
+    python benchmarks/drop_in.py               # n_iter=3: 14 min on 2 cores under load
+    python benchmarks/drop_in.py --n-iter 10   # the README snippet as written (not yet run)
 """
 
 from __future__ import annotations
