@@ -528,11 +528,15 @@ class FastTrainer:
         """How many epoch functions the cache holds traces of (one each, normally)."""
         return sum(c.train_epoch.experimental_get_tracing_count() for c in self._cache.values())
 
-    def train_epoch(self, compiled: _Compiled, rng: np.random.Generator) -> float:
-        """One epoch over the shuffled training split; the mean training loss."""
+    def train_epoch(
+        self, compiled: _Compiled, rng: np.random.Generator, *, shuffle: bool = True
+    ) -> float:
+        """One epoch over the shuffled training split (in order: ``shuffle=False``); the
+        mean training loss."""
         import tensorflow as tf
 
-        order = tf.constant(rng.permutation(self.n_rows).astype(np.int32))
+        rows = rng.permutation(self.n_rows) if shuffle else np.arange(self.n_rows)
+        order = tf.constant(rows.astype(np.int32))
         return float(compiled.train_epoch(order))
 
     @staticmethod

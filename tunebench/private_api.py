@@ -1,6 +1,6 @@
 """Every private API of a backend that tunebench relies on, each behind one small function.
 
-Keras, optuna, keras-tuner, scikit-learn, DEAP and joblib's loky are driven here in ways
+Keras, optuna, keras-tuner, scikit-learn, scikeras, DEAP and joblib's loky are driven here in ways
 their public APIs do not offer (resetting Keras's name counters without emptying TensorFlow's
 kernel cache, telling optuna a trial without its deep copy, an oracle that keeps drawing once
 its space is exhausted, ...). Each such use lives in this module and nowhere else, and
@@ -39,6 +39,7 @@ __all__ = [
     "keras_variable_storage",
     "loky_context",
     "optuna_tell_without_copy",
+    "scikeras_fit_keras_model",
     "sklearn_fit_failure_check",
 ]
 
@@ -209,6 +210,32 @@ def sklearn_fit_failure_check() -> tuple[Any, Callable[..., None]]:
     return _search, check
 
 
+# ---------------------------------------------------------------------------- scikeras
+
+#: The arguments of scikeras' ``BaseWrapper._fit_keras_model`` (besides ``**kwargs``).
+_SCIKERAS_FIT_KERAS_MODEL = ["X", "y", "sample_weight", "warm_start", "epochs", "initial_epoch"]
+
+
+def scikeras_fit_keras_model(estimator: Any) -> Callable[..., Any]:
+    """A scikeras wrapper's ``_fit_keras_model`` (bound), the method that calls
+    ``self.model_.fit(x=X, y=y, **fit_args)`` once the model is built and compiled;
+    ``tunebench.fast_fit`` wraps it for one fit to give that model its fast ``fit``."""
+    import inspect
+
+    method = getattr(estimator, "_fit_keras_model", None)
+    if not callable(method) or "_fit_keras_model" in vars(estimator):
+        raise PrivateAPIChanged(_changed("scikeras", "BaseWrapper._fit_keras_model"))
+    names = [
+        name
+        for name, p in inspect.signature(method).parameters.items()
+        if p.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
+    if names != _SCIKERAS_FIT_KERAS_MODEL:
+        wanted = ", ".join(_SCIKERAS_FIT_KERAS_MODEL)
+        raise PrivateAPIChanged(_changed("scikeras", f"BaseWrapper._fit_keras_model({wanted})"))
+    return method
+
+
 # ---------------------------------------------------------------------------- deap
 
 
@@ -317,5 +344,12 @@ def check_private_apis() -> list[str]:
     probe("keras-tuner", "its oracle internals", keras_tuner_internals)
     probe("scikit-learn", "BaseSearchCV and its parameter validation", sklearn_search)
     probe("deap", "deap.tools' module-level random", deap_operator_modules)
+
+    def scikeras_hook() -> None:
+        from scikeras.wrappers import KerasRegressor
+
+        scikeras_fit_keras_model(KerasRegressor())
+
+    probe("scikeras", "BaseWrapper._fit_keras_model", scikeras_hook)
     probe("joblib", "externals.loky's process start with env=", loky_context)
     return problems

@@ -46,6 +46,7 @@ from sklearn.utils._param_validation import Interval
 
 from .budget import Budget
 from .executors import InlineExecutor
+from .fast_fit import fit_through_fast_path
 from .keras_state import load_state, save_state
 from .private_api import sklearn_fit_failure_check
 from .pruning import PrunerSpec, TrialPruner, check_pruner_name, current_pruner
@@ -415,6 +416,10 @@ class _KerasFit:
         return self
 
     def fit(self, X: Any, y: Any = None, **fit_params: Any) -> _KerasFit:
+        with fit_through_fast_path(self.estimator):  # model.fit where it cannot be exact
+            return self._fit(X, y, **fit_params)
+
+    def _fit(self, X: Any, y: Any = None, **fit_params: Any) -> _KerasFit:
         estimator = self.estimator
         callbacks = _as_list(fit_params.pop("callbacks", None))
         warmup = check_warmup_epochs(self._candidate.get("warmup_epochs", 0))
@@ -524,7 +529,10 @@ class TuneSearchCV(BaseSearchCV):
     ``batch_size`` (the wrapper's own) and ``warmup_epochs`` (a linear learning-rate warm-up,
     ``tunebench.warmup``). A searched name that is an argument of the wrapper's model builder
     but no parameter of the wrapper (``n_hidden`` on ``KerasRegressor(build_model)``) is set as
-    ``model__n_hidden``; ``routed_params_`` maps the names so routed to the names set.
+    ``model__n_hidden``; ``routed_params_`` maps the names so routed to the names set. Its
+    models train through ``tunebench.fast_fit`` (a compiled epoch, ``model.fit``'s History and
+    epoch-level callbacks); what that cannot do exactly (sample weights, metrics besides the
+    loss, a callback with batch-level hooks, ...) trains with ``model.fit``.
 
     ``strategy="hyperband"`` (any multi-fidelity strategy) needs a scikeras wrapper: a
     candidate's ``epochs`` is the fidelity (``param_epochs`` in ``cv_results_``, and in
