@@ -52,7 +52,7 @@ def reporting_bowl(epochs, x, n, report):
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
@@ -308,3 +308,21 @@ def test_a_study_runs_on_both_nodes_and_survives_losing_one(two_node_cluster, tm
     assert lost, "no trial was lost with the node"
     for trial in lost:
         assert "Ray lost the trial" in trial.error and trial.epochs_run == 1  # charged
+
+
+def test_a_local_ray_is_started_for_the_study_even_when_a_cluster_runs_on_the_machine(
+    two_node_cluster, tmp_path
+):
+    """address=None is a Ray of the study's own: Ray's default would join the cluster
+    started last on this machine (someone else's benchmark, say)."""
+    cluster, _, _ = two_node_cluster
+    ray.shutdown()  # the fixture's driver: tune starts Ray itself
+
+    def where(x, n):  # the port of the cluster it runs on (its host may read 127.0.0.1)
+        (tmp_path / ray.get_runtime_context().gcs_address.rsplit(":", 1)[1]).touch()
+        return bowl(x, n)
+
+    study = tune(where, SPACE, budget=Budget(trials=2), executor="ray", progress=False)
+    assert [t.status for t in study.trials] == ["ok", "ok"]
+    ports = {path.name for path in tmp_path.iterdir()}
+    assert ports and cluster.rsplit(":", 1)[1] not in ports

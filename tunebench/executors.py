@@ -686,9 +686,9 @@ class RayExecutor:
         self._started_ray = False
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
-            if address is None:
+            if address is None:  # Ray's None would join the cluster last started here
                 kwargs["include_dashboard"] = False
-            ray.init(address=address, **kwargs)
+            ray.init(address="local" if address is None else address, **kwargs)
             self._started_ray = address is None
         if workers is None:
             workers = max(int(ray.cluster_resources().get("CPU", 1)), 1)
