@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from tunebench import fast_fit
+from tunebench import fast_fit, private_api
 from tunebench.sklearn import TuneSearchCV
 
 
@@ -205,7 +205,7 @@ def test_a_moved_scikeras_hook_warns_and_trains_with_fit(small_housing, monkeypa
         return original(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kw)
 
     monkeypatch.setattr(BaseWrapper, "_fit_keras_model", moved)
-    monkeypatch.setattr(fast_fit, "_warned", False)
+    monkeypatch.setattr(private_api, "_warned", set())
     wrapper = KerasRegressor(seeded_build_model, verbose=0, callbacks=[FastPaths()])
     FastPaths.seen.clear()
     with (

@@ -337,12 +337,12 @@ def fit_through_fast_path(estimator: Any) -> Iterator[None]:
     of that call the model gets ``fit`` as an attribute of its own. When scikeras has moved,
     a warning says so and its models train with ``model.fit``.
     """
-    from .private_api import PrivateAPIChanged, scikeras_fit_keras_model
+    from .private_api import PrivateAPIChanged, scikeras_fit_keras_model, warn_changed
 
     try:
         original = scikeras_fit_keras_model(estimator)
     except PrivateAPIChanged as exc:
-        _warn_once(str(exc))
+        warn_changed(exc, "scikeras models train with model.fit (slower)")
         yield
         return
 
@@ -359,17 +359,3 @@ def fit_through_fast_path(estimator: Any) -> Iterator[None]:
         yield
     finally:
         del estimator._fit_keras_model
-
-
-_warned = False
-
-
-def _warn_once(message: str) -> None:
-    global _warned
-    if not _warned:
-        _warned = True
-        warnings.warn(
-            f"tunebench: {message}; scikeras models train with model.fit (slower)",
-            RuntimeWarning,
-            stacklevel=4,
-        )

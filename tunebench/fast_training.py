@@ -58,6 +58,7 @@ from .private_api import (
     keras_learning_rate,
     keras_set_variable_storage,
     keras_variable_storage,
+    warn_changed,
 )
 
 __all__ = ["FastTrainer", "fast_path_refusal", "single_inter_op_thread"]
@@ -437,20 +438,6 @@ class _Compiled:
         self.loss_on = loss_on
 
 
-_sharing_warned = False
-
-
-def _warn_no_sharing(error: Exception) -> None:
-    global _sharing_warned
-    if not _sharing_warned:
-        _sharing_warned = True
-        warnings.warn(
-            f"tunebench: {error}; each fast-path trial traces its own epoch (slower)",
-            RuntimeWarning,
-            stacklevel=4,
-        )
-
-
 class FastTrainer:
     """Trains Keras models on one task's training split with compiled whole epochs.
 
@@ -509,7 +496,7 @@ class FastTrainer:
                     for variable in model.variables:  # sharing it later will work
                         keras_variable_storage(variable)
                 except PrivateAPIChanged as exc:
-                    _warn_no_sharing(exc)
+                    warn_changed(exc, "each fast-path trial traces its own epoch (slower)")
                     key = None
             compiled = _Compiled(model, X, y, batch_size, width_free and key is not None)
             if key is None:  # traced for this trial only

@@ -76,6 +76,15 @@ def _warn_once(package: str, what: str, error: BaseException, fallback: str) -> 
         )
 
 
+def warn_changed(error: BaseException, instead: str) -> None:
+    """One warning for each private API found changed (``error``, a ``PrivateAPIChanged``
+    raised by this module), saying what tunebench does ``instead``."""
+    message = str(error)
+    if message not in _warned:
+        _warned.add(message)
+        warnings.warn(f"tunebench: {message}; {instead}", RuntimeWarning, stacklevel=3)
+
+
 # ---------------------------------------------------------------------------- keras
 
 

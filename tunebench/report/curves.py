@@ -13,7 +13,6 @@ trial's fate is its lineage's: a rung trial whose continuation trained to the en
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 
 from ..pruning import split_label
 from ..trial import Trial
-from .figures import _save
+from .figures import _save, panel_grid
 from .runs import Groups, Run
 from .startup import _strategy_class
 
@@ -176,18 +175,12 @@ def draw_curves(panels: Sequence[CurvePanel], loss_name: str = "MSE") -> Any:
     """The learning-curve figure as a matplotlib ``Figure``: a panel per strategy on shared
     axes, each trial's curve coloured by its fate, a dot where its lineage ended."""
     from matplotlib.collections import LineCollection
-    from matplotlib.figure import Figure as MplFigure
     from matplotlib.lines import Line2D
 
-    ncols = min(3, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
-    fig = MplFigure(figsize=(3.4 * ncols + 0.6, 2.6 * nrows + 1.0), layout="constrained")
-    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
-    for ax in axes[len(panels) :]:
-        ax.set_visible(False)
+    fig, axes = panel_grid(len(panels), legend_height=1.0)
     log = log_scale(panels)
     drawn: set[str] = set()
-    for i, (ax, panel) in enumerate(zip(axes, panels, strict=False)):
+    for ax, panel in zip(axes, panels, strict=False):
         for fate, (color, _) in FATES.items():
             lines = [line for line in panel.lines if line.fate == fate]
             if not lines:
@@ -209,7 +202,7 @@ def draw_curves(panels: Sequence[CurvePanel], loss_name: str = "MSE") -> Any:
         n = len(panel.lines)
         ax.set_title(f"{panel.strategy} (seed {panel.seed}, {n} trials)", fontsize=9)
         ax.grid(True, alpha=0.3)
-        ax.tick_params(labelsize=7, labelbottom=i + ncols >= len(panels))
+        ax.tick_params(labelsize=7)
     epochs = np.concatenate([line.epochs for p in panels for line in p.lines])
     values = np.concatenate([line.losses for p in panels for line in p.lines])
     values = values[np.isfinite(values)]

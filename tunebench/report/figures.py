@@ -147,6 +147,22 @@ def _colors(strategies: Sequence[str]) -> dict[str, Any]:
     return colors
 
 
+def panel_grid(n: int, legend_height: float) -> tuple[Any, Any]:
+    """A figure of ``n`` small panels on shared axes, three a row, and its axes (flat; the
+    unused ones hidden, x labels only on the lowest of each column); ``legend_height``
+    inches are left for the legend."""
+    from matplotlib.figure import Figure as MplFigure
+
+    ncols = min(3, n)
+    nrows = math.ceil(n / ncols)
+    fig = MplFigure(figsize=(3.4 * ncols + 0.6, 2.6 * nrows + legend_height), layout="constrained")
+    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
+    for i, ax in enumerate(axes):
+        ax.set_visible(i < n)
+        ax.tick_params(labelbottom=i + ncols >= n)  # epoch labels where no panel is below
+    return fig, axes
+
+
 def _save(fig: Any, path: Path) -> bytes:
     fig.savefig(path, format="png", dpi=110, bbox_inches="tight")
     return path.read_bytes()
@@ -172,7 +188,6 @@ def draw_anytime(groups: Groups, order: list[str], axis: str, problem: ProblemTe
     """The anytime figure as a matplotlib ``Figure``: one panel per strategy, its regret's
     median over seeds (line) and quartiles (band) drawn over random search's (dashed, grey
     band) when the benchmark has random search; log y axis, shared by every panel."""
-    from matplotlib.figure import Figure as MplFigure
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
     scale = regret_scale(groups)
@@ -180,12 +195,7 @@ def draw_anytime(groups: Groups, order: list[str], axis: str, problem: ProblemTe
     colors = _colors(order)
     baseline = "random" if "random" in groups and len(groups) > 1 else None
     panels = [name for name in order if name != baseline]
-    ncols = min(3, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
-    fig = MplFigure(figsize=(3.4 * ncols + 0.6, 2.6 * nrows + 0.7), layout="constrained")
-    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
-    for ax in axes[len(panels) :]:
-        ax.set_visible(False)
+    fig, axes = panel_grid(len(panels), legend_height=0.7)
     tops = [float(np.nanmax(b.median)) for b in bands.values() if np.isfinite(b.median).any()]
     low, high = scale.floor * 0.7, scale.floor * _DECADES
     if tops:
@@ -215,7 +225,7 @@ def draw_anytime(groups: Groups, order: list[str], axis: str, problem: ProblemTe
         ax.set_ylim(low, high)
         ax.set_xlim(0, bands[name].x[-1])
         ax.grid(True, which="major", alpha=0.3)
-        ax.tick_params(labelsize=7, labelbottom=i + ncols >= len(panels))  # no panel below
+        ax.tick_params(labelsize=7)
     axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axes[0].yaxis.set_minor_formatter(NullFormatter())
     fig.supxlabel(
