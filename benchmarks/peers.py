@@ -40,8 +40,8 @@ resident memory of the process (and of its worker processes where they are its c
 The incumbent changes when a trial ends (for every row), never in the middle of a trial; the
 scikit-learn row has one incumbent, at its end.
 
-    python benchmarks/peers.py            # 5 seeds x 100 epochs: about an hour on 2 cores
-    python benchmarks/peers.py --quick    # 2 seeds x 50 epochs: about 10 minutes
+    python benchmarks/peers.py            # 5 seeds x 100 epochs: about 100 minutes on 2 cores
+    python benchmarks/peers.py --quick    # 2 seeds x 50 epochs (not timed)
     python benchmarks/peers.py --rows optuna-tpe,tunebench-tpe --seeds 3 --budget 300
 
 Runs are appended to ``OUT/runs.jsonl`` as they finish (rerun to resume; a run with other
@@ -393,7 +393,13 @@ def ray_tune_row(seed: int, budget: int, task: Any) -> Incumbent:
             ended.add(trial.trial_id)
             incumbent.trial_ended(*per_trial.get(trial.trial_id, (None, None)))
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(  # a Ray of its own: address=None would join any cluster running on the machine
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+    )
     try:
         with tempfile.TemporaryDirectory() as directory:
             tuner = tune.Tuner(

@@ -52,9 +52,13 @@ def reporting_bowl(epochs, x, n, report):
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
+    # Token authentication off, as for the cluster below: a local ray.init() turns it on for
+    # the rest of the process (RAY_AUTH_MODE=token) when ~/.ray/auth_token exists.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAY_AUTH_MODE", "disabled")
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+        yield
+        ray.shutdown()
 
 
 def test_every_strategy_completes_through_ray(local_ray):
@@ -183,6 +187,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@ray.remote(num_cpus=1)
+def _node_id() -> str:
+    return ray.get_runtime_context().get_node_id()
+
+
 @pytest.fixture
 def two_node_cluster(monkeypatch):
     """A head node and a second node on 127.0.0.1, one CPU each, dashboard off. Both run in
@@ -230,6 +239,21 @@ def two_node_cluster(monkeypatch):
             assert time.monotonic() < deadline, "the second node never joined"
             time.sleep(0.5)
         head = ray.get_runtime_context().get_node_id()  # the driver runs on the head node
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        # A worker process started on each node before the study: on a loaded machine the
+        # second node's first worker can take longer to start than the head needs for all
+        # the study's trials, which then never run on the second node.
+        ray.get(
+            [
+                _node_id.options(
+                    scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
+                ).remote()
+                for node in ray.nodes()
+                if node["Alive"]
+            ],
+            timeout=120,
+        )
         yield address, second, head
     finally:
         ray.shutdown()
@@ -287,7 +311,12 @@ def test_a_study_runs_on_both_nodes_and_survives_losing_one(two_node_cluster, tm
     driver.start()
     deadline = time.monotonic() + 120
     while True:  # until the second node has finished a trial and is running its next one
-        assert time.monotonic() < deadline and driver.is_alive(), outcome
+        assert time.monotonic() < deadline and driver.is_alive(), (
+            outcome,
+            _finished_workers(db),
+            sorted(m.name for m in marks.iterdir()),
+            head,
+        )
         finished = [n for n in _nodes(_finished_workers(db)) if not head.startswith(n)]
         started = [m.name for m in marks.iterdir() if not m.name.startswith(head)]
         if finished and len(started) > len(finished):
