@@ -36,12 +36,13 @@ Measured per run, each run in its own fresh Python process (imports and data loa
 not timed; starting Ray or a worker pool is): wall seconds and epochs until the incumbent's
 validation MSE first reaches (a) the book's 0.320 and (b) within 2 % of the best validation
 MSE any run found; the final incumbent's validation and test MSE; the epochs trained; the peak
-resident memory of the process (and of its worker processes where they are its children).
+resident memory of the process, and for a row that starts processes (worker pools, Ray's raylet,
+GCS and workers) the peak of their summed resident memory, sampled every 0.5 s with psutil.
 The incumbent changes when a trial ends (for every row), never in the middle of a trial; the
 scikit-learn row has one incumbent, at its end.
 
-    python benchmarks/peers.py            # 5 seeds x 100 epochs: about 100 minutes on 2 cores
-    python benchmarks/peers.py --quick    # 2 seeds x 50 epochs (not timed)
+    python benchmarks/peers.py            # 5 seeds x 50 epochs: under an hour on 2 cores
+    python benchmarks/peers.py --quick    # 1 seed x 45 epochs: about 10 minutes
     python benchmarks/peers.py --rows optuna-tpe,tunebench-tpe --seeds 3 --budget 300
 
 Runs are appended to ``OUT/runs.jsonl`` as they finish (rerun to resume; a run with other
@@ -60,6 +61,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -99,7 +101,7 @@ class RunResult:
     test: float | None  # ... and its test MSE
     trace: list[tuple[float, int, float]]  # (seconds, epochs, incumbent validation MSE)
     peak_mib: float | None  # this process's peak resident memory
-    workers_peak_mib: float | None = None  # the peak of its worker processes, where measured
+    workers_peak_mib: float | None = None  # its descendant processes' peak, when it had any
     trials: int = 0
     note: str = ""
 
@@ -485,18 +487,59 @@ def _mib(kib: int) -> float:
     return kib / 1024  # ru_maxrss is in KiB on Linux
 
 
+class DescendantsMemory:
+    """The peak, over samples every ``interval`` seconds, of the summed resident memory of
+    this process's descendants: worker pools, and Ray's raylet, GCS and workers (children
+    of children). Shared pages count in each process, as ``top`` shows them. ``peak_mib``
+    is None when the run started no process.
+
+    >>> with DescendantsMemory() as memory:
+    ...     pass
+    >>> memory.peak_mib is None
+    True
+    """
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self.interval = interval
+        self.peak_mib: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> DescendantsMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while True:
+            total = 0
+            for child in me.children(recursive=True):
+                with contextlib.suppress(psutil.Error):  # ended between listing and reading
+                    total += child.memory_info().rss
+            if total:
+                self.peak_mib = max(self.peak_mib or 0.0, total / 2**20)
+            if self._stop.wait(self.interval):
+                return
+
+
 def run_one(row: str, seed: int, budget: int) -> RunResult:
     """Run ``row`` once in this process and measure it."""
     import keras  # noqa: F401  (imported before the clock starts, for every row)
 
     task = load_task()
     _, run = ROWS[row]
-    started = time.perf_counter()
-    incumbent = run(seed, budget, task)
-    seconds = time.perf_counter() - started
+    with DescendantsMemory() as descendants:
+        started = time.perf_counter()
+        incumbent = run(seed, budget, task)
+        seconds = time.perf_counter() - started
     if row == "sklearn-randomized-search":  # one incumbent: the retrained best, at the end
         incumbent.trace = [(seconds, incumbent.epochs, incumbent.validation)]
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return RunResult(
         row=row,
         seed=seed,
@@ -507,9 +550,8 @@ def run_one(row: str, seed: int, budget: int) -> RunResult:
         test=incumbent.test,
         trace=incumbent.trace,
         peak_mib=_mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
-        workers_peak_mib=_mib(children) if row.endswith("-workers") else None,
+        workers_peak_mib=descendants.peak_mib,
         trials=incumbent.trials,
-        note="Ray workers' memory not measured" if row.startswith("ray") else "",
     )
 
 
@@ -589,7 +631,7 @@ def write_report(lines: list[dict[str, Any]], best: float, settings: str, out: P
         "epochs trained",
         "trials",
         "wall s",
-        "peak MiB (workers)",
+        "peak MiB (its processes)",
     ]
     rows = [
         [
@@ -663,8 +705,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated (default all)")
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
-    parser.add_argument("--budget", type=int, default=100, help="epochs a run (default 100)")
-    parser.add_argument("--quick", action="store_true", help="2 seeds x 50 epochs")
+    parser.add_argument("--budget", type=int, default=50, help="epochs a run (default 50)")
+    parser.add_argument("--quick", action="store_true", help="1 seed x 45 epochs")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--one", help=argparse.SUPPRESS)  # a child process: ROW,SEED,BUDGET
     args = parser.parse_args(argv)
@@ -673,7 +715,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(asdict(run_one(row, int(seed), int(budget)))))
         return 0
     if args.quick:
-        args.seeds, args.budget = 2, 50
+        args.seeds, args.budget = 1, 45
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
     unknown = [r for r in rows if r not in ROWS]
     if unknown:
