@@ -188,6 +188,23 @@ def test_one_trace_a_depth_trains_as_one_trace_an_architecture(small_housing, ar
     assert (traces(shared), traces(apart)) == (1, 1)
 
 
+def test_dropout_rates_share_one_trace_and_train_as_keras_dropout(small_housing):
+    # A searched dropout rate is read from a variable: one trace serves every rate, and each
+    # trial trains bit for bit as through a trace of its own (Keras's Dropout layer).
+    params = {"n_hidden": 2, "learning_rate": 0.01, "optimizer": "adam"}
+    shared = KerasObjective(build_network, small_housing, max_epochs=3)
+    for rate, n_neurons in ((0.4, 11), (0.15, 6), (0.3, 9)):
+        trial = {**params, "dropout": rate, "n_neurons": n_neurons}
+        apart = KerasObjective(build_network, small_housing, max_epochs=3)
+        apart._trainer.any_widths = False  # a trace of its own, Keras's Dropout.call
+        result, alone = run(shared, trial), run(apart, trial)
+        assert result.curve == pytest.approx(alone.curve, rel=1e-6), rate
+        assert result.test_loss == pytest.approx(alone.test_loss, rel=1e-6)
+    assert traces(shared) == 1
+    run(shared, {**params, "dropout": 0.0, "n_neurons": 6})  # no Dropout layer: another trace
+    assert traces(shared) == 2
+
+
 def test_a_softmax_head_trains_with_one_trace_a_depth_as_before():
     # A classification loss through the width-free trace, with Adam and dropout.
     from functools import partial

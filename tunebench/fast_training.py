@@ -25,8 +25,10 @@ unknown shape (``_storage_of_any_shape``) before its epoch is traced, so every l
 the same depth, whatever its widths, moves into that storage and reuses the trace. The book's
 space then needs four traces (one a depth) instead of one an architecture (298). The forward
 pass of such a model is written out layer by layer (``_layer_by_layer``), with the same
-operations Keras's ``Dense`` runs when it knows its width. Other models (a functional model,
-a normalisation layer, your own layer) are cached by architecture.
+operations Keras's ``Dense`` runs when it knows its width; a ``Dropout`` rate is read from a
+variable (``_DropoutRate``, Keras's own dropout bit for bit), so that a searched dropout
+rate does not cost a trace a trial either. Other models (a functional model, a normalisation
+layer, your own layer) are cached by architecture.
 
 The cache holds up to 512 entries. It is large on purpose: TensorFlow keeps what it traced
 and the kernels it loaded (about 3 MiB a trace for the book's MLPs) for the life of the
@@ -276,8 +278,14 @@ def _width_free(model: Any) -> bool:
 
 
 def _without_widths(config: Any) -> Any:
-    """A model's config with every layer width left out: ``Dense`` units and the shapes the
-    layers were built for."""
+    """A model's config with every layer width and dropout rate left out: ``Dense`` units,
+    the shapes the layers were built for, and a ``Dropout`` rate strictly between 0 and 1
+    (``_DropoutRate`` reads it from a variable; rates 0 and 1, which Keras treats apart, stay
+    in).
+
+    >>> _without_widths({"class_name": "Dropout", "config": {"rate": 0.3, "seed": None}})
+    {'class_name': 'Dropout', 'config': {'rate': 'between 0 and 1', 'seed': None}}
+    """
     if isinstance(config, list):
         return [_without_widths(v) for v in config]
     if not isinstance(config, dict):
@@ -286,6 +294,8 @@ def _without_widths(config: Any) -> Any:
     inner = out.get("config")
     if isinstance(inner, dict) and out.get("class_name") == "Dense":
         out["config"] = {k: v for k, v in inner.items() if k != "units"}
+    if isinstance(inner, dict) and out.get("class_name") == "Dropout" and 0 < inner["rate"] < 1:
+        out["config"] = {**inner, "rate": "between 0 and 1"}
     return out
 
 
@@ -365,32 +375,80 @@ def _share_storage(variables: list[Any], cached: list[Any]) -> None:
         keras_set_variable_storage(variable, storage)
 
 
-def _layer_by_layer(model: Any) -> Any:
-    """``model``'s forward pass (a ``_width_free`` Sequential) for storage of unknown shape.
+class _DropoutRate:
+    """A ``Dropout`` layer's rate held in variables, so that one trace serves every rate:
+    ``load`` sets the rate of the trial's own layer before it trains.
+
+    Its ``__call__`` makes Keras's own dropout (``stateless_dropout`` seeded from the layer's
+    seed generator) with the same arithmetic: the input times ``1 / (1 - rate)`` (rounded
+    from double precision, as TensorFlow rounds a Python rate), kept where a uniform draw is
+    ``>= rate``. Only for rates strictly between 0 and 1 (``_has_a_rate``): Keras makes no
+    seed generator at rate 0, and zeros at rate 1.
+    """
+
+    def __init__(self, layer: Any) -> None:
+        import tensorflow as tf
+
+        self.layer = layer
+        self.dtype = layer.compute_dtype
+        self.rate = tf.Variable(np.zeros((), self.dtype), trainable=False)
+        self.scale = tf.Variable(np.ones((), self.dtype), trainable=False)
+        self.load(layer)
+
+    def load(self, layer: Any) -> None:
+        self.rate.assign(np.asarray(layer.rate, self.dtype))
+        self.scale.assign(np.asarray(1.0 / (1.0 - float(layer.rate)), self.dtype))
+
+    def __call__(self, x: Any, training: bool) -> Any:
+        import tensorflow as tf
+
+        if not training:
+            return x
+        seed = self.layer.seed_generator.next()
+        if seed.dtype != tf.int32:  # as Keras's TensorFlow backend casts it
+            seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
+        shape = tf.shape(x)
+        if self.layer.noise_shape is not None:
+            shape = [shape[i] if n is None else n for i, n in enumerate(self.layer.noise_shape)]
+        uniform = tf.random.stateless_uniform(shape, seed=seed, dtype=x.dtype, alg=None)
+        return tf.where(uniform >= self.rate, x * self.scale, tf.zeros((), x.dtype))
+
+
+def _layer_by_layer(model: Any) -> tuple[Any, list[_DropoutRate]]:
+    """``model``'s forward pass (a ``_width_free`` Sequential) for storage of unknown shape,
+    and the variables holding its dropout rates (``_DropoutRate``, in layer order).
 
     Each ``Dense`` layer's own computation (``matmul``, bias, activation) is written out,
     because Keras's ``ops.add`` picks ``BiasAdd`` only when it sees the bias's width; its
     broadcasting add instead costs each batch step 18 more graph ops (166, against 148 here
-    and 152 for a trace of known widths) and TensorFlow's MatMul + BiasAdd fusion. Other
-    layers are called as usual.
+    and 152 for a trace of known widths) and TensorFlow's MatMul + BiasAdd fusion. Each
+    ``Dropout`` reads its rate from a variable. Other layers are called as usual.
     """
     import tensorflow as tf
 
     layers = list(model.layers)
+    rates = {id(layer): _DropoutRate(layer) for layer in layers if _has_a_rate(layer)}
 
     def forward(x: Any, training: bool) -> Any:
         for layer in layers:
-            if type(layer).__name__ != "Dense":
+            if id(layer) in rates:
+                x = rates[id(layer)](x, training)
+            elif type(layer).__name__ != "Dense":
                 x = layer(x, training=training)
-                continue
-            x = tf.matmul(tf.cast(x, layer.compute_dtype), layer.kernel)
-            if layer.bias is not None:
-                x = tf.nn.bias_add(x, layer.bias)
-            if layer.activation is not None:
-                x = layer.activation(x)
+            else:
+                x = tf.matmul(tf.cast(x, layer.compute_dtype), layer.kernel)
+                if layer.bias is not None:
+                    x = tf.nn.bias_add(x, layer.bias)
+                if layer.activation is not None:
+                    x = layer.activation(x)
         return x
 
-    return forward
+    return forward, list(rates.values())
+
+
+def _has_a_rate(layer: Any) -> bool:
+    """A ``Dropout`` layer whose rate a ``_DropoutRate`` holds (strictly between 0 and 1)."""
+    return type(layer).__name__ == "Dropout" and 0 < layer.rate < 1
 
 
 class _Compiled:
@@ -401,7 +459,7 @@ class _Compiled:
         import tensorflow as tf
 
         self.model = model
-        forward = _layer_by_layer(model) if width_free else model
+        forward, self.dropout_rates = _layer_by_layer(model) if width_free else (model, [])
         n = int(X.shape[0])
         steps = (n + batch_size - 1) // batch_size
         variables = model.trainable_variables
@@ -509,6 +567,9 @@ class FastTrainer:
         model.optimizer.build(model.trainable_variables)
         _share_storage(model.variables, compiled.model.variables)
         _share_storage(model.optimizer.variables, compiled.model.optimizer.variables)
+        dropouts = [layer for layer in model.layers if _has_a_rate(layer)]
+        for rate, layer in zip(compiled.dropout_rates, dropouts, strict=True):
+            rate.load(layer)
         return compiled
 
     def traces(self) -> int:
