@@ -276,3 +276,21 @@ def test_the_synthetic_problems_report_each_epoch_so_that_pruning_strategies_run
                          seed=0, progress=False)  # fmt: skip
             assert any(t.status == "pruned" for t in study.trials), (problem.name, name)
             assert study.epochs_spent == 400
+
+
+@pytest.mark.parametrize("n_hidden", [0, 3])
+def test_build_network_with_the_defaults_is_build_mlp_weight_for_weight(n_hidden):
+    # build_network builds its Sequential from one list of layers (once), build_mlp layer by
+    # layer as the book does: the same seed must still give the same model.
+    import keras
+
+    from tunebench.models import build_mlp, build_network
+
+    models = []
+    for build in (build_mlp, build_network):
+        keras.utils.set_random_seed(11)
+        models.append(build(n_hidden=n_hidden, n_neurons=7))
+    ours, book = models[1], models[0]
+    assert [type(x).__name__ for x in ours.layers] == [type(x).__name__ for x in book.layers]
+    for a, b in zip(ours.get_weights(), book.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

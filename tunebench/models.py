@@ -71,13 +71,15 @@ def build_network(
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
     activation, loss = OUTPUTS[output]
-    model = keras.Sequential()
-    model.add(keras.Input(shape=tuple(input_shape)))
+    # The layers in one list: the model is built once (each ``add`` rebuilds it: twice the
+    # time), with the same initial weights.
+    layers: list = [keras.Input(shape=tuple(input_shape))]
     for _ in range(n_hidden):
-        model.add(keras.layers.Dense(n_neurons, activation="relu"))
+        layers.append(keras.layers.Dense(n_neurons, activation="relu"))
         if dropout > 0:
-            model.add(keras.layers.Dropout(dropout))
-    model.add(keras.layers.Dense(n_outputs, activation=activation))
+            layers.append(keras.layers.Dropout(dropout))
+    layers.append(keras.layers.Dense(n_outputs, activation=activation))
+    model = keras.Sequential(layers)
     optimizer_class = getattr(keras.optimizers, _OPTIMIZERS[optimizer])
     model.compile(loss=loss, optimizer=optimizer_class(learning_rate=learning_rate))
     return model
