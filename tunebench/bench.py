@@ -347,21 +347,28 @@ def _note_plan(
         store.set_meta("benchmark", plan_)
 
 
-def record_execution(storage: str | Path | Store, name: str, executor: str, workers: int) -> None:
+def record_execution(
+    storage: str | Path | Store, name: str, executor: str, workers: int, *, runs_at_once: int = 1
+) -> None:
     """Note, with the store, that a session of run ``name`` ran its trials on ``executor``
-    with ``workers`` trials at once (the report's protocol card shows what each run used).
+    with ``workers`` trials at once, beside ``runs_at_once - 1`` other runs (``jobs``; the
+    report's protocol card shows what each run used).
 
     >>> store = Store(":memory:")
     >>> record_execution(store, "tpe-seed0", "processes", 2)
-    >>> store.get_meta("executions")
-    {'tpe-seed0': [{'executor': 'processes', 'workers': 2}]}
+    >>> record_execution(store, "tpe-seed1", "inline", 1, runs_at_once=2)
+    >>> store.get_meta("executions")["tpe-seed1"]
+    [{'executor': 'inline', 'workers': 1, 'runs_at_once': 2}]
     """
     from .report import EXECUTIONS_META
 
     store = storage if isinstance(storage, Store) else Store(storage)
     try:
         executions = store.get_meta(EXECUTIONS_META) or {}
-        executions.setdefault(name, []).append({"executor": executor, "workers": int(workers)})
+        session: dict[str, Any] = {"executor": executor, "workers": int(workers)}
+        if runs_at_once > 1:
+            session["runs_at_once"] = int(runs_at_once)
+        executions.setdefault(name, []).append(session)
         store.set_meta(EXECUTIONS_META, executions)
     finally:
         if store is not storage:
@@ -406,6 +413,94 @@ def _warm_up_strategies(names: Sequence[str], space: Any) -> None:
         close = getattr(strategy, "close", None)
         if callable(close):
             close()
+
+
+def _run_in_parallel(
+    problem: Problem,
+    settings: dict[str, Any],
+    state: dict[tuple[str, int], int | None],
+    runs: list[tuple[str, int]],
+    budget: Budget,
+    storage: Path,
+    jobs: int,
+    pruner_options: dict[str, Any] | None,
+) -> None:
+    """The runs still to do, ``jobs`` at a time, each in a worker process (joblib's loky:
+    it never re-imports the user's ``__main__``) running its trials inline; a line for each
+    as it finishes. The workers are kept for the next problem (loky reuses its executor)."""
+    from joblib import Parallel, delayed
+
+    todo = [(name, seed) for name, seed in runs if state[name, seed] is not None]
+    names = list(dict.fromkeys(name for name, _ in todo))
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    tasks = (
+        delayed(_run_in_worker)(
+            problem, settings, name, seed, budget, storage, pruner_options, threads, names
+        )
+        for name, seed in todo
+    )
+    parallel = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")
+    for index, line in enumerate(parallel(tasks), start=1):
+        run_name, trained, text = line
+        if trained:  # noted by this process alone: workers would race on the store's meta
+            record_execution(storage, run_name, "inline", 1, runs_at_once=jobs)
+        print(f"[{index}/{len(todo)}] {text}", file=sys.stderr, flush=True)
+
+
+#: Problems a worker process of ``_run_in_parallel`` has warmed up (TensorFlow's start-up,
+#: the strategies' imports), so that no run of that worker is charged for them.
+_WARMED_UP: set[str] = set()
+
+
+def _run_in_worker(
+    problem: Problem,
+    settings: dict[str, Any],
+    name: str,
+    seed: int,
+    budget: Budget,
+    storage: Path,
+    pruner_options: dict[str, Any] | None,
+    threads: int,
+    names: list[str],
+) -> tuple[str, bool, str]:
+    """One run of a benchmark in a worker process, its trials inline, exactly as
+    ``_run_problem`` runs it alone; returns its name, whether it trained, and its line."""
+    from .executors import pin_threads
+    from .pruning import split_label
+    from .runner import tune
+
+    pin_threads(threads)
+    objective = problem.make_objective(**settings)
+    if problem.name not in _WARMED_UP:
+        _warm_up_strategies(names, problem.space)
+        _warm_up(problem.make_objective(**settings), problem.space)
+        _WARMED_UP.add(problem.name)
+    base, pruner = split_label(name)
+    run_name = study_name(name, seed, problem.name)
+    with Store(storage) as store:
+        before = store.progress(run_name)[1] if run_name in store.study_names() else 0
+    study = tune(
+        objective,
+        problem.space,
+        strategy=base,
+        pruner=pruner,
+        pruner_options=pruner_options if pruner != "none" else None,
+        budget=budget,
+        seed=seed,
+        storage=storage,
+        study_name=run_name,
+        progress=False,
+        executor="inline",
+    )
+    best = study.best_loss
+    text = (
+        f"{name} seed {seed}: {len(study.finished_trials)} trials, "
+        f"{study.epochs_spent}/{budget.epochs} epochs, best validation {problem.loss_name} "
+        f"{best:.4f}, {study.seconds:.0f} s, stopped by {study.stop_reason}"
+        if math.isfinite(best)
+        else f"{name} seed {seed}: no trial succeeded"
+    )
+    return run_name, study.epochs_spent > before, text
 
 
 class _Watcher(threading.Thread):
@@ -532,6 +627,7 @@ def run_benchmark(
     executor: str = "inline",
     workers: int | None = None,
     address: str | None = None,
+    jobs: int = 1,
     progress: bool | None = None,
     pruner: str = "none",
     pruner_options: Mapping[str, Any] | None = None,
@@ -562,7 +658,12 @@ def run_benchmark(
             ``subsample`` rows, at most ``max_epochs`` epochs a trial — 100 —, early-stopping
             ``patience`` — 10); None leaves each factory's default. A setting no problem
             takes is refused.
-        executor, workers, address: where trials run, as for ``tune``.
+        executor, workers, address: where each run's trials run, as for ``tune``.
+        jobs: how many runs at a time, each in a worker process of its own (joblib's loky)
+            with its trials inline: each run's trials are the same as one run at a time,
+            and two cores finish about twice as fast (``executor`` must stay ``"inline"``).
+            A run's wall time is then measured beside ``jobs - 1`` others, the same for
+            every strategy; the report's protocol card says so.
         progress: show the live display; None shows it only on a terminal.
         pruner: a pruner (``"median"``, ``"asha"``, ``"hyperband"``) for every strategy that
             can take one (reported as ``NAME+PRUNER``); ``hyperband``, ``asha`` and
@@ -596,6 +697,7 @@ def run_benchmark(
         executor=executor,
         workers=workers,
         address=address,
+        jobs=jobs,
         progress=progress,
         lenient_settings=True,
         folder_per_problem=len(plans) > 1,
@@ -612,6 +714,7 @@ def run_protocol(
     executor: str = "inline",
     workers: int | None = None,
     address: str | None = None,
+    jobs: int = 1,
     progress: bool | None = None,
     pruner: str = "none",
     pruner_options: Mapping[str, Any] | None = None,
@@ -629,6 +732,7 @@ def run_protocol(
         executor=executor,
         workers=workers,
         address=address,
+        jobs=jobs,
         progress=progress,
         lenient_settings=False,
         folder_per_problem=True,
@@ -692,6 +796,7 @@ def _run_plans(
     executor: str,
     workers: int | None,
     address: str | None,
+    jobs: int,
     progress: bool | None,
     lenient_settings: bool,
     folder_per_problem: bool,
@@ -704,6 +809,13 @@ def _run_plans(
     names = _check_strategies(strategies, pruner)
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a whole number of runs at a time, 1 or more, got {jobs!r}")
+    if jobs > 1 and executor != "inline":
+        raise ValueError(
+            f"jobs={jobs} runs each run's trials inline in a worker of its own, so it cannot "
+            f"be combined with executor={executor!r}: use one or the other"
+        )
     out_dir = Path(out_dir)
     prepared = _prepare(plans, storage, out_dir, lenient_settings, folder_per_problem)
     pruner_options = dict(pruner_options or {})
@@ -744,6 +856,7 @@ def _run_plans(
                     item.report_dir,
                     executor=executor,
                     workers=workers,
+                    jobs=jobs,
                     pool_box=pool_box,
                     pool_maker=lambda: make_executor(executor, workers=workers, address=address),
                     progress=progress,
@@ -780,6 +893,7 @@ def _run_problem(
     *,
     executor: str,
     workers: int | None,
+    jobs: int = 1,
     pool_box: list[Any],
     pool_maker: Any,
     progress: bool | None,
@@ -816,7 +930,9 @@ def _run_problem(
     )
     print(
         f"benchmark: {len(names)} strategies x {len(seed_list)} seeds = {len(runs)} runs of "
-        f"{budget.epochs} epochs on {where}, executor {executor}; store {storage}",
+        f"{budget.epochs} epochs on {where}, executor {executor}"
+        + (f", {jobs} runs at a time" if jobs > 1 else "")
+        + f"; store {storage}",
         file=sys.stderr,
     )
     if todo and "train" in sizes:
@@ -824,8 +940,10 @@ def _run_problem(
             todo,
             n_train=sizes["train"],
             max_epochs=max_epochs or 100,
-            workers=workers or (1 if executor == "inline" else os.cpu_count() or 1),
-        ) + (WORKER_START_SECONDS if executor != "inline" and not pool_box else 0.0)
+            workers=jobs
+            if jobs > 1
+            else workers or (1 if executor == "inline" else os.cpu_count() or 1),
+        ) + (WORKER_START_SECONDS if (executor != "inline" or jobs > 1) and not pool_box else 0.0)
         full_data_epoch = EPOCH_SECONDS_FIXED + EPOCH_SECONDS_PER_ROW * 11_610
         print(
             f"{done} runs already finished in the store, {len(todo)} to do: expected duration "
@@ -861,60 +979,65 @@ def _run_problem(
         pool_box.append(pool_maker())
     pool = pool_box[0] if pool_box else None
     try:
-        if any(epochs > 0 for _, epochs in todo):
-            _warm_up_strategies(names, problem.space)
-            if executor == "inline":
-                _warm_up(problem.make_objective(**settings), problem.space)
-        with make_bench_progress(progress, len(runs), budget.epochs, done) as display:
-            for index, (name, seed) in enumerate(runs, start=1):
-                spent = state[name, seed]
-                if spent is None:
-                    continue
-                run_name = study_name(name, seed, problem.name)
-                display.start_run(name, seed)
-                trains = budget.epochs - spent > 0  # trials will run: noted where, below
-                watcher = None
-                if isinstance(display, BenchProgress):
-                    watcher = _Watcher(storage, run_name, display)
-                    watcher.start()
-                try:
-                    # A fresh objective for every run: no compiled training step is shared
-                    # between runs, so a run's wall time does not depend on the runs before it.
-                    base, pruner = split_label(name)
-                    study = tune(
-                        problem.make_objective(**settings),
-                        problem.space,
-                        strategy=base,
-                        pruner=pruner,
-                        pruner_options=pruner_options if pruner != "none" else None,
-                        budget=budget,
-                        seed=seed,
-                        storage=storage,
-                        study_name=run_name,
-                        progress=False,
-                        executor=pool or executor,
+        if jobs > 1:
+            _run_in_parallel(problem, settings, state, runs, budget, storage, jobs, pruner_options)
+        else:
+            if any(epochs > 0 for _, epochs in todo):
+                _warm_up_strategies(names, problem.space)
+                if executor == "inline":
+                    _warm_up(problem.make_objective(**settings), problem.space)
+            with make_bench_progress(progress, len(runs), budget.epochs, done) as display:
+                for index, (name, seed) in enumerate(runs, start=1):
+                    spent = state[name, seed]
+                    if spent is None:
+                        continue
+                    run_name = study_name(name, seed, problem.name)
+                    display.start_run(name, seed)
+                    trains = budget.epochs - spent > 0  # trials will run: noted where, below
+                    watcher = None
+                    if isinstance(display, BenchProgress):
+                        watcher = _Watcher(storage, run_name, display)
+                        watcher.start()
+                    try:
+                        # A fresh objective for every run: no compiled training step is shared
+                        # between runs, so a run's wall time does not depend on the runs before it.
+                        base, pruner = split_label(name)
+                        study = tune(
+                            problem.make_objective(**settings),
+                            problem.space,
+                            strategy=base,
+                            pruner=pruner,
+                            pruner_options=pruner_options if pruner != "none" else None,
+                            budget=budget,
+                            seed=seed,
+                            storage=storage,
+                            study_name=run_name,
+                            progress=False,
+                            executor=pool or executor,
+                        )
+                    except StudyBusyError:
+                        trains = False  # another process runs it: nothing ran here
+                        raise
+                    finally:
+                        if watcher is not None:
+                            watcher.stop()
+                        if trains:  # also when interrupted: what ran, ran here
+                            record_execution(
+                                storage, run_name, executor, pool.capacity if pool else 1
+                            )
+                    best = study.best_loss
+                    display.update(
+                        trials=len(study.finished_trials), epochs=study.epochs_spent, best=best
                     )
-                except StudyBusyError:
-                    trains = False  # another process runs it: nothing ran here
-                    raise
-                finally:
-                    if watcher is not None:
-                        watcher.stop()
-                    if trains:  # also when interrupted: what ran, ran here
-                        record_execution(storage, run_name, executor, pool.capacity if pool else 1)
-                best = study.best_loss
-                display.update(
-                    trials=len(study.finished_trials), epochs=study.epochs_spent, best=best
-                )
-                display.end_run()
-                display.log(
-                    f"[{index}/{len(runs)}] {name} seed {seed}: {len(study.finished_trials)} "
-                    f"trials, {study.epochs_spent}/{budget.epochs} epochs, best validation "
-                    f"{problem.loss_name} {best:.4f}, {study.seconds:.0f} s, stopped by "
-                    f"{study.stop_reason}"
-                    if math.isfinite(best)
-                    else f"[{index}/{len(runs)}] {name} seed {seed}: no trial succeeded"
-                )
+                    display.end_run()
+                    display.log(
+                        f"[{index}/{len(runs)}] {name} seed {seed}: {len(study.finished_trials)} "
+                        f"trials, {study.epochs_spent}/{budget.epochs} epochs, best validation "
+                        f"{problem.loss_name} {best:.4f}, {study.seconds:.0f} s, stopped by "
+                        f"{study.stop_reason}"
+                        if math.isfinite(best)
+                        else f"[{index}/{len(runs)}] {name} seed {seed}: no trial succeeded"
+                    )
     finally:
         tf_logger.setLevel(tf_level)
     if todo:

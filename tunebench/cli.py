@@ -309,6 +309,15 @@ def _build_parser() -> argparse.ArgumentParser:
         help="an option of the pruner of every strategy run under one (repeatable), e.g. "
         "reduction_factor=3; kept with the runs (other options need their own --out)",
     )
+    bench.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="runs at a time, each in a worker process with its trials inline: the same "
+        "results as one at a time, about N times sooner on N cores (default 1; not with "
+        "--executor processes or ray)",
+    )
     _executor_flags(bench)
 
     report = command(
@@ -651,6 +660,7 @@ def _bench(args: argparse.Namespace) -> int:
         "executor": args.executor,
         "workers": args.workers,
         "address": args.address,
+        "jobs": args.jobs,
         "progress": False if args.no_progress else None,  # None: live on a terminal
         "pruner": args.pruner,
         "pruner_options": dict(args.pruner_option),

@@ -94,12 +94,17 @@ def executor_label(executor: str, workers: int | None) -> str:
 
 
 def executors_text(runs: Sequence[Run], executions: dict[str, list[dict[str, Any]]]) -> str:
-    """What the runs actually ran on, e.g. ``inline (20 runs); processes ×2 (4 runs)``; a
-    run resumed elsewhere shows each in turn (``inline, then processes ×2``)."""
+    """What the runs actually ran on, e.g. ``inline (20 runs); processes ×2 (4 runs)`` or
+    ``inline, 2 runs at a time (40 runs)`` (``jobs``); a run resumed elsewhere shows each in
+    turn (``inline, then processes ×2``)."""
     counts: dict[str, int] = {}
     for run in runs:
         sessions = executions.get(run.study.name) or []
-        labels = dict.fromkeys(executor_label(s["executor"], s.get("workers")) for s in sessions)
+        labels = dict.fromkeys(
+            executor_label(s["executor"], s.get("workers"))
+            + (f", {s['runs_at_once']} runs at a time" if s.get("runs_at_once") else "")
+            for s in sessions
+        )
         label = ", then ".join(labels) or "not recorded"
         counts[label] = counts.get(label, 0) + 1
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
