@@ -424,10 +424,12 @@ def _run_in_parallel(
     storage: Path,
     jobs: int,
     pruner_options: dict[str, Any] | None,
+    display: NullBenchProgress,
 ) -> None:
     """The runs still to do, ``jobs`` at a time, each in a worker process (joblib's loky:
-    it never re-imports the user's ``__main__``) running its trials inline; a line for each
-    as it finishes. The workers are kept for the next problem (loky reuses its executor)."""
+    it never re-imports the user's ``__main__``) running its trials inline; the display moves
+    and a line is logged as each run finishes. The workers are kept for the next problem
+    (loky reuses its executor)."""
     from joblib import Parallel, delayed
 
     todo = [(name, seed) for name, seed in runs if state[name, seed] is not None]
@@ -440,11 +442,13 @@ def _run_in_parallel(
         for name, seed in todo
     )
     parallel = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")
-    for index, line in enumerate(parallel(tasks), start=1):
-        run_name, trained, text = line
+    for index, (name, seed, run_name, trained, figures, text) in enumerate(parallel(tasks), 1):
         if trained:  # noted by this process alone: workers would race on the store's meta
             record_execution(storage, run_name, "inline", 1, runs_at_once=jobs)
-        print(f"[{index}/{len(todo)}] {text}", file=sys.stderr, flush=True)
+        display.start_run(name, seed)
+        display.update(**figures)
+        display.end_run()
+        display.log(f"[{index}/{len(todo)}] {text}")
 
 
 #: Problems a worker process of ``_run_in_parallel`` has warmed up (TensorFlow's start-up,
@@ -462,9 +466,10 @@ def _run_in_worker(
     pruner_options: dict[str, Any] | None,
     threads: int,
     names: list[str],
-) -> tuple[str, bool, str]:
+) -> tuple[str, int, str, bool, dict[str, Any], str]:
     """One run of a benchmark in a worker process, its trials inline, exactly as
-    ``_run_problem`` runs it alone; returns its name, whether it trained, and its line."""
+    ``_run_problem`` runs it alone; returns its strategy, seed and name, whether it trained,
+    its figures for the display and its line for the log."""
     from .executors import pin_threads
     from .pruning import split_label
     from .runner import tune
@@ -500,7 +505,8 @@ def _run_in_worker(
         if math.isfinite(best)
         else f"{name} seed {seed}: no trial succeeded"
     )
-    return run_name, study.epochs_spent > before, text
+    figures = {"trials": len(study.finished_trials), "epochs": study.epochs_spent, "best": best}
+    return name, seed, run_name, study.epochs_spent > before, figures, text
 
 
 class _Watcher(threading.Thread):
@@ -980,7 +986,10 @@ def _run_problem(
     pool = pool_box[0] if pool_box else None
     try:
         if jobs > 1:
-            _run_in_parallel(problem, settings, state, runs, budget, storage, jobs, pruner_options)
+            with make_bench_progress(progress, len(runs), budget.epochs, done) as display:
+                _run_in_parallel(
+                    problem, settings, state, runs, budget, storage, jobs, pruner_options, display
+                )
         else:
             if any(epochs > 0 for _, epochs in todo):
                 _warm_up_strategies(names, problem.space)
