@@ -198,7 +198,34 @@ def _fit_failure_check() -> Callable[..., None]:
     return _sklearn_fit_failure_check
 
 
-class _Checkpoints:
+class _SharedFolder:
+    """A temporary folder the search shares with its fits, also in worker processes
+    (``n_jobs``): files named by a digest of what they belong to, written atomically (a
+    reader never sees half a file), removed by ``close``."""
+
+    def __init__(self, prefix: str) -> None:
+        self.directory = tempfile.mkdtemp(prefix=prefix)
+
+    @staticmethod
+    def digest(key: Any) -> str:
+        """A file-name-safe digest of ``key`` (anything JSON can write, ``repr`` for the rest)."""
+        text = key if isinstance(key, str) else json.dumps(key, sort_keys=True, default=repr)
+        return hashlib.sha1(text.encode()).hexdigest()
+
+    @staticmethod
+    def write_atomically(path: Path, write: Callable[[Path], None], suffix: str) -> None:
+        """``write(partial)`` to a file beside ``path`` ending in ``suffix`` (``np.savez``
+        insists on ``.npz``; a name that no reader's pattern matches otherwise), then rename
+        it to ``path``."""
+        partial = path.with_name(f"{path.stem}.partial{suffix}")
+        write(partial)
+        partial.replace(path)
+
+    def close(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class _Checkpoints(_SharedFolder):
     """Where each fold of a multi-fidelity rung leaves its model for the next rung.
 
     A fit finds the model to continue by its parent's parameters (without ``epochs``; the
@@ -209,7 +236,7 @@ class _Checkpoints:
     """
 
     def __init__(self) -> None:
-        self.directory = tempfile.mkdtemp(prefix="tunebench-tunesearchcv-")
+        super().__init__("tunebench-tunesearchcv-")
         # candidate key -> the epoch it continues from and the parameters of its parent
         self.starts: dict[str, tuple[int, dict[str, Any]]] = {}
 
@@ -238,16 +265,14 @@ class _Checkpoints:
         return self.starts.get(self._key(params, params["epochs"]), (0, params))[1]
 
     def _path(self, params: Mapping[str, Any], epochs: int, fold: str) -> Path:
-        digest = hashlib.sha1(f"{self._key(params, epochs)}|{fold}".encode()).hexdigest()
+        digest = self.digest(f"{self._key(params, epochs)}|{fold}")
         return Path(self.directory) / f"{digest}.npz"
 
     def save(self, params: Mapping[str, Any], epochs: int, fold: str, state: dict) -> None:
-        path = self._path(params, epochs, fold)
         arrays = {f"w{i}": a for i, a in enumerate(state["weights"])}
         arrays.update({f"o{i}": a for i, a in enumerate(state["optimizer"])})
-        partial = path.with_suffix(".partial.npz")
-        np.savez(partial, **arrays)
-        partial.replace(path)  # atomic: a reader never sees half a file
+        path = self._path(params, epochs, fold)
+        self.write_atomically(path, lambda partial: np.savez(partial, **arrays), ".npz")
 
     def load(self, params: Mapping[str, Any], epochs: int, fold: str) -> dict | None:
         path = self._path(params, epochs, fold)
@@ -260,11 +285,8 @@ class _Checkpoints:
                 "optimizer": [data[name] for name in names if name[0] == "o"],
             }
 
-    def close(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
 
-
-class _FoldRecords:
+class _FoldRecords(_SharedFolder):
     """Under a pruner: each candidate's ``TrialPruner``, handed to its folds' fits, and what
     each fold's fit reports back (its ``val_loss`` after every epoch, and whether it was
     pruned) as a small JSON file in a temporary folder, so that worker processes (``n_jobs``)
@@ -275,13 +297,11 @@ class _FoldRecords:
     """
 
     def __init__(self) -> None:
-        self.directory = tempfile.mkdtemp(prefix="tunebench-tunesearchcv-folds-")
+        super().__init__("tunebench-tunesearchcv-folds-")
         self.pruners: dict[str, TrialPruner] = {}  # candidate key -> its trial's pruner
 
-    @staticmethod
-    def _digest(params: Mapping[str, Any]) -> str:
-        key = json.dumps(dict(params), sort_keys=True, default=repr)
-        return hashlib.sha1(key.encode()).hexdigest()
+    def _digest(self, params: Mapping[str, Any]) -> str:
+        return self.digest(dict(params))
 
     def plan(self, params: Mapping[str, Any], pruner: TrialPruner) -> None:
         """Have the folds of the candidate ``params`` decide with ``pruner``."""
@@ -297,11 +317,10 @@ class _FoldRecords:
         """Where one fold's fit of ``params`` writes its record."""
         return str(Path(self.directory) / f"{self._digest(params)}-{uuid.uuid4().hex}.json")
 
-    @staticmethod
-    def write(path: str, curve: list[float], pruned: bool) -> None:
-        partial = Path(f"{path}.partial")
-        partial.write_text(json.dumps({"curve": curve, "pruned": pruned}))
-        partial.replace(path)  # atomic: a reader never sees half a file
+    @classmethod
+    def write(cls, path: str, curve: list[float], pruned: bool) -> None:
+        text = json.dumps({"curve": curve, "pruned": pruned})
+        cls.write_atomically(Path(path), lambda partial: partial.write_text(text), ".tmp")
 
     def collect(self, candidates: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
         """The records the folds of each candidate of a batch wrote, removed from the folder
@@ -315,9 +334,6 @@ class _FoldRecords:
                 for path in paths:
                     path.unlink()
         return [collected[digest] for digest in digests]
-
-    def close(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 @functools.cache
