@@ -205,6 +205,27 @@ def test_dropout_rates_share_one_trace_and_train_as_keras_dropout(small_housing)
     assert traces(shared) == 2
 
 
+def _normalised_dropout_mlp(n_neurons=8, dropout=0.3, learning_rate=0.01):
+    import keras
+
+    model = keras.Sequential([keras.Input(shape=(8,)), keras.layers.LayerNormalization(),
+                              keras.layers.Dense(n_neurons, activation="relu"),
+                              keras.layers.Dropout(dropout), keras.layers.Dense(1)])  # fmt: skip
+    model.compile(loss="mse", optimizer=keras.optimizers.Adam(learning_rate))
+    return model
+
+
+def test_a_model_cached_by_architecture_keeps_its_dropout_rate_in_the_key(small_housing):
+    # Not width-free (a normalisation layer): the rate stays in the key, nothing is loaded,
+    # and a second trial of the same architecture reuses the trace.
+    objective = KerasObjective(_normalised_dropout_mlp, small_housing, max_epochs=2)
+    params = {"n_neurons": 8, "dropout": 0.3, "learning_rate": 0.01}
+    first, again = run(objective, params, seed=1), run(objective, params, seed=1)
+    assert first.status == again.status == "ok" and again.curve == pytest.approx(first.curve)
+    run(objective, {**params, "dropout": 0.2})
+    assert traces(objective) == 2
+
+
 def test_a_softmax_head_trains_with_one_trace_a_depth_as_before():
     # A classification loss through the width-free trace, with Adam and dropout.
     from functools import partial

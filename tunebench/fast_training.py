@@ -567,9 +567,10 @@ class FastTrainer:
         model.optimizer.build(model.trainable_variables)
         _share_storage(model.variables, compiled.model.variables)
         _share_storage(model.optimizer.variables, compiled.model.optimizer.variables)
-        dropouts = [layer for layer in model.layers if _has_a_rate(layer)]
-        for rate, layer in zip(compiled.dropout_rates, dropouts, strict=True):
-            rate.load(layer)
+        if compiled.dropout_rates:  # width-free: the rates are not in the key, load them
+            dropouts = [layer for layer in model.layers if _has_a_rate(layer)]
+            for rate, layer in zip(compiled.dropout_rates, dropouts, strict=True):
+                rate.load(layer)
         return compiled
 
     def traces(self) -> int:
