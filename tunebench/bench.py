@@ -475,6 +475,7 @@ def _run_in_worker(
     from .runner import tune
 
     pin_threads(threads)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # as _run_problem: no retracing notes
     objective = problem.make_objective(**settings)
     if problem.name not in _WARMED_UP:
         _warm_up_strategies(names, problem.space)
