@@ -36,8 +36,8 @@ bench-full: $(VENV)/.installed
 	$(BIN)/python benchmarks/suite.py --full
 
 # tunebench against Keras Tuner, Optuna, RandomizedSearchCV and Ray Tune on the book problem
-# (benchmarks/peers.py: 5 seeds x 50 epochs, under an hour on 2 cores; peers-quick 1 seed x 45
-# epochs, about 10 minutes), written to
+# (benchmarks/peers.py: 5 seeds x 50 epochs, 55 minutes on 2 cores; peers-quick 1 seed x 45
+# epochs, 8 minutes), written to
 # benchmarks/results/peers/. Needs the dev extras (Ray Tune). Rerun to resume.
 peers: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/peers.py

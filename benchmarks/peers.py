@@ -41,8 +41,8 @@ GCS and workers) the peak of their summed resident memory, sampled every 0.5 s w
 The incumbent changes when a trial ends (for every row), never in the middle of a trial; the
 scikit-learn row has one incumbent, at its end.
 
-    python benchmarks/peers.py            # 5 seeds x 50 epochs: under an hour on 2 cores
-    python benchmarks/peers.py --quick    # 1 seed x 45 epochs: about 10 minutes
+    python benchmarks/peers.py            # 5 seeds x 50 epochs: 55 minutes on 2 cores
+    python benchmarks/peers.py --quick    # 1 seed x 45 epochs: about 8 minutes
     python benchmarks/peers.py --rows optuna-tpe,tunebench-tpe --seeds 3 --budget 300
 
 Runs are appended to ``OUT/runs.jsonl`` as they finish (rerun to resume; a run with other
