@@ -236,7 +236,7 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="A,B,C",
         help="comma-separated names, NAME+PRUNER for one under a pruner (default: every "
-        "registered strategy; --full adds tpe+asha and gp+asha)",
+        "registered strategy; --full adds tpe+asha)",
     )
     bench.add_argument(
         "--seeds",
