@@ -471,22 +471,45 @@ def _run_in_worker(
     ``_run_problem`` runs it alone; returns its strategy, seed and name, whether it trained,
     its figures for the display and its line for the log."""
     from .executors import pin_threads
-    from .pruning import split_label
-    from .runner import tune
 
     pin_threads(threads)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # as _run_problem: no retracing notes
-    objective = problem.make_objective(**settings)
     if problem.name not in _WARMED_UP:
         _warm_up_strategies(names, problem.space)
         _warm_up(problem.make_objective(**settings), problem.space)
         _WARMED_UP.add(problem.name)
-    base, pruner = split_label(name)
     run_name = study_name(name, seed, problem.name)
     with Store(storage) as store:
         before = store.progress(run_name)[1] if run_name in store.study_names() else 0
-    study = tune(
-        objective,
+    study = _tune_run(problem, settings, name, seed, budget, storage, pruner_options, "inline")
+    figures = {
+        "trials": len(study.finished_trials),
+        "epochs": study.epochs_spent,
+        "best": study.best_loss,
+    }
+    text = _run_line(problem, name, seed, study, budget)
+    return name, seed, run_name, study.epochs_spent > before, figures, text
+
+
+def _tune_run(
+    problem: Problem,
+    settings: dict[str, Any],
+    name: str,
+    seed: int,
+    budget: Budget,
+    storage: Path,
+    pruner_options: dict[str, Any] | None,
+    executor: Any,
+) -> Any:
+    """One run of a benchmark: strategy ``name`` (``NAME+PRUNER``) on seed ``seed``, on a
+    fresh objective — no compiled training step is shared between runs, so that a run's wall
+    time does not depend on the runs before it; returns its ``Study``."""
+    from .pruning import split_label
+    from .runner import tune
+
+    base, pruner = split_label(name)
+    return tune(
+        problem.make_objective(**settings),
         problem.space,
         strategy=base,
         pruner=pruner,
@@ -494,20 +517,22 @@ def _run_in_worker(
         budget=budget,
         seed=seed,
         storage=storage,
-        study_name=run_name,
+        study_name=study_name(name, seed, problem.name),
         progress=False,
-        executor="inline",
+        executor=executor,
     )
+
+
+def _run_line(problem: Problem, name: str, seed: int, study: Any, budget: Budget) -> str:
+    """The log line of a finished run."""
     best = study.best_loss
-    text = (
+    if not math.isfinite(best):
+        return f"{name} seed {seed}: no trial succeeded"
+    return (
         f"{name} seed {seed}: {len(study.finished_trials)} trials, "
         f"{study.epochs_spent}/{budget.epochs} epochs, best validation {problem.loss_name} "
         f"{best:.4f}, {study.seconds:.0f} s, stopped by {study.stop_reason}"
-        if math.isfinite(best)
-        else f"{name} seed {seed}: no trial succeeded"
     )
-    figures = {"trials": len(study.finished_trials), "epochs": study.epochs_spent, "best": best}
-    return name, seed, run_name, study.epochs_spent > before, figures, text
 
 
 class _Watcher(threading.Thread):
@@ -912,9 +937,7 @@ def _run_problem(
 ) -> Path:
     """The runs of one problem still to do, then its report; returns ``report.md``'s path.
     ``pool_box`` holds the worker pool, made on first need and shared by every problem."""
-    from .pruning import split_label
     from .report import verdict_lines, write_report
-    from .runner import tune
 
     runs = plan(names, seed_list)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -1013,21 +1036,15 @@ def _run_problem(
                         watcher = _Watcher(storage, run_name, display)
                         watcher.start()
                     try:
-                        # A fresh objective for every run: no compiled training step is shared
-                        # between runs, so a run's wall time does not depend on the runs before it.
-                        base, pruner = split_label(name)
-                        study = tune(
-                            problem.make_objective(**settings),
-                            problem.space,
-                            strategy=base,
-                            pruner=pruner,
-                            pruner_options=pruner_options if pruner != "none" else None,
-                            budget=budget,
-                            seed=seed,
-                            storage=storage,
-                            study_name=run_name,
-                            progress=False,
-                            executor=pool or executor,
+                        study = _tune_run(
+                            problem,
+                            settings,
+                            name,
+                            seed,
+                            budget,
+                            storage,
+                            pruner_options,
+                            pool or executor,
                         )
                     except StudyBusyError:
                         trains = False  # another process runs it: nothing ran here
@@ -1045,12 +1062,7 @@ def _run_problem(
                     )
                     display.end_run()
                     display.log(
-                        f"[{index}/{len(runs)}] {name} seed {seed}: {len(study.finished_trials)} "
-                        f"trials, {study.epochs_spent}/{budget.epochs} epochs, best validation "
-                        f"{problem.loss_name} {best:.4f}, {study.seconds:.0f} s, stopped by "
-                        f"{study.stop_reason}"
-                        if math.isfinite(best)
-                        else f"[{index}/{len(runs)}] {name} seed {seed}: no trial succeeded"
+                        f"[{index}/{len(runs)}] {_run_line(problem, name, seed, study, budget)}"
                     )
     finally:
         tf_logger.setLevel(tf_level)
