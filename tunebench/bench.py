@@ -442,9 +442,12 @@ def _run_in_parallel(
         for name, seed in todo
     )
     parallel = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")
-    for index, (name, seed, run_name, trained, figures, text) in enumerate(parallel(tasks), 1):
-        if trained:  # noted by this process alone: workers would race on the store's meta
-            record_execution(storage, run_name, "inline", 1, runs_at_once=jobs)
+    for index, (name, seed, figures, text) in enumerate(parallel(tasks), 1):
+        if budget.epochs - (state[name, seed] or 0) > 0:  # it trained, as _run_problem notes
+            # noted by this process alone: workers would race on the store's meta
+            record_execution(
+                storage, study_name(name, seed, problem.name), "inline", 1, runs_at_once=jobs
+            )
         display.start_run(name, seed)
         display.update(**figures)
         display.end_run()
@@ -466,10 +469,10 @@ def _run_in_worker(
     pruner_options: dict[str, Any] | None,
     threads: int,
     names: list[str],
-) -> tuple[str, int, str, bool, dict[str, Any], str]:
+) -> tuple[str, int, dict[str, Any], str]:
     """One run of a benchmark in a worker process, its trials inline, exactly as
-    ``_run_problem`` runs it alone; returns its strategy, seed and name, whether it trained,
-    its figures for the display and its line for the log."""
+    ``_run_problem`` runs it alone; returns its strategy and seed, its figures for the
+    display and its line for the log."""
     from .executors import pin_threads
 
     pin_threads(threads)
@@ -478,17 +481,8 @@ def _run_in_worker(
         _warm_up_strategies(names, problem.space)
         _warm_up(problem.make_objective(**settings), problem.space)
         _WARMED_UP.add(problem.name)
-    run_name = study_name(name, seed, problem.name)
-    with Store(storage) as store:
-        before = store.progress(run_name)[1] if run_name in store.study_names() else 0
     study = _tune_run(problem, settings, name, seed, budget, storage, pruner_options, "inline")
-    figures = {
-        "trials": len(study.finished_trials),
-        "epochs": study.epochs_spent,
-        "best": study.best_loss,
-    }
-    text = _run_line(problem, name, seed, study, budget)
-    return name, seed, run_name, study.epochs_spent > before, figures, text
+    return name, seed, _run_figures(study), _run_line(problem, name, seed, study, budget)
 
 
 def _tune_run(
@@ -521,6 +515,15 @@ def _tune_run(
         progress=False,
         executor=executor,
     )
+
+
+def _run_figures(study: Any) -> dict[str, Any]:
+    """A finished run's figures for the display (``update``'s keywords)."""
+    return {
+        "trials": len(study.finished_trials),
+        "epochs": study.epochs_spent,
+        "best": study.best_loss,
+    }
 
 
 def _run_line(problem: Problem, name: str, seed: int, study: Any, budget: Budget) -> str:
@@ -1056,10 +1059,7 @@ def _run_problem(
                             record_execution(
                                 storage, run_name, executor, pool.capacity if pool else 1
                             )
-                    best = study.best_loss
-                    display.update(
-                        trials=len(study.finished_trials), epochs=study.epochs_spent, best=best
-                    )
+                    display.update(**_run_figures(study))
                     display.end_run()
                     display.log(
                         f"[{index}/{len(runs)}] {_run_line(problem, name, seed, study, budget)}"

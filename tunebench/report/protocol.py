@@ -1,8 +1,8 @@
 """The report's protocol card: what was run and how — task, splits, model, space, budget,
 seeds, executors, package versions, machine and dates.
 
->>> executor_label("inline", 1), executor_label("processes", 2)
-('inline', 'processes ×2')
+>>> executor_label("inline", 1), executor_label("processes", 2), executor_label("inline", 1, 2)
+('inline', 'processes ×2', 'inline, 2 runs at a time')
 """
 
 from __future__ import annotations
@@ -88,9 +88,10 @@ def load_text(environments: list[dict[str, Any]], cores: int | None) -> str:
     return text
 
 
-def executor_label(executor: str, workers: int | None) -> str:
-    """How the card names an executor and its workers."""
-    return "inline" if executor == "inline" else f"{executor} ×{workers or '?'}"
+def executor_label(executor: str, workers: int | None, runs_at_once: int | None = None) -> str:
+    """How the card names an executor and its workers, and the runs beside it (``jobs``)."""
+    label = "inline" if executor == "inline" else f"{executor} ×{workers or '?'}"
+    return label + (f", {runs_at_once} runs at a time" if runs_at_once else "")
 
 
 def executors_text(runs: Sequence[Run], executions: dict[str, list[dict[str, Any]]]) -> str:
@@ -101,9 +102,7 @@ def executors_text(runs: Sequence[Run], executions: dict[str, list[dict[str, Any
     for run in runs:
         sessions = executions.get(run.study.name) or []
         labels = dict.fromkeys(
-            executor_label(s["executor"], s.get("workers"))
-            + (f", {s['runs_at_once']} runs at a time" if s.get("runs_at_once") else "")
-            for s in sessions
+            executor_label(s["executor"], s.get("workers"), s.get("runs_at_once")) for s in sessions
         )
         label = ", then ".join(labels) or "not recorded"
         counts[label] = counts.get(label, 0) + 1
