@@ -20,3 +20,16 @@ def housing() -> Task:
 def small_housing(housing: Task) -> Task:
     """300 training rows of the book task (100 validation, 100 test): real data, fast epochs."""
     return housing.subsample(300, seed=0)
+
+
+@pytest.fixture
+def tensorflow_engine(monkeypatch):
+    """The fast path's TensorFlow engine for every model: its trace cache is under test."""
+    monkeypatch.setenv("TUNEBENCH_FAST_ENGINE", "tensorflow")
+
+
+@pytest.fixture(params=["auto", "tensorflow"])
+def engine(request, monkeypatch):
+    """Each of the fast path's engines in turn (``auto``: JAX's epoch for plain MLPs)."""
+    monkeypatch.setenv("TUNEBENCH_FAST_ENGINE", request.param)
+    return request.param

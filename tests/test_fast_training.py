@@ -1,5 +1,6 @@
 """The fast path against model.fit: same learning, same early stopping, NaN stop and
-continuation; the architecture cache changes nothing; unusual models fall back to fit."""
+continuation, with each engine (``engine``: JAX's epoch and TensorFlow's); TensorFlow's
+architecture cache changes nothing; unusual models fall back to fit."""
 
 import math
 import os
@@ -15,11 +16,22 @@ from tunebench.models import build_mlp, build_network
 PARAMS = {"n_hidden": 2, "n_neurons": 16, "learning_rate": 0.02}
 
 
+#: The fast path with each engine (``auto``: JAX's epoch for these MLPs), and ``model.fit``.
+PATHS = ["auto", "tensorflow", "fit"]
+
+
+def on_path(path, monkeypatch):
+    """Set the fast path's engine for ``path``; the ``fast`` flag of a ``KerasObjective``."""
+    if path != "fit":
+        monkeypatch.setenv("TUNEBENCH_FAST_ENGINE", path)
+    return path != "fit"
+
+
 def run(objective, params=PARAMS, seed=3, **fields):
     return objective.evaluate(Suggestion(id=0, params=params, seed=seed, **fields))
 
 
-def test_full_batch_training_matches_fit_step_for_step(small_housing):
+def test_full_batch_training_matches_fit_step_for_step(small_housing, engine):
     # One batch holds every row, so shuffling cannot matter: both paths make the same updates.
     kwargs = {"max_epochs": 15, "batch_size": 300}
     fast = run(KerasObjective(build_mlp, small_housing, fast=True, **kwargs))
@@ -29,30 +41,33 @@ def test_full_batch_training_matches_fit_step_for_step(small_housing):
     assert fast.test_loss == pytest.approx(fit.test_loss, rel=1e-4)
 
 
-def test_minibatch_training_learns_like_fit(small_housing):
+def test_minibatch_training_learns_like_fit(small_housing, engine):
     fast = run(KerasObjective(build_mlp, small_housing, max_epochs=20, fast=True))
     fit = run(KerasObjective(build_mlp, small_housing, max_epochs=20, fast=False))
     assert fast.loss == pytest.approx(fit.loss, rel=0.25)
     assert fast.curve[-1] < fast.curve[0] and fit.curve[-1] < fit.curve[0]
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_early_stopping_and_restore_on_both_paths(small_housing, fast):
+@pytest.mark.parametrize("path", PATHS)
+def test_early_stopping_and_restore_on_every_path(small_housing, path, monkeypatch):
+    fast = on_path(path, monkeypatch)
     objective = KerasObjective(build_mlp, small_housing, max_epochs=50, patience=2,
                                min_delta=1e9, fast=fast)  # fmt: skip
     result = run(objective)
     assert result.epochs_run == 3 and result.loss == result.curve[0]
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_nan_stops_on_both_paths(small_housing, fast):
+@pytest.mark.parametrize("path", PATHS)
+def test_nan_stops_on_every_path(small_housing, path, monkeypatch):
+    fast = on_path(path, monkeypatch)
     objective = KerasObjective(build_mlp, small_housing, max_epochs=20, fast=fast)
     result = run(objective, {"n_hidden": 2, "n_neurons": 50, "learning_rate": 5e3})
     assert result.status == "diverged" and result.epochs_run < 20 and result.loss == math.inf
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_continuation_on_both_paths(small_housing, fast):
+@pytest.mark.parametrize("path", PATHS)
+def test_continuation_on_every_path(small_housing, path, monkeypatch):
+    fast = on_path(path, monkeypatch)
     objective = KerasObjective(build_mlp, small_housing, fast=fast)
     parent = run(objective, epochs=4)
     child = objective.evaluate(
@@ -64,6 +79,7 @@ def test_continuation_on_both_paths(small_housing, fast):
     assert child.curve[0] < fresh.curve[0]
 
 
+@pytest.mark.usefixtures("tensorflow_engine")
 def test_the_architecture_cache_changes_no_result(small_housing):
     warm = KerasObjective(build_mlp, small_housing, max_epochs=5)
     run(warm, {**PARAMS, "learning_rate": 0.05}, seed=1)  # traces this architecture
@@ -126,6 +142,7 @@ def traces(objective):
     return sum(c.train_epoch.experimental_get_tracing_count() for c in cache)
 
 
+@pytest.mark.usefixtures("tensorflow_engine")
 def test_models_of_one_depth_share_one_trace(small_housing):
     objective = KerasObjective(build_mlp, small_housing, max_epochs=2)
     for n_neurons in (3, 7, 12, 7):
@@ -144,6 +161,7 @@ BUILDERS = {
 }
 
 
+@pytest.mark.usefixtures("tensorflow_engine")
 @pytest.mark.parametrize("name", sorted(BUILDERS))
 def test_a_width_trains_after_another_exactly_as_alone(small_housing, name):
     # The second model trains in storage that held the first's weights, through the first's
@@ -161,6 +179,7 @@ def test_a_width_trains_after_another_exactly_as_alone(small_housing, name):
     assert traces(warm) == 1
 
 
+@pytest.mark.usefixtures("tensorflow_engine")
 def test_a_width_trained_after_another_matches_fit_step_for_step(small_housing):
     # Adam's update through the shared trace is Keras's own, to float tolerance.
     params = {"n_hidden": 2, "learning_rate": 0.01, "optimizer": "adam"}
@@ -175,6 +194,7 @@ def test_a_width_trained_after_another_matches_fit_step_for_step(small_housing):
     assert traces(fast) == 1
 
 
+@pytest.mark.usefixtures("tensorflow_engine")
 @pytest.mark.parametrize("arch", [(1, 5), (3, 9)])
 def test_one_trace_a_depth_trains_as_one_trace_an_architecture(small_housing, arch):
     params = {"n_hidden": arch[0], "n_neurons": arch[1], "learning_rate": 0.02}
@@ -188,6 +208,7 @@ def test_one_trace_a_depth_trains_as_one_trace_an_architecture(small_housing, ar
     assert (traces(shared), traces(apart)) == (1, 1)
 
 
+@pytest.mark.usefixtures("tensorflow_engine")
 def test_dropout_rates_share_one_trace_and_train_as_keras_dropout(small_housing):
     # A searched dropout rate is read from a variable: one trace serves every rate, and each
     # trial trains bit for bit as through a trace of its own (Keras's Dropout layer).
@@ -215,6 +236,7 @@ def _normalised_dropout_mlp(n_neurons=8, dropout=0.3, learning_rate=0.01):
     return model
 
 
+@pytest.mark.usefixtures("tensorflow_engine")
 def test_a_model_cached_by_architecture_keeps_its_dropout_rate_in_the_key(small_housing):
     # Not width-free (a normalisation layer): the rate stays in the key, nothing is loaded,
     # and a second trial of the same architecture reuses the trace.
@@ -226,6 +248,7 @@ def test_a_model_cached_by_architecture_keeps_its_dropout_rate_in_the_key(small_
     assert traces(objective) == 2
 
 
+@pytest.mark.usefixtures("tensorflow_engine")
 def test_a_softmax_head_trains_with_one_trace_a_depth_as_before():
     # A classification loss through the width-free trace, with Adam and dropout.
     from functools import partial

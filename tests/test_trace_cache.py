@@ -10,6 +10,8 @@ import pytest
 
 from tunebench import KerasObjective, Suggestion
 
+pytestmark = pytest.mark.usefixtures("tensorflow_engine")  # TensorFlow's traces are under test
+
 
 def builder(make_optimizer, make_loss=lambda: "mse", **compile_kwargs):
     """A fixed 1 x 8 MLP whose optimizer and loss the test makes."""

@@ -181,11 +181,17 @@ def _thread_variables(threads: int) -> dict[str, str]:
         name: str(threads)
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
     }
-    return {**variables, "TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1"}
+    variables.update(TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1")
+    if threads == 1:  # XLA's CPU client (the JAX epoch): its matmuls on the calling thread
+        flags = os.environ.get("XLA_FLAGS", "")
+        if "xla_cpu_multi_thread_eigen" not in flags:
+            variables["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
+    return variables
 
 
 def pin_threads(threads: int) -> None:
-    """Limit TensorFlow (and the BLAS / OpenMP pools) of this process to ``threads`` threads.
+    """Limit TensorFlow (and XLA's, and the BLAS / OpenMP pools) of this process to ``threads``
+    threads.
 
     Called in each worker before its first trial: N workers on N cores each get one thread
     instead of N fighting pools. Has no effect once TensorFlow has run an op in this process.

@@ -308,6 +308,7 @@ def _fast_fit(
             if validation_data is not None:
                 val_x, val_y = validation_data
                 epoch_logs["val_loss"] = FastTrainer.loss(compiled, val_x, val_y)
+            compiled.sync()  # the JAX epoch's values into the template, before they are copied
             _copy(theirs, ours)
             callback_list.on_epoch_end(epoch, epoch_logs)
             logs = epoch_logs

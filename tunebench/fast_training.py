@@ -55,6 +55,7 @@ from typing import Any
 
 import numpy as np
 
+from .jax_epoch import JaxEpoch, jax_refusal
 from .private_api import (
     PrivateAPIChanged,
     keras_learning_rate,
@@ -63,7 +64,26 @@ from .private_api import (
     warn_changed,
 )
 
-__all__ = ["FastTrainer", "fast_path_refusal", "single_inter_op_thread"]
+__all__ = ["ENGINES", "FastTrainer", "check_engine", "fast_path_refusal", "single_inter_op_thread"]
+
+#: The fast path's engines: ``auto`` trains each model JAX's epoch takes (``jax_epoch``,
+#: when JAX is installed) with it and the others with TensorFlow's; ``tensorflow`` trains
+#: every model with TensorFlow's. ``TUNEBENCH_FAST_ENGINE`` sets the default.
+ENGINES = ("auto", "tensorflow")
+
+
+def check_engine(engine: str | None) -> str:
+    """The engine to use: ``engine``, else ``TUNEBENCH_FAST_ENGINE``, else ``auto``.
+
+    >>> check_engine("tensorflow")
+    'tensorflow'
+    """
+    source = "engine"
+    if engine is None:
+        engine, source = os.environ.get("TUNEBENCH_FAST_ENGINE", "auto"), "TUNEBENCH_FAST_ENGINE"
+    if engine not in ENGINES:
+        raise ValueError(f"{source} must be one of {', '.join(ENGINES)}, got {engine!r}")
+    return engine
 
 
 _inter_op_decided = False  # the pool is fixed once TensorFlow starts: decide once a process
@@ -495,6 +515,15 @@ class _Compiled:
         self.train_epoch = train_epoch
         self.loss_on = loss_on
 
+    def sync(self) -> None:
+        """Nothing: the model's own variables are what trains (``JaxEpoch.sync`` writes)."""
+
+    def run_epoch(self, rows: np.ndarray) -> float:
+        """One epoch over the training rows in the order ``rows``; the mean training loss."""
+        import tensorflow as tf
+
+        return float(self.train_epoch(tf.constant(rows.astype(np.int32))))
+
 
 class FastTrainer:
     """Trains Keras models on one task's training split with compiled whole epochs.
@@ -510,27 +539,40 @@ class FastTrainer:
         *,
         cache_size: int = 512,
         any_widths: bool = True,
+        engine: str | None = None,
     ) -> None:
         self.any_widths = any_widths  # False: one trace per architecture, as before (benchmarks)
+        self.engine = check_engine(engine)
         self._X_np = X_train
         self._y_np = y_train
         self.n_rows = len(X_train)
         self.cache_size = cache_size
         self._tensors: tuple[Any, Any] | None = None
+        self._jax_arrays: tuple[Any, Any] | None = None
         self._cache: OrderedDict[str, _Compiled] = OrderedDict()
 
     def __getstate__(self) -> dict[str, Any]:  # tensors and traces stay in their process
-        return {**self.__dict__, "_tensors": None, "_cache": OrderedDict()}
+        return {**self.__dict__, "_tensors": None, "_jax_arrays": None, "_cache": OrderedDict()}
+
+    def _targets(self) -> np.ndarray:
+        return self._y_np.reshape(len(self._y_np), -1) if self._y_np.ndim == 1 else self._y_np
 
     def _data(self) -> tuple[Any, Any]:
         if self._tensors is None:
             import tensorflow as tf
 
-            y = self._y_np.reshape(len(self._y_np), -1) if self._y_np.ndim == 1 else self._y_np
-            self._tensors = (tf.constant(self._X_np), tf.constant(y))
+            self._tensors = (tf.constant(self._X_np), tf.constant(self._targets()))
         return self._tensors
 
-    def prepare(self, model: Any, batch_size: int) -> _Compiled:
+    def _jax_data(self) -> tuple[Any, Any]:
+        if self._jax_arrays is None:
+            import jax.numpy as jnp
+
+            X = np.asarray(self._X_np, np.float32)
+            self._jax_arrays = (jnp.asarray(X), jnp.asarray(self._targets()))
+        return self._jax_arrays
+
+    def prepare(self, model: Any, batch_size: int) -> _Compiled | JaxEpoch:
         """The compiled functions that train ``model`` (which keeps being the trial's model).
 
         On a cache hit ``model``'s variables, its optimizer's too, move into the storage of
@@ -541,6 +583,8 @@ class FastTrainer:
         """
         if not model.built:  # else it would have no variables to move into a cached model
             model(self._data()[0][:1])
+        if self.engine == "auto" and jax_refusal(model) is None:
+            return JaxEpoch(model, *self._jax_data(), batch_size)
         key, width_free = _architecture_key(model, batch_size, any_widths=self.any_widths)
         compiled = None if key is None else self._cache.get(key)
         if compiled is None:
@@ -578,18 +622,15 @@ class FastTrainer:
         return sum(c.train_epoch.experimental_get_tracing_count() for c in self._cache.values())
 
     def train_epoch(
-        self, compiled: _Compiled, rng: np.random.Generator, *, shuffle: bool = True
+        self, compiled: _Compiled | JaxEpoch, rng: np.random.Generator, *, shuffle: bool = True
     ) -> float:
         """One epoch over the shuffled training split (in order: ``shuffle=False``); the
         mean training loss."""
-        import tensorflow as tf
-
         rows = rng.permutation(self.n_rows) if shuffle else np.arange(self.n_rows)
-        order = tf.constant(rows.astype(np.int32))
-        return float(compiled.train_epoch(order))
+        return compiled.run_epoch(rows)
 
     @staticmethod
-    def loss(compiled: _Compiled, X: np.ndarray, y: np.ndarray) -> float:
+    def loss(compiled: _Compiled | JaxEpoch, X: np.ndarray, y: np.ndarray) -> float:
         """The compiled loss of the model on (X, y), in one pass (chunks of 65,536 rows)."""
         X = np.asarray(X, dtype=compiled.x_dtype)
         y = np.asarray(y, dtype=compiled.y_dtype)

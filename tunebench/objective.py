@@ -27,6 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from .fast_training import FastTrainer, fast_path_refusal, single_inter_op_thread
+from .jax_epoch import JaxEpoch
 from .keras_state import (
     clear_keras_session,
     keras_seed,
@@ -632,12 +633,16 @@ class KerasObjective:
                     if state is not None:
                         load_state(model, state, keep_learning_rate=True)
                     rng = np.random.default_rng(suggestion.seed)
+                    # Where the weights are between epochs (the JAX epoch holds them until
+                    # its sync): early stopping copies the best of them from there.
+                    holder = compiled if isinstance(compiled, JaxEpoch) else model
                     for epoch in range(suggestion.initial_epoch, epochs):
                         warm_up.begin_epoch(epoch)
                         train_loss = self._trainer.train_epoch(compiled, rng)
                         val_loss = FastTrainer.loss(compiled, self.task.X_valid, self.task.y_valid)
-                        if monitor.update(model, train_loss, val_loss):
+                        if monitor.update(holder, train_loss, val_loss):
                             break
+                    compiled.sync()  # the JAX epoch's values back into the model
                     warm_up.finish()
 
                     def test_loss() -> float:

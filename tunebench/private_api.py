@@ -31,6 +31,7 @@ __all__ = [
     "check_private_apis",
     "deap_operator_modules",
     "keras_learning_rate",
+    "keras_optimizer_slots",
     "keras_reset_names",
     "keras_seed_without_tensorflow",
     "keras_set_variable_storage",
@@ -135,6 +136,25 @@ def keras_learning_rate(optimizer: Any) -> Any:
         return optimizer._learning_rate
     except AttributeError as exc:
         raise PrivateAPIChanged(_changed("keras", "Optimizer._learning_rate", exc)) from exc
+
+
+def keras_optimizer_slots(optimizer: Any, variables: list[Any]) -> list[list[Any]]:
+    """A built ``SGD`` or ``Adam`` optimizer's slot variables for ``variables`` (``None``
+    entries stay ``None``): one list a kind — SGD's momentums (none without momentum),
+    Adam's momentums then velocities — aligned with ``variables``."""
+    try:
+        if type(optimizer).__name__ == "SGD":
+            kinds = [optimizer.momentums] if optimizer.momentum != 0 else []
+        else:
+            kinds = [optimizer._momentums, optimizer._velocities]
+        return [
+            [None if v is None else kind[optimizer._get_variable_index(v)] for v in variables]
+            for kind in kinds
+        ]
+    except (AttributeError, KeyError) as exc:
+        raise PrivateAPIChanged(
+            _changed("keras", "the optimizer's slot lists and _get_variable_index", exc)
+        ) from exc
 
 
 def keras_variable_storage(variable: Any) -> Any:
@@ -306,11 +326,16 @@ def check_private_apis() -> list[str]:
         from keras.src.utils import naming, rng_utils
 
         decay = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+        adam, weight = keras.optimizers.Adam(), keras.Variable(np.zeros(2, "float32"))
+        adam.build([weight])
+        slots = keras_optimizer_slots(adam, [weight, None])
         if keras.backend.backend() == "tensorflow":
             keras_variable_storage(keras.Variable(1.0))
         return (
             isinstance(keras_learning_rate(keras.optimizers.SGD(0.1)), keras.Variable)
             and keras_learning_rate(keras.optimizers.SGD(decay)) is decay
+            and len(slots) == 2
+            and tuple(slots[1][0].shape) == (2,)
             and callable(naming.reset_uids)
             and callable(global_state.set_global_attribute)
             and isinstance(rng_utils.GLOBAL_RANDOM_SEED, str)
@@ -346,7 +371,8 @@ def check_private_apis() -> list[str]:
 
     probe(
         "keras",
-        "keras.src's naming, global seed state, Optimizer._learning_rate and Variable._value",
+        "keras.src's naming, global seed state, Optimizer._learning_rate, its slot lists and "
+        "Variable._value",
         keras_internals,
     )
     probe("optuna", "optuna.study._tell._tell_with_warning", optuna_tell)
