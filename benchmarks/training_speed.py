@@ -1,19 +1,24 @@
-"""Training speed: the fast path against plain ``model.fit(batch_size=32)``, side by side.
+"""Training speed: the fast path's two engines against plain ``model.fit(batch_size=32)``,
+side by side.
 
+The engines: JAX's epoch (``tunebench.jax_epoch``, the default for plain MLPs when JAX is
+installed) and TensorFlow's (one trace for all widths of a depth; ``engine="tensorflow"``).
 Prints, for the book's MLP (2 x 30) and the largest model of the book's space (3 x 99) on the
 full California-housing training split (11,610 rows):
 
-- milliseconds per epoch of each path and their ratio, with the arithmetic lower bound
-  (FLOPs of an epoch / the matmul peak measured here) to show the gap to the machine's limit;
-  the fast path twice: as it is (one trace for all widths of a depth) and with one trace per
-  architecture (``any_widths=False``, the fast path before), with their ratio;
-- the per-trial fixed cost (build + trace + first epoch - a steady epoch), for ``fit``, for
-  the fast path on a new architecture, and on an architecture it has compiled before;
+- milliseconds per epoch of ``fit`` and of each engine, the ratios TensorFlow / JAX and
+  fit / JAX, and the arithmetic lower bound (FLOPs of an epoch / the matmul peak measured
+  here) to show the gap to the machine's limit;
+- the per-trial fixed cost (build + compile + first epoch - a steady epoch) for ``fit`` and
+  each engine, on an architecture new to the process and on one compiled before;
 - the trial start of new architectures drawn from the book's space (build + first epoch - a
-  steady epoch, median), once each depth has been traced, for the fast path with one trace per
-  depth and with one trace per architecture, and their ratio;
-- whether both paths learn the same: validation MSE after 20 epochs over 5 seeds (paired by
-  seed: same initial weights), with a Wilcoxon signed-rank test and a Mann-Whitney U test.
+  steady epoch, median), for JAX once its padded widths are compiled and for TensorFlow once
+  each depth is traced (as after a search's first trials), beside one trace an architecture
+  (TensorFlow's fast path before the width-free trace); and what compiling a new padded
+  width costs JAX;
+- whether JAX's epoch learns as ``fit`` does: validation MSE after 20 epochs over 5 seeds
+  (paired by seed: same initial weights), with a Wilcoxon signed-rank test and a Mann-Whitney
+  U test.
 
     python benchmarks/training_speed.py            # about 3 minutes on 2 cores
     python benchmarks/training_speed.py --quick    # fewer repetitions, 3 seeds
@@ -34,6 +39,7 @@ import numpy as np
 
 from tunebench import KerasObjective, Suggestion
 from tunebench.fast_training import single_inter_op_thread
+from tunebench.jax_epoch import _compiled_epoch, _compiled_loss
 from tunebench.models import build_mlp
 from tunebench.tasks import california_housing
 
@@ -69,21 +75,34 @@ def timed(objective: KerasObjective, arch: tuple[int, int], epochs: int, seed: i
     return result.seconds
 
 
-def objective_for(task, fast: bool, any_widths: bool = True, **kwargs) -> KerasObjective:
-    """A book-MLP objective; ``any_widths=False``: the fast path tracing each architecture."""
+#: How each measured path trains: (fast, engine, any_widths).
+PATHS = {
+    "fit": (False, "tensorflow", True),
+    "jax": (True, "auto", True),
+    "tensorflow": (True, "tensorflow", True),
+    "per architecture": (True, "tensorflow", False),  # TensorFlow's fast path before
+}
+
+
+def objective_for(task, path: str, **kwargs) -> KerasObjective:
+    """A book-MLP objective training on ``path`` (a key of ``PATHS``)."""
+    fast, engine, any_widths = PATHS[path]
     objective = KerasObjective(build_mlp, task, fast=fast, **kwargs)
-    objective._trainer.any_widths = any_widths
+    if fast:
+        objective._trainer.engine = engine
+        objective._trainer.any_widths = any_widths
     return objective
 
 
-def speed(
-    task, arch, fast: bool, short: int, long: int, repeats: int, any_widths: bool = True
-) -> dict[str, float]:
+def speed(task, arch, path: str, short: int, long: int, repeats: int) -> dict[str, float]:
     """Steady ms per epoch from the difference of a long and a short trial; fixed costs."""
     kwargs = {"max_epochs": long, "patience": long}
     cold, cached, steady = [], [], []
     for r in range(repeats):
-        objective = objective_for(task, fast, any_widths, **kwargs)  # nothing compiled yet
+        if path == "jax":  # forget JAX's compiled epochs: the first trial compiles anew
+            _compiled_epoch.cache_clear()
+            _compiled_loss.cache_clear()
+        objective = objective_for(task, path, **kwargs)  # nothing compiled yet
         first = timed(objective, arch, short, seed=r)
         second = timed(objective, arch, short, seed=r + 100)  # same architecture again
         longer = timed(objective, arch, long, seed=r + 200)
@@ -127,18 +146,21 @@ def timed_both(objective: KerasObjective, arch: tuple[int, int], epochs: int, se
 
 def trial_start(task, archs: list[tuple[int, int]]) -> dict[str, np.ndarray]:
     """Build + first epoch - a steady epoch, ms (wall, CPU), of each new architecture in
-    ``archs`` on the fast path now and before (one trace an architecture), after one model of
-    each depth has been trained (as a search's first trials do). The two paths take turns.
-    ``known``: the same on the fast path now, for the architecture's second trial."""
-    objectives = {
-        path: objective_for(task, True, path == "now", max_epochs=4, patience=4)
-        for path in ("now", "before")
-    }
-    for objective in objectives.values():
+    ``archs`` on each fast path, after a search's first trials: TensorFlow's with one model
+    of each depth trained, JAX's with one of each depth and padded width (``WIDTHS``), the
+    per-architecture path as TensorFlow's. The paths take turns. ``known``: JAX's, for the
+    architecture's second trial; ``new width``: JAX's on a padded width new to the process
+    (its compile), measured on a fresh objective over the widths 113-128 (one compile)."""
+    from tunebench.jax_epoch import padded_width
+
+    paths = ("jax", "tensorflow", "per architecture")
+    objectives = {path: objective_for(task, path, max_epochs=4, patience=4) for path in paths}
+    for path, objective in objectives.items():
         for depth in range(4):
-            timed(objective, (depth, WARM_WIDTH), 1, seed=depth)
-    costs: dict[str, list[np.ndarray]] = {path: [] for path in objectives}
-    costs["known"] = []
+            widths = sorted({padded_width(w) for w in range(1, 100)}) if path == "jax" else [50]
+            for width in widths if depth else [1]:
+                timed(objective, (depth, width), 1, seed=depth)
+    costs: dict[str, list[np.ndarray]] = {path: [] for path in (*paths, "known", "new width")}
     for i, arch in enumerate(archs):
         for path, objective in objectives.items():
             first = timed_both(objective, arch, 1, seed=10 + i)  # a new architecture
@@ -148,15 +170,19 @@ def trial_start(task, archs: list[tuple[int, int]]) -> dict[str, np.ndarray]:
                 threes.append(timed_both(objective, arch, 3, seed=10 + i))
             steady = np.min(np.subtract(threes, ones), axis=0) / 2
             costs[path].append(1e3 * (first - steady))
-            if path == "now":
+            if path == "jax":
                 costs["known"].append(1e3 * (ones[0] - steady))
+                fresh = objective_for(task, "jax", max_epochs=4, patience=4)
+                arch = (max(arch[0], 1), 113 + i % 16)
+                first = timed_both(fresh, arch, 1, seed=10 + i)
+                costs["new width"].append(1e3 * (first - steady))
     return {path: np.array(c) for path, c in costs.items()}
 
 
 def learning(task, seeds: list[int]) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"fast": [], "fit": []}
-    for fast, name in ((True, "fast"), (False, "fit")):
-        objective = KerasObjective(build_mlp, task, max_epochs=20, patience=20, fast=fast)
+    for path, name in (("jax", "fast"), ("fit", "fit")):
+        objective = objective_for(task, path, max_epochs=20, patience=20)
         for seed in seeds:
             params = {"n_hidden": 2, "n_neurons": 30, "learning_rate": 3e-3}
             result = objective.evaluate(Suggestion(id=0, params=params, seed=seed))
@@ -184,59 +210,59 @@ def main() -> None:
     threads = tf.config.threading
     print(
         f"TensorFlow threads: intra-op {threads.get_intra_op_parallelism_threads() or 'all'}, "
-        f"inter-op {threads.get_inter_op_parallelism_threads() or 'default'} (both paths)"
+        f"inter-op {threads.get_inter_op_parallelism_threads() or 'default'} (both engines)"
     )
     print()
     archs = new_architectures(6 if args.quick else 12)
     start = trial_start(task, archs)
-    now, then, known = start["now"], start["before"], start["known"]
-    print(f"trial start of {len(archs)} new architectures from the book's space, each depth")
-    print("traced once before (build + first epoch - steady epoch), ms, wall and CPU time;")
-    print("known: the fast path now, on the architecture's second trial")
-    columns = ("now", "before", "known", "now CPU", "before CPU", "known CPU")
-    print(f"  {'architecture':<13}" + "".join(f" {c:>10}" for c in columns))
-    for arch, a, b, k in zip(archs, now, then, known, strict=True):
-        values = (a[0], b[0], k[0], a[1], b[1], k[1])
-        print(f"  {f'{arch[0]} x {arch[1]}':<13}" + "".join(f" {v:>10.0f}" for v in values))
-    medians = [np.median(c, axis=0) for c in (now, then, known)]
-    values = [m[0] for m in medians] + [m[1] for m in medians]
-    print(f"  {'median':<13}" + "".join(f" {v:>10.0f}" for v in values))
+    print(f"trial start of {len(archs)} new architectures from the book's space")
+    print("(build + first epoch - steady epoch), ms, wall and CPU time, after a search's first")
+    print("trials: JAX with every padded width compiled, TensorFlow with each depth traced;")
+    print("known: JAX, the architecture's second trial; new width: JAX, a padded width's compile")
+    columns = ("jax", "tensorflow", "per architecture", "known", "new width")
+    print(f"  {'architecture':<13}" + "".join(f" {c:>17}" for c in columns))
+    for i, arch in enumerate(archs):
+        cells = "".join(f" {start[c][i][0]:>9.0f} ({start[c][i][1]:>4.0f})" for c in columns)
+        print(f"  {f'{arch[0]} x {arch[1]}':<13}{cells}")
+    medians = {c: np.median(start[c], axis=0) for c in columns}
+    cells = "".join(f" {medians[c][0]:>9.0f} ({medians[c][1]:>4.0f})" for c in columns)
+    print(f"  {'median':<13}{cells}")
     print(
-        f"  before/now {medians[1][0] / medians[0][0]:.1f}x wall, "
-        f"{medians[1][1] / medians[0][1]:.1f}x CPU; now/known {medians[0][0] / medians[2][0]:.2f}x "
-        f"wall, {medians[0][1] / medians[2][1]:.2f}x CPU"
+        f"  tensorflow/jax {medians['tensorflow'][0] / medians['jax'][0]:.2f}x wall, "
+        f"per architecture/jax {medians['per architecture'][0] / medians['jax'][0]:.1f}x wall"
     )
     print()
     if args.start_only:
         return
     header = (
-        f"{'model':<15} {'fit ms/epoch':>12} {'fast ms/epoch':>13} {'speed-up':>9} "
-        f"{'bound ms':>9} {'fast/bound':>10} {'fast before':>11} {'before/now':>10}"
+        f"{'model':<15} {'fit ms':>8} {'TF ms':>8} {'JAX ms':>8} {'TF/JAX':>7} {'fit/JAX':>8} "
+        f"{'bound ms':>9} {'JAX/bound':>9}"
     )
+    print("ms per steady epoch: fit, the fast path's TensorFlow and JAX engines")
     print(header)
     fixed_rows = []
     for label, arch in ARCHITECTURES.items():
-        fit = speed(task, arch, fast=False, short=1, long=4, repeats=repeats)
-        fast = speed(task, arch, fast=True, short=2, long=22, repeats=repeats)
-        before = speed(task, arch, True, short=2, long=22, repeats=repeats, any_widths=False)
+        fit = speed(task, arch, "fit", short=1, long=4, repeats=repeats)
+        tf_fast = speed(task, arch, "tensorflow", short=2, long=22, repeats=repeats)
+        jax_fast = speed(task, arch, "jax", short=2, long=22, repeats=repeats)
         bound = 1e3 * epoch_flops(n_rows, n_inputs, *arch) / peak
+        jax_ms = jax_fast["epoch_ms"]
         print(
-            f"{label:<15} {fit['epoch_ms']:>12.1f} {fast['epoch_ms']:>13.1f} "
-            f"{fit['epoch_ms'] / fast['epoch_ms']:>8.1f}x {bound:>9.2f} "
-            f"{fast['epoch_ms'] / bound:>9.0f}x {before['epoch_ms']:>11.1f} "
-            f"{before['epoch_ms'] / fast['epoch_ms']:>9.2f}x"
+            f"{label:<15} {fit['epoch_ms']:>8.1f} {tf_fast['epoch_ms']:>8.1f} {jax_ms:>8.1f} "
+            f"{tf_fast['epoch_ms'] / jax_ms:>6.1f}x {fit['epoch_ms'] / jax_ms:>7.1f}x "
+            f"{bound:>9.2f} {jax_ms / bound:>8.0f}x"
         )
-        fixed_rows.append((label, fit, fast, before))
+        fixed_rows.append((label, fit, tf_fast, jax_fast))
     print()
-    print("per-trial fixed cost (build + first epoch - steady epoch), ms")
-    print(
-        f"{'model':<15} {'fit':>8} {'fast, first of its depth':>25} {'fast, cached arch':>18} "
-        f"{'before, new arch':>17}"
-    )
-    for label, fit, fast, before in fixed_rows:
+    print("per-trial fixed cost (build + compile + first epoch - steady epoch), ms:")
+    print("new: the first model of its architecture (JAX: of its padded width) in the process")
+    columns = f"{'fit':>8} {'TF new':>8} {'TF known':>9} {'JAX new':>8} {'JAX known':>10}"
+    print(f"{'model':<15} {columns}")
+    for label, fit, tf_fast, jax_fast in fixed_rows:
         print(
-            f"{label:<15} {fit['fixed_cold_ms']:>8.0f} {fast['fixed_cold_ms']:>25.0f} "
-            f"{fast['fixed_cached_ms']:>18.0f} {before['fixed_cold_ms']:>17.0f}"
+            f"{label:<15} {fit['fixed_cold_ms']:>8.0f} {tf_fast['fixed_cold_ms']:>8.0f} "
+            f"{tf_fast['fixed_cached_ms']:>9.0f} {jax_fast['fixed_cold_ms']:>8.0f} "
+            f"{jax_fast['fixed_cached_ms']:>10.0f}"
         )
     print()
     from scipy.stats import mannwhitneyu, wilcoxon
@@ -244,7 +270,7 @@ def main() -> None:
     curves = learning(task, seeds)
     fast_mse, fit_mse = np.array(curves["fast"]), np.array(curves["fit"])
     print(f"validation MSE after 20 epochs, 2x30, seeds {seeds}:")
-    print(f"  fast: {np.round(fast_mse, 4).tolist()}  median {np.median(fast_mse):.4f}")
+    print(f"  JAX:  {np.round(fast_mse, 4).tolist()}  median {np.median(fast_mse):.4f}")
     print(f"  fit:  {np.round(fit_mse, 4).tolist()}  median {np.median(fit_mse):.4f}")
     p_paired = wilcoxon(fast_mse, fit_mse).pvalue
     p_mwu = mannwhitneyu(fast_mse, fit_mse).pvalue

@@ -16,8 +16,8 @@ from tunebench.models import build_mlp, build_network
 PARAMS = {"n_hidden": 2, "n_neurons": 16, "learning_rate": 0.02}
 
 
-#: The fast path with each engine (``auto``: JAX's epoch for these MLPs), and ``model.fit``.
-PATHS = ["auto", "tensorflow", "fit"]
+#: The fast path with each engine (``jax``: JAX's epoch for these MLPs), and ``model.fit``.
+PATHS = ["jax", "tensorflow", "fit"]
 
 
 def on_path(path, monkeypatch):

@@ -111,7 +111,7 @@ def train(build, target, batch_size, engine, epochs=3):
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_each_model_it_takes_trains_as_tensorflows_epoch(case):
     build, target, batch_size = CASES[case]
-    compiled, losses, validation, weights, optimizer = train(build, target, batch_size, "auto")
+    compiled, losses, validation, weights, optimizer = train(build, target, batch_size, "jax")
     assert isinstance(compiled, JaxEpoch)
     _, tf_losses, tf_validation, tf_weights, tf_optimizer = train(
         build, target, batch_size, "tensorflow"
@@ -127,7 +127,7 @@ def test_the_widths_of_a_bucket_share_one_compile_and_train_as_alone():
     before = _compiled_epoch.cache_info().currsize
     for width in (25, 29, 32):  # all padded to 32
         build = partial(build_mlp, 3, width, 0.01)
-        _, losses, _, weights, _ = train(build, "regression", 32, "auto")
+        _, losses, _, weights, _ = train(build, "regression", 32, "jax")
         _, tf_losses, _, tf_weights, _ = train(build, "regression", 32, "tensorflow")
         np.testing.assert_allclose(losses, tf_losses, rtol=1e-5)
         assert [w.shape for w in weights] == [w.shape for w in tf_weights]
@@ -187,8 +187,19 @@ def _refused():
 def test_what_it_cannot_compute_trains_through_tensorflows_epoch(reason):
     model = _refused()[reason]()
     assert reason in jax_refusal(model)
-    compiled = FastTrainer(X, TARGETS["regression"]).prepare(model, 32)
+    compiled = FastTrainer(X, TARGETS["regression"], engine="jax").prepare(model, 32)
     assert not isinstance(compiled, JaxEpoch)
+
+
+def test_auto_takes_jax_for_epochs_of_many_batches():
+    # 300 rows: 10 batches of 32 stay with TensorFlow, 150 of 2 go to JAX.
+    trainer = FastTrainer(X, TARGETS["regression"], engine="auto")
+    assert not isinstance(trainer.prepare(build_mlp(1, 5), 32), JaxEpoch)
+    assert isinstance(trainer.prepare(build_mlp(1, 5), 2), JaxEpoch)
+    assert not isinstance(
+        FastTrainer(X, TARGETS["regression"], engine="tensorflow").prepare(build_mlp(1, 5), 2),
+        JaxEpoch,
+    )
 
 
 def test_a_warm_up_and_early_stopping_run_as_on_tensorflows_epoch(small_housing, monkeypatch):
@@ -196,11 +207,11 @@ def test_a_warm_up_and_early_stopping_run_as_on_tensorflows_epoch(small_housing,
     # restores the best weights it copied out of the JAX epoch.
     params = {"n_hidden": 2, "n_neurons": 10, "learning_rate": 0.05, "warmup_epochs": 3}
     results = {}
-    for engine in ("auto", "tensorflow"):
+    for engine in ("jax", "tensorflow"):
         monkeypatch.setenv("TUNEBENCH_FAST_ENGINE", engine)
         objective = KerasObjective(build_mlp, small_housing, max_epochs=12, patience=2)
         results[engine] = objective.evaluate(Suggestion(id=0, params=params, seed=4))
-    jax_result, tf_result = results["auto"], results["tensorflow"]
+    jax_result, tf_result = results["jax"], results["tensorflow"]
     assert jax_result.status == "ok" and jax_result.epochs_run == tf_result.epochs_run
     np.testing.assert_allclose(jax_result.curve, tf_result.curve, rtol=1e-5)
     assert jax_result.test_loss == pytest.approx(tf_result.test_loss, rel=1e-5)

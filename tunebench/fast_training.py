@@ -64,12 +64,26 @@ from .private_api import (
     warn_changed,
 )
 
-__all__ = ["ENGINES", "FastTrainer", "check_engine", "fast_path_refusal", "single_inter_op_thread"]
+__all__ = [
+    "ENGINES",
+    "JAX_MIN_BATCHES",
+    "FastTrainer",
+    "check_engine",
+    "fast_path_refusal",
+    "single_inter_op_thread",
+]
 
-#: The fast path's engines: ``auto`` trains each model JAX's epoch takes (``jax_epoch``,
-#: when JAX is installed) with it and the others with TensorFlow's; ``tensorflow`` trains
-#: every model with TensorFlow's. ``TUNEBENCH_FAST_ENGINE`` sets the default.
-ENGINES = ("auto", "tensorflow")
+#: The fast path's engines: ``auto`` trains a model JAX's epoch takes (``jax_epoch``, when JAX
+#: is installed) with it when an epoch holds at least ``JAX_MIN_BATCHES`` batches, and every
+#: other model with TensorFlow's; ``jax`` takes JAX's whenever it can; ``tensorflow`` never.
+#: ``TUNEBENCH_FAST_ENGINE`` sets the default.
+ENGINES = ("auto", "jax", "tensorflow")
+
+#: Below this many batches an epoch, ``auto`` keeps TensorFlow's epoch: JAX's saves about
+#: 0.1 ms a batch (measured on the book's MLP), while each new padded width costs it a compile
+#: (about a second, or a few hundred milliseconds from its on-disk cache), which a few small
+#: epochs never pay back.
+JAX_MIN_BATCHES = 64
 
 
 def check_engine(engine: str | None) -> str:
@@ -583,7 +597,7 @@ class FastTrainer:
         """
         if not model.built:  # else it would have no variables to move into a cached model
             model(self._data()[0][:1])
-        if self.engine == "auto" and jax_refusal(model) is None:
+        if self._takes_jax(model, batch_size):
             return JaxEpoch(model, *self._jax_data(), batch_size)
         key, width_free = _architecture_key(model, batch_size, any_widths=self.any_widths)
         compiled = None if key is None else self._cache.get(key)
@@ -616,6 +630,14 @@ class FastTrainer:
             for rate, layer in zip(compiled.dropout_rates, dropouts, strict=True):
                 rate.load(layer)
         return compiled
+
+    def _takes_jax(self, model: Any, batch_size: int) -> bool:
+        """Whether ``model`` trains through JAX's epoch (``ENGINES``)."""
+        if self.engine == "tensorflow":
+            return False
+        if self.engine == "auto" and self.n_rows < JAX_MIN_BATCHES * batch_size:
+            return False
+        return jax_refusal(model) is None
 
     def traces(self) -> int:
         """How many epoch functions the cache holds traces of (one each, normally)."""
