@@ -420,15 +420,22 @@ def test_best_configurations_match_the_store(bench):
 def test_the_card_shows_the_executor_each_run_used(tmp_path):
     path = tmp_path / "runs.db"
     with Store(path) as store:
-        for seed in range(3):
+        for seed in range(4):
             write_run(store, "random", seed, [(0.3, 0.3, 2)])
-        record_execution(store, "random-seed0", "inline", 1)
-        record_execution(store, "random-seed1", "inline", 1)
-        record_execution(store, "random-seed2", "inline", 1)  # interrupted, resumed in parallel
-        record_execution(store, "random-seed2", "processes", 2)
+        record_execution(store, "random-seed0", "inline", 1, engine="auto")
+        record_execution(store, "random-seed1", "inline", 1, engine="auto")
+        # interrupted, resumed in parallel
+        record_execution(store, "random-seed2", "inline", 1, engine="auto")
+        record_execution(store, "random-seed2", "processes", 2, engine="auto")
+        # resumed with TensorFlow's epoch: float-level differences, shown
+        record_execution(store, "random-seed3", "inline", 1, engine="auto")
+        record_execution(store, "random-seed3", "inline", 1, engine="tensorflow")
     md = write_report(path, tmp_path).read_text()
     card = dict(row[:2] for row in table_after(md, "## Protocol"))
-    assert card["executor"] == "inline (2 runs); inline, then processes ×2 (1 run)"
+    assert card["executor"] == (
+        "inline (2 runs); inline, then inline, fast path: tensorflow (1 run); "
+        "inline, then processes ×2 (1 run)"
+    )
 
 
 def test_holm_against_a_worked_example():

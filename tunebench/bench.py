@@ -348,24 +348,37 @@ def _note_plan(
 
 
 def record_execution(
-    storage: str | Path | Store, name: str, executor: str, workers: int, *, runs_at_once: int = 1
+    storage: str | Path | Store,
+    name: str,
+    executor: str,
+    workers: int,
+    *,
+    runs_at_once: int = 1,
+    engine: str | None = None,
 ) -> None:
     """Note, with the store, that a session of run ``name`` ran its trials on ``executor``
-    with ``workers`` trials at once, beside ``runs_at_once - 1`` other runs (``jobs``; the
-    report's protocol card shows what each run used).
+    with ``workers`` trials at once, beside ``runs_at_once - 1`` other runs (``jobs``), with
+    the fast path's ``engine`` (``engine_label()``: the one in effect; its float-level
+    differences grow over long training, so runs resumed under another are shown as such).
+    The report's protocol card shows what each run used.
 
     >>> store = Store(":memory:")
-    >>> record_execution(store, "tpe-seed0", "processes", 2)
-    >>> record_execution(store, "tpe-seed1", "inline", 1, runs_at_once=2)
+    >>> record_execution(store, "tpe-seed0", "processes", 2, engine="auto")
+    >>> record_execution(store, "tpe-seed1", "inline", 1, runs_at_once=2, engine="tensorflow")
     >>> store.get_meta("executions")["tpe-seed1"]
-    [{'executor': 'inline', 'workers': 1, 'runs_at_once': 2}]
+    [{'executor': 'inline', 'workers': 1, 'engine': 'tensorflow', 'runs_at_once': 2}]
     """
+    from .fast_training import engine_label
     from .report import EXECUTIONS_META
 
     store = storage if isinstance(storage, Store) else Store(storage)
     try:
         executions = store.get_meta(EXECUTIONS_META) or {}
-        session: dict[str, Any] = {"executor": executor, "workers": int(workers)}
+        session: dict[str, Any] = {
+            "executor": executor,
+            "workers": int(workers),
+            "engine": engine_label(engine),
+        }
         if runs_at_once > 1:
             session["runs_at_once"] = int(runs_at_once)
         executions.setdefault(name, []).append(session)

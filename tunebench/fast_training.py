@@ -86,6 +86,17 @@ ENGINES = ("auto", "jax", "tensorflow")
 JAX_MIN_BATCHES = 64
 
 
+def engine_label(engine: str | None = None) -> str:
+    """The engine in effect as a report names it: ``check_engine``'s, or ``tensorflow (JAX
+    not installed)`` when JAX's epoch was asked for but JAX is missing."""
+    from .jax_epoch import jax_available
+
+    engine = check_engine(engine)
+    if engine != "tensorflow" and not jax_available():
+        return "tensorflow (JAX not installed)"
+    return engine
+
+
 def check_engine(engine: str | None) -> str:
     """The engine to use: ``engine``, else ``TUNEBENCH_FAST_ENGINE``, else ``auto``.
 

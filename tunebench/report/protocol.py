@@ -88,10 +88,21 @@ def load_text(environments: list[dict[str, Any]], cores: int | None) -> str:
     return text
 
 
-def executor_label(executor: str, workers: int | None, runs_at_once: int | None = None) -> str:
-    """How the card names an executor and its workers, and the runs beside it (``jobs``)."""
+def executor_label(
+    executor: str,
+    workers: int | None,
+    runs_at_once: int | None = None,
+    engine: str | None = None,
+) -> str:
+    """How the card names an executor and its workers, the runs beside it (``jobs``) and
+    the fast path's engine when it is not the default (``auto``).
+
+    >>> executor_label("inline", 1, 2, "tensorflow")
+    'inline, 2 runs at a time, fast path: tensorflow'
+    """
     label = "inline" if executor == "inline" else f"{executor} ×{workers or '?'}"
-    return label + (f", {runs_at_once} runs at a time" if runs_at_once else "")
+    label += f", {runs_at_once} runs at a time" if runs_at_once else ""
+    return label + (f", fast path: {engine}" if engine and engine != "auto" else "")
 
 
 def executors_text(runs: Sequence[Run], executions: dict[str, list[dict[str, Any]]]) -> str:
@@ -102,7 +113,8 @@ def executors_text(runs: Sequence[Run], executions: dict[str, list[dict[str, Any
     for run in runs:
         sessions = executions.get(run.study.name) or []
         labels = dict.fromkeys(
-            executor_label(s["executor"], s.get("workers"), s.get("runs_at_once")) for s in sessions
+            executor_label(s["executor"], s.get("workers"), s.get("runs_at_once"), s.get("engine"))
+            for s in sessions
         )
         label = ", then ".join(labels) or "not recorded"
         counts[label] = counts.get(label, 0) + 1
