@@ -158,6 +158,9 @@ def test_the_values_stay_in_jax_until_sync():
 def _refused():
     import keras
 
+    class MyDense(keras.layers.Dense):  # its own call: not what JAX's epoch writes out
+        pass
+
     schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
     return {
         "Dropout": lambda: build_network(2, 8, dropout=0.2),
@@ -168,7 +171,14 @@ def _refused():
         "mae": lambda: sequential([(4, "relu")], loss="mae"),
         "softmax": lambda: sequential([(4, "softmax")]),
         "linear output": lambda: sequential([(4, "relu")], "linear", 4, "categorical_crossentropy"),
+        "loss_weights": lambda: _compiled(sequential([(4, "relu")]), loss_weights=[0.5]),
+        "MyDense": lambda: _compiled(keras.Sequential([keras.Input((8,)), MyDense(1)])),
     }
+
+
+def _compiled(model, **kwargs):
+    model.compile(loss="mse", optimizer="sgd", **kwargs)
+    return model
 
 
 @pytest.mark.parametrize(
@@ -182,6 +192,8 @@ def _refused():
         "mae",
         "softmax",
         "linear output",
+        "loss_weights",
+        "MyDense",
     ],
 )
 def test_what_it_cannot_compute_trains_through_tensorflows_epoch(reason):
@@ -189,6 +201,19 @@ def test_what_it_cannot_compute_trains_through_tensorflows_epoch(reason):
     assert reason in jax_refusal(model)
     compiled = FastTrainer(X, TARGETS["regression"], engine="jax").prepare(model, 32)
     assert not isinstance(compiled, JaxEpoch)
+
+
+def test_a_model_built_without_an_input_shape_trains_through_jax():
+    # Keras Tuner's examples: the layers get their shapes when the model first sees data.
+    import keras
+
+    def build():
+        model = keras.Sequential([keras.layers.Dense(6, activation="relu"), keras.layers.Dense(1)])
+        model.compile(loss="mse", optimizer=keras.optimizers.SGD(0.01))
+        return model
+
+    compiled, losses, *_ = train(build, "regression", 32, "jax")
+    assert isinstance(compiled, JaxEpoch) and losses[-1] < losses[0]
 
 
 def test_auto_takes_jax_for_epochs_of_many_batches():

@@ -123,7 +123,8 @@ def _loss_kind(loss: Any) -> tuple[str, bool] | None:
         except ValueError:
             return None
     if isinstance(loss, keras.losses.Loss):
-        kind = _LOSSES.get(type(loss).__name__)
+        keras_own = type(loss).__module__.split(".")[0] == "keras"
+        kind = _LOSSES.get(type(loss).__name__) if keras_own else None
         config = loss.get_config()
         if (
             kind is None
@@ -174,13 +175,17 @@ def _optimizer_kind(optimizer: Any) -> tuple[str, tuple[float, ...]] | str:
 def jax_refusal(model: Any) -> str | None:
     """Why the JAX epoch cannot train ``model`` (None when it can): JAX missing, or a model,
     loss or optimizer it does not compute exactly."""
+    import keras
+
     if not jax_available():
         return "JAX is not installed"
     layers = list(getattr(model, "layers", []))
-    if type(model).__name__ != "Sequential" or not layers:
+    if type(model) is not keras.Sequential or not layers:
         return "the model is not a Sequential"
+    if (model.get_compile_config() or {}).get("loss_weights") is not None:
+        return "the model was compiled with loss_weights"
     for index, layer in enumerate(layers):
-        if type(layer).__name__ != "Dense":
+        if type(layer) is not keras.layers.Dense:
             return f"it has a {type(layer).__name__} layer"
         if any(
             getattr(layer, attribute, None) is not None
