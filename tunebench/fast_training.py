@@ -38,6 +38,13 @@ again. With one trace a depth, memory stays flat over a search of the book's spa
 kernel cache between fast-path trials (as ``keras.backend.clear_session()`` would):
 reloading a cached epoch's kernels costs ~80 ms.
 
+Two engines run the compiled epoch (``ENGINES``): TensorFlow's, described above, and JAX's
+(``tunebench.jax_epoch``), which a plain ``Dense`` MLP takes when JAX is installed and an
+epoch holds at least ``JAX_MIN_BATCHES`` batches (``auto``, the default): the whole epoch as
+one XLA computation, about 5x faster for the book's MLP, at the price of a compile for each
+padded width. ``prepare`` returns either; both train through ``run_epoch`` and score through
+``loss_on``, and JAX's holds the values until ``sync()`` (TensorFlow's ``sync`` does nothing).
+
 A compiled epoch is one long chain of small dependent ops, for which TensorFlow's inter-op
 thread pool only adds hand-offs: with one inter-op thread an epoch of the 3 x 99 model runs
 about 25 % faster here. ``single_inter_op_thread()`` sets that before the first trial when
@@ -69,6 +76,7 @@ __all__ = [
     "JAX_MIN_BATCHES",
     "FastTrainer",
     "check_engine",
+    "engine_label",
     "fast_path_refusal",
     "single_inter_op_thread",
 ]
