@@ -424,7 +424,7 @@ class JaxEpoch:
         self.model = model
         self.plan = _plan(model, batch_size, len(X))
         self._X, self._y = jnp.asarray(X), jnp.asarray(y)
-        self.x_dtype, self.y_dtype = np.float32, np.asarray(y).dtype
+        self.x_dtype, self.y_dtype = np.float32, np.dtype(self._y.dtype)
         layers = list(model.layers)
         self._variables: list[Any] = []  # kernel, bias of each layer (None: no bias)
         for layer in layers:
