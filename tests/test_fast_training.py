@@ -152,6 +152,24 @@ def test_models_of_one_depth_share_one_trace(small_housing):
     assert traces(objective) == 2
 
 
+@pytest.mark.usefixtures("tensorflow_engine")
+def test_batch_sizes_share_one_trace_and_train_as_alone(small_housing):
+    # The batch size is an argument of the trace: a full batch trained after batches of 16
+    # through the same trace still matches fit step for step, and one of 64 trains as alone.
+    warm = KerasObjective(build_mlp, small_housing, max_epochs=6)
+    run(warm, {**PARAMS, "batch_size": 16})
+    full = run(warm, {**PARAMS, "batch_size": 300})
+    shared = run(warm, {**PARAMS, "batch_size": 64}, seed=4)
+    assert traces(warm) == 1
+    fit = run(KerasObjective(build_mlp, small_housing, max_epochs=6, fast=False),
+              {**PARAMS, "batch_size": 300})  # fmt: skip
+    np.testing.assert_allclose(full.curve, fit.curve, rtol=1e-4)
+    alone = run(KerasObjective(build_mlp, small_housing, max_epochs=6),
+                {**PARAMS, "batch_size": 64}, seed=4)  # fmt: skip
+    assert shared.curve == pytest.approx(alone.curve, rel=1e-6)
+    assert shared.curve != pytest.approx(full.curve, rel=1e-3)
+
+
 BUILDERS = {
     "book MLP, SGD": (build_mlp, {"n_hidden": 2, "learning_rate": 0.02}),
     "dropout, Adam": (

@@ -13,10 +13,11 @@ trial's model for everything else (early stopping, saved state, test metrics). T
 everything a trace bakes in as a constant: the model's config (dtype policies included), the
 optimizer's config and plain attributes (a learning-rate schedule's too: it is called inside
 the trace), the loss's config and plain attributes (Keras's ``Huber.get_config()`` forgets
-``delta``), the loss weights, ``floatx`` and the batch size. Only a float learning rate is
-left out: Keras keeps it in a variable, moved like the weights. A model holding code the key
-cannot describe — a class or function of the user's, a ``Lambda`` layer, a callable learning
-rate — is traced for its own trial and not cached.
+``delta``), the loss weights and ``floatx``. A float learning rate is left out (Keras keeps
+it in a variable, moved like the weights), and so is the batch size: it is an argument of
+the traced epoch, so a space that searches ``batch_size`` does not trace once a value. A
+model holding code the key cannot describe — a class or function of the user's, a
+``Lambda`` layer, a callable learning rate — is traced for its own trial and not cached.
 
 Layer widths are left out of the key too when nothing in the trace reads them
 (``_width_free``: a ``Sequential`` of ``Dense`` / ``Dropout`` / ``Activation`` layers and a
@@ -352,12 +353,11 @@ def _without_widths(config: Any) -> Any:
     return out
 
 
-def _architecture_key(
-    model: Any, batch_size: int, *, any_widths: bool = True
-) -> tuple[str | None, bool]:
-    """Everything a traced epoch bakes in besides variable values, as a string (None when
-    the model holds something no key can describe: it is then traced for itself), and
-    whether the key leaves the layers' widths out (``_width_free``, and ``any_widths``)."""
+def _architecture_key(model: Any, *, any_widths: bool = True) -> tuple[str | None, bool]:
+    """Everything a traced epoch bakes in besides variable values and the batch size (an
+    argument of the trace), as a string (None when the model holds something no key can
+    describe: it is then traced for itself), and whether the key leaves the layers' widths
+    out (``_width_free``, and ``any_widths``)."""
     import keras
 
     try:
@@ -380,7 +380,6 @@ def _architecture_key(
                     "loss": _loss_key(model.loss),
                     "loss_weights": compile_config.get("loss_weights"),
                     "floatx": keras.backend.floatx(),
-                    "batch_size": batch_size,
                 },
                 sort_keys=True,
             )
@@ -506,22 +505,25 @@ def _has_a_rate(layer: Any) -> bool:
 
 class _Compiled:
     """A model and its traced epoch and evaluation functions (``width_free``: traced over
-    storage of unknown shape, with ``_layer_by_layer``'s forward pass)."""
+    storage of unknown shape, with ``_layer_by_layer``'s forward pass). The batch size is an
+    argument of the epoch, so one trace serves every batch size; ``batch_size`` is the
+    current trial's (``FastTrainer.prepare`` sets it)."""
 
     def __init__(self, model: Any, X: Any, y: Any, batch_size: int, width_free: bool) -> None:
         import tensorflow as tf
 
         self.model = model
+        self.batch_size = batch_size
         forward, self.dropout_rates = _layer_by_layer(model) if width_free else (model, [])
         n = int(X.shape[0])
-        steps = (n + batch_size - 1) // batch_size
         variables = model.trainable_variables
         optimizer = model.optimizer
         optimizer.build(variables)  # nothing when already built
 
-        @tf.function
-        def train_epoch(order: tf.Tensor) -> tf.Tensor:
+        @tf.function(input_signature=[tf.TensorSpec([n], tf.int32), tf.TensorSpec([], tf.int32)])
+        def train_epoch(order: tf.Tensor, batch_size: tf.Tensor) -> tf.Tensor:
             total = tf.constant(0.0, dtype=tf.float32)
+            steps = (n + batch_size - 1) // batch_size
             for step in tf.range(steps):
                 rows = order[step * batch_size : (step + 1) * batch_size]
                 x_batch, y_batch = tf.gather(X, rows), tf.gather(y, rows)
@@ -555,7 +557,8 @@ class _Compiled:
         """One epoch over the training rows in the order ``rows``; the mean training loss."""
         import tensorflow as tf
 
-        return float(self.train_epoch(tf.constant(rows.astype(np.int32))))
+        order = tf.constant(rows.astype(np.int32))
+        return float(self.train_epoch(order, tf.constant(self.batch_size, tf.int32)))
 
 
 class FastTrainer:
@@ -618,7 +621,7 @@ class FastTrainer:
             model(self._data()[0][:1])
         if self._takes_jax(model, batch_size):
             return JaxEpoch(model, *self._jax_data(), batch_size)
-        key, width_free = _architecture_key(model, batch_size, any_widths=self.any_widths)
+        key, width_free = _architecture_key(model, any_widths=self.any_widths)
         compiled = None if key is None else self._cache.get(key)
         if compiled is None:
             X, y = self._data()
@@ -641,6 +644,7 @@ class FastTrainer:
                 self._cache.popitem(last=False)
             return compiled
         self._cache.move_to_end(key)
+        compiled.batch_size = batch_size
         model.optimizer.build(model.trainable_variables)
         _share_storage(model.variables, compiled.model.variables)
         _share_storage(model.optimizer.variables, compiled.model.optimizer.variables)
