@@ -621,7 +621,7 @@ QUICK_PROTOCOL: tuple[ProblemPlan, ...] = (
 )
 #: ``tunebench bench --full`` / ``make bench-full``: the suite, every problem at its own budget
 #: (``Problem.budget_epochs``) and protocol, 10 paired seeds on each real problem (enough for
-#: a Holm-corrected Wilcoxon test against random search over 7 comparisons to pass), 50 on the
+#: a Holm-corrected Wilcoxon test against random search over 11 comparisons to pass), 50 on the
 #: synthetic ones. ``friedman1`` is left out to keep the time (it is California housing's kind
 #: of problem); run it with ``--problems friedman1 --seeds 10``.
 FULL_PROTOCOL: tuple[ProblemPlan, ...] = (
