@@ -7,9 +7,10 @@ same updates ``fit`` makes, without the per-step Python. Validation is one forwa
 
 Tracing a new function costs far more than an epoch of the book's MLP, so traced functions are
 cached, and a trial whose model has the same layers, optimizer and loss as an earlier one
-trains through the earlier model's compiled epoch: its variables (and its optimizer's) move
-into the earlier model's variable storage, each keeping its own value, and it stays the
-trial's model for everything else (early stopping, saved state, test metrics). The key holds
+trains through the earlier model's compiled epoch: its variables move into the earlier
+model's variable storage, each keeping its own value (its optimizer's slots are created
+there: ``_build_into``), and it stays the trial's model for everything else (early
+stopping, saved state, test metrics). The key holds
 everything a trace bakes in as a constant: the model's config (dtype policies included), the
 optimizer's config and plain attributes (a learning-rate schedule's too: it is called inside
 the trace), the loss's config and plain attributes (Keras's ``Huber.get_config()`` forgets
@@ -69,6 +70,7 @@ from .private_api import (
     keras_learning_rate,
     keras_set_variable_storage,
     keras_variable_storage,
+    keras_variables_into,
     warn_changed,
 )
 
@@ -427,6 +429,24 @@ def _share_storage(variables: list[Any], cached: list[Any]) -> None:
         keras_set_variable_storage(variable, storage)
 
 
+def _build_into(optimizer: Any, variables: list[Any], cached: Any) -> None:
+    """Build ``optimizer`` for ``variables`` with its new variables (slots) created straight
+    in the storage of their counterparts in ``cached`` (``keras_variables_into``), each holding
+    its own initial value — what ``_share_storage`` would do after a plain ``build``, without
+    making ``tf.Variable``s to throw away. Nothing when ``optimizer`` is built already."""
+    if optimizer.built:
+        return
+    existing = len(optimizer.variables)
+    try:
+        storages = [keras_variable_storage(v) for v in cached.variables[existing:]]
+        with keras_variables_into(storages):
+            optimizer.build(variables)
+    except PrivateAPIChanged as exc:
+        warn_changed(exc, "a plain optimizer build (slower)")
+        if not optimizer.built:
+            optimizer.build(variables)
+
+
 class _DropoutRate:
     """A ``Dropout`` layer's rate held in variables, so that one trace serves every rate:
     ``load`` sets the rate of the trial's own layer before it trains.
@@ -645,7 +665,7 @@ class FastTrainer:
             return compiled
         self._cache.move_to_end(key)
         compiled.batch_size = batch_size
-        model.optimizer.build(model.trainable_variables)
+        _build_into(model.optimizer, model.trainable_variables, compiled.model.optimizer)
         _share_storage(model.variables, compiled.model.variables)
         _share_storage(model.optimizer.variables, compiled.model.optimizer.variables)
         if compiled.dropout_rates:  # width-free: the rates are not in the key, load them

@@ -19,8 +19,10 @@ the strategy or search that needs it refuses to start with ``PrivateAPIChanged``
 from __future__ import annotations
 
 import random
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -38,6 +40,7 @@ __all__ = [
     "keras_tuner_forget_oracle",
     "keras_tuner_oracle_hooks",
     "keras_variable_storage",
+    "keras_variables_into",
     "loky_context",
     "optuna_tell_without_copy",
     "scikeras_fit_keras_model",
@@ -172,6 +175,61 @@ def keras_set_variable_storage(variable: Any, storage: Any) -> None:
     """Make ``storage`` (a ``tf.Variable``) hold the Keras ``variable``'s value from now on."""
     keras_variable_storage(variable)  # the attribute is still where it was
     variable._value = storage
+
+
+_into = threading.local()  # the storages keras_variables_into hands out, in this thread
+
+
+def _initialize_into(original: Callable[..., None]) -> Callable[..., None]:
+    """``Variable._initialize`` that, inside ``keras_variables_into``, puts the initial value
+    into the next given storage instead of a new ``tf.Variable``."""
+
+    def initialize(variable: Any, value: Any) -> None:
+        storages = getattr(_into, "storages", None)
+        if storages is None:
+            original(variable, value)
+            return
+        storage = next(storages, None)
+        if storage is None or storage.dtype != variable._dtype:
+            raise RuntimeError(
+                f"tunebench's fast path had no stored variable left for {variable.path} "
+                f"{variable.shape} {variable._dtype}; please report it (fast=False avoids it)"
+            )
+        initial = value() if callable(value) else value
+        if not storage.shape.is_compatible_with(np.shape(initial)):
+            raise RuntimeError(
+                f"tunebench's fast path matched {variable.path} {np.shape(initial)} with a "
+                f"stored {storage.shape}; please report it (fast=False avoids it)"
+            )
+        storage.assign(initial)
+        variable._value = storage
+
+    initialize.tunebench_original = original  # type: ignore[attr-defined]
+    return initialize
+
+
+@contextmanager
+def keras_variables_into(storages: list[Any]) -> Iterator[None]:
+    """While active, each Keras variable this thread creates (TensorFlow backend) lives in the
+    next of ``storages`` (``tf.Variable``s), holding its own initial value, instead of in a
+    new ``tf.Variable``: the fast path builds a trial's optimizer straight into the storage
+    of the cached one it trains through (a new ``tf.Variable`` costs 2-3 ms)."""
+    try:
+        from keras.src.backend.tensorflow.core import Variable
+    except ImportError as exc:
+        raise PrivateAPIChanged(
+            _changed("keras", "keras.src.backend.tensorflow.core.Variable", exc)
+        ) from exc
+    original = Variable.__dict__.get("_initialize")
+    if original is None:
+        raise PrivateAPIChanged(_changed("keras", "Variable._initialize on TensorFlow"))
+    if not hasattr(original, "tunebench_original"):  # installed once, inert outside the scope
+        Variable._initialize = _initialize_into(original)
+    _into.storages = iter(storages)
+    try:
+        yield
+    finally:
+        _into.storages = None
 
 
 # ---------------------------------------------------------------------------- optuna
@@ -330,7 +388,14 @@ def check_private_apis() -> list[str]:
         adam.build([weight])
         slots = keras_optimizer_slots(adam, [weight, None])
         if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
             keras_variable_storage(keras.Variable(1.0))
+            storage = tf.Variable(np.ones(3, "float32"), shape=tf.TensorShape([None]))
+            with keras_variables_into([storage]):
+                into = keras.Variable(keras.initializers.Zeros(), shape=(2,))
+            if keras_variable_storage(into) is not storage or storage.numpy().tolist() != [0, 0]:
+                return False
         return (
             isinstance(keras_learning_rate(keras.optimizers.SGD(0.1)), keras.Variable)
             and keras_learning_rate(keras.optimizers.SGD(decay)) is decay
@@ -371,8 +436,8 @@ def check_private_apis() -> list[str]:
 
     probe(
         "keras",
-        "keras.src's naming, global seed state, Optimizer._learning_rate, its slot lists and "
-        "Variable._value",
+        "keras.src's naming, global seed state, Optimizer._learning_rate, its slot lists, "
+        "Variable._value and Variable._initialize",
         keras_internals,
     )
     probe("optuna", "optuna.study._tell._tell_with_warning", optuna_tell)
