@@ -67,24 +67,25 @@ __all__ = [
 DEFAULT_SEEDS: tuple[int, ...] = (0, 1, 2)
 DEFAULT_BUDGET_EPOCHS = 300
 
-# The duration estimate printed before a benchmark starts. Measured on 2 cores (2026-11-29,
-# the machine of the README's figures) with the fast training path (batch 32): an epoch over
-# the 11,610 training rows of the book's models takes 50-110 ms (about 55 on average over the
-# space), a trial costs about 0.5 s more to start (build the model, trace its compiled epoch
-# when its architecture is new, score the test split; 0.4-0.9 s on the suite's small
-# problems), a fresh single-fidelity trial of the book's space trains about 50 epochs before
-# early stopping (1,000-epoch runs held 17-30 trials), a Hyperband trial 2.2 (136 trials in
-# 300 epochs: most are first-rung trials), a pruned run's trial about 5 (ASHA stops most
-# after a rung's epoch or few: in benchmarks/results/pruning/, 300-epoch runs of the book's
-# problem, tpe+asha held 83 trials, asha 47, bohb 12; rough, as it depends on the pruner and
-# its options), and the process needs about 10 s to import TensorFlow and load the data. A
-# machine twice as fast (the README's earlier figures) takes about half.
+# The duration estimate printed before a benchmark starts. Measured on 2 cores (2026-11-30,
+# the full protocol's runs, two at a time) with the fast training path (batch 32): an epoch
+# costs about 8 ms plus 4.6 us a training row on TensorFlow's epoch (55-60 ms over the book's
+# 11,610 rows; 9-19 ms on the suite's small problems, whose epochs are mostly fixed costs:
+# the validation pass, early stopping's copy) and about 1 us a row on JAX's (19 ms on the
+# book's rows, which take it: an epoch of at least ``JAX_MIN_BATCHES`` batches); a trial
+# costs about 0.15 s more to start (build the model, trace its compiled epoch when its
+# depth or optimizer is new, score the test split); a fresh single-fidelity trial trains
+# about 50 epochs before early stopping (45-80 over the suite), a Hyperband trial about 4.6
+# (most are first-rung trials), a pruned run's trial about 5 (asha 3, bohb 11: it depends
+# on the pruner and its options); and the process needs about 10 s to import TensorFlow and
+# load the data. A machine twice as fast takes about half.
 EPOCH_SECONDS_PER_ROW = 0.053 / 11_610
-EPOCH_SECONDS_FIXED = 0.002
-TRIAL_START_SECONDS = 0.5
+JAX_EPOCH_SECONDS_PER_ROW = 0.011 / 11_610
+EPOCH_SECONDS_FIXED = 0.008
+TRIAL_START_SECONDS = 0.15
 #: Epochs a trial trains, by how a run's trials end: ``full`` (early stopping or the limit),
 #: ``rungs`` (Hyperband's schedule), ``pruned`` (under a pruner, ``asha``, ``bohb``).
-EPOCHS_PER_TRIAL = {"full": 50.0, "rungs": 2.2, "pruned": 5.0}
+EPOCHS_PER_TRIAL = {"full": 50.0, "rungs": 4.6, "pruned": 5.0}
 STARTUP_SECONDS = 10.0
 #: Starting the worker processes of a parallel executor, once a benchmark (each imports
 #: TensorFlow; the workers are reused by every run).
@@ -129,20 +130,25 @@ def estimate_seconds(
     max_epochs: int = 100,
     workers: int = 1,
     run_start: float = 0.0,
+    jax_epochs: bool = False,
 ) -> float:
-    """Expected wall time of the runs still to do, from the constants above.
+    """Expected wall time of the runs still to do, from the constants above (``jax_epochs``:
+    the epochs run on JAX's engine).
 
     ``epochs_left`` holds ``(trials, epochs)`` for each run still to do, ``trials`` a key
     of ``EPOCHS_PER_TRIAL`` (``trial_lengths``): a run's epochs are the same whatever its
     trials, but short trials start more often. ``run_start`` is the fixed cost of a run
     (starting worker processes).
 
-    >>> round(estimate_seconds([("full", 300)], n_train=11_610), 1)  # 10 s + 300 x 55 ms + 6 x 0.5
-    29.5
-    >>> round(estimate_seconds([("pruned", 300)], n_train=11_610), 1)  # ... + 60 x 0.5 s
-    56.5
+    >>> round(estimate_seconds([("full", 300)], n_train=11_610), 1)  # 10 s + 300 x 61 ms + 6 x 0.15
+    29.2
+    >>> round(estimate_seconds([("pruned", 300)], n_train=11_610), 1)  # ... + 60 x 0.15 s
+    37.3
+    >>> round(estimate_seconds([("full", 300)], n_train=11_610, jax_epochs=True), 1)
+    16.6
     """
-    epoch = EPOCH_SECONDS_FIXED + EPOCH_SECONDS_PER_ROW * n_train
+    per_row = JAX_EPOCH_SECONDS_PER_ROW if jax_epochs else EPOCH_SECONDS_PER_ROW
+    epoch = EPOCH_SECONDS_FIXED + per_row * n_train
     total = starts = 0.0
     any_left = False
     for trials, epochs in epochs_left:
@@ -986,6 +992,11 @@ def _run_problem(
         file=sys.stderr,
     )
     if todo and "train" in sizes:
+        from .fast_training import jax_engine_for
+
+        jax_epochs = getattr(objective, "fast", False) and jax_engine_for(
+            sizes["train"], getattr(objective, "batch_size", 32)
+        )
         eta = estimate_seconds(
             todo,
             n_train=sizes["train"],
@@ -993,12 +1004,14 @@ def _run_problem(
             workers=jobs
             if jobs > 1
             else workers or (1 if executor == "inline" else os.cpu_count() or 1),
+            jax_epochs=jax_epochs,
         ) + (WORKER_START_SECONDS if (executor != "inline" or jobs > 1) and not pool_box else 0.0)
-        full_data_epoch = EPOCH_SECONDS_FIXED + EPOCH_SECONDS_PER_ROW * 11_610
+        per_row = JAX_EPOCH_SECONDS_PER_ROW if jax_epochs else EPOCH_SECONDS_PER_ROW
+        epoch_ms = 1e3 * (EPOCH_SECONDS_FIXED + per_row * sizes["train"])
         print(
             f"{done} runs already finished in the store, {len(todo)} to do: expected duration "
-            f"{format_duration(eta)} (estimated from ~{1e3 * full_data_epoch:.0f} ms an epoch"
-            f" on the full data and ~{TRIAL_START_SECONDS} s to start a trial, "
+            f"{format_duration(eta)} (estimated from ~{epoch_ms:.0f} ms an epoch"
+            f"{' on JAX' if jax_epochs else ''} and ~{TRIAL_START_SECONDS} s to start a trial, "
             "measured on 2 cores"
             + (
                 f"; rough for the {pruned} run{'s' if pruned != 1 else ''} that prune"

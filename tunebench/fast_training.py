@@ -64,7 +64,7 @@ from typing import Any
 
 import numpy as np
 
-from .jax_epoch import JaxEpoch, jax_refusal
+from .jax_epoch import JaxEpoch, jax_available, jax_refusal
 from .private_api import (
     PrivateAPIChanged,
     keras_learning_rate,
@@ -81,6 +81,7 @@ __all__ = [
     "check_engine",
     "engine_label",
     "fast_path_refusal",
+    "jax_engine_for",
     "single_inter_op_thread",
 ]
 
@@ -100,8 +101,6 @@ JAX_MIN_BATCHES = 64
 def engine_label(engine: str | None = None) -> str:
     """The engine in effect as a report names it: ``check_engine``'s, or ``tensorflow (JAX
     not installed)`` when JAX's epoch was asked for but JAX is missing."""
-    from .jax_epoch import jax_available
-
     engine = check_engine(engine)
     if engine != "tensorflow" and not jax_available():
         return "tensorflow (JAX not installed)"
@@ -123,6 +122,20 @@ def check_engine(engine: str | None) -> str:
 
 
 _inter_op_decided = False  # the pool is fixed once TensorFlow starts: decide once a process
+
+
+def jax_engine_for(n_rows: int, batch_size: int, engine: str | None = None) -> bool:
+    """Whether ``engine`` (``ENGINES``; None: ``TUNEBENCH_FAST_ENGINE`` or ``auto``) trains an
+    epoch of ``n_rows`` rows in batches of ``batch_size`` on JAX, for a model JAX's epoch
+    takes (``jax_refusal``): ``auto`` only from ``JAX_MIN_BATCHES`` batches an epoch.
+
+    >>> jax_engine_for(11_610, 32, "tensorflow"), jax_engine_for(1_000, 32, "auto")
+    (False, False)
+    """
+    engine = check_engine(engine)
+    if engine == "tensorflow" or not jax_available():
+        return False
+    return engine == "jax" or n_rows >= JAX_MIN_BATCHES * batch_size
 
 
 def single_inter_op_thread() -> bool:
@@ -676,11 +689,7 @@ class FastTrainer:
 
     def _takes_jax(self, model: Any, batch_size: int) -> bool:
         """Whether ``model`` trains through JAX's epoch (``ENGINES``)."""
-        if self.engine == "tensorflow":
-            return False
-        if self.engine == "auto" and self.n_rows < JAX_MIN_BATCHES * batch_size:
-            return False
-        return jax_refusal(model) is None
+        return jax_engine_for(self.n_rows, batch_size, self.engine) and jax_refusal(model) is None
 
     def traces(self) -> int:
         """How many epoch functions the cache holds traces of (one each, normally)."""
