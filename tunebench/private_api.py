@@ -190,10 +190,15 @@ def _initialize_into(original: Callable[..., None]) -> Callable[..., None]:
             original(variable, value)
             return
         storage = next(storages, None)
-        if storage is None or storage.dtype != variable._dtype:
+        if storage is None:
             raise RuntimeError(
                 f"tunebench's fast path had no stored variable left for {variable.path} "
-                f"{variable.shape} {variable._dtype}; please report it (fast=False avoids it)"
+                f"{variable.shape}; please report it (fast=False avoids it)"
+            )
+        if storage.dtype != variable._dtype:
+            raise RuntimeError(
+                f"tunebench's fast path matched {variable.path} ({variable._dtype}) with a "
+                f"stored {storage.dtype.name} variable; please report it (fast=False avoids it)"
             )
         initial = value() if callable(value) else value
         if not storage.shape.is_compatible_with(np.shape(initial)):
@@ -225,11 +230,12 @@ def keras_variables_into(storages: list[Any]) -> Iterator[None]:
         raise PrivateAPIChanged(_changed("keras", "Variable._initialize on TensorFlow"))
     if not hasattr(original, "tunebench_original"):  # installed once, inert outside the scope
         Variable._initialize = _initialize_into(original)
+    previous = getattr(_into, "storages", None)
     _into.storages = iter(storages)
     try:
         yield
     finally:
-        _into.storages = None
+        _into.storages = previous
 
 
 # ---------------------------------------------------------------------------- optuna
