@@ -52,6 +52,7 @@ __all__ = [
     "FULL_PROTOCOL_PRUNED",
     "QUICK_PROTOCOL",
     "ProblemPlan",
+    "epoch_seconds",
     "estimate_seconds",
     "full_protocol_strategies",
     "plan",
@@ -123,6 +124,16 @@ def format_duration(seconds: float) -> str:
     return f"about {seconds / 3600:.1f} h"
 
 
+def epoch_seconds(n_train: int, *, jax_epochs: bool = False) -> float:
+    """Expected seconds of one epoch over ``n_train`` rows, on JAX's engine or TensorFlow's.
+
+    >>> round(epoch_seconds(11_610), 3), round(epoch_seconds(11_610, jax_epochs=True), 3)
+    (0.061, 0.019)
+    """
+    per_row = JAX_EPOCH_SECONDS_PER_ROW if jax_epochs else EPOCH_SECONDS_PER_ROW
+    return EPOCH_SECONDS_FIXED + per_row * n_train
+
+
 def estimate_seconds(
     epochs_left: Iterable[tuple[str, int]],
     *,
@@ -147,8 +158,7 @@ def estimate_seconds(
     >>> round(estimate_seconds([("full", 300)], n_train=11_610, jax_epochs=True), 1)
     16.6
     """
-    per_row = JAX_EPOCH_SECONDS_PER_ROW if jax_epochs else EPOCH_SECONDS_PER_ROW
-    epoch = EPOCH_SECONDS_FIXED + per_row * n_train
+    epoch = epoch_seconds(n_train, jax_epochs=jax_epochs)
     total = starts = 0.0
     any_left = False
     for trials, epochs in epochs_left:
@@ -1006,8 +1016,7 @@ def _run_problem(
             else workers or (1 if executor == "inline" else os.cpu_count() or 1),
             jax_epochs=jax_epochs,
         ) + (WORKER_START_SECONDS if (executor != "inline" or jobs > 1) and not pool_box else 0.0)
-        per_row = JAX_EPOCH_SECONDS_PER_ROW if jax_epochs else EPOCH_SECONDS_PER_ROW
-        epoch_ms = 1e3 * (EPOCH_SECONDS_FIXED + per_row * sizes["train"])
+        epoch_ms = 1e3 * epoch_seconds(sizes["train"], jax_epochs=jax_epochs)
         print(
             f"{done} runs already finished in the store, {len(todo)} to do: expected duration "
             f"{format_duration(eta)} (estimated from ~{epoch_ms:.0f} ms an epoch"

@@ -454,10 +454,9 @@ def _build_into(optimizer: Any, variables: list[Any], cached: Any) -> None:
         storages = [keras_variable_storage(v) for v in cached.variables[existing:]]
         with keras_variables_into(storages):
             optimizer.build(variables)
-    except PrivateAPIChanged as exc:
+    except PrivateAPIChanged as exc:  # raised before the build began
         warn_changed(exc, "a plain optimizer build (slower)")
-        if not optimizer.built:
-            optimizer.build(variables)
+        optimizer.build(variables)
 
 
 class _DropoutRate:
