@@ -215,3 +215,33 @@ def test_a_callable_learning_rate_is_not_cached(small_housing):
     _, cached, cold, warm = cached_and_cold(small_housing, builder(sgd(0.05)), builder(sgd(0.001)))
     assert cached == pytest.approx(cold, rel=1e-6)
     assert len(warm._trainer._cache) == 0
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast path", "model.fit"])
+def test_a_finished_trial_leaves_no_traced_graph_alive(small_housing, fast):
+    """Keras's optimizer registers a gradient function for the process's life in each trace
+    of a training step, holding the whole graph: a long benchmark's workers then slowed
+    under the garbage collector. A trial's traces must go with its model."""
+    import gc
+
+    import keras
+    from tensorflow.python.framework.func_graph import FuncGraph
+
+    def loss(y_true, y_pred):  # user code: each fast-path trial traces its own epoch
+        return keras.ops.mean(keras.ops.square(y_true - y_pred))
+
+    objective = KerasObjective(
+        builder(lambda: keras.optimizers.Adam(0.01), make_loss=lambda: loss),
+        small_housing,
+        max_epochs=2,
+        fast=fast,
+    )
+
+    def graphs_after_trial(seed):
+        result = objective.evaluate(Suggestion(id=seed, params={}, seed=seed))
+        assert result.status == "ok", result.error
+        gc.collect()
+        return sum(isinstance(o, FuncGraph) for o in gc.get_objects())
+
+    first = graphs_after_trial(0)
+    assert [graphs_after_trial(seed) for seed in (1, 2, 3)] == [first] * 3

@@ -71,6 +71,7 @@ from .private_api import (
     keras_set_variable_storage,
     keras_variable_storage,
     keras_variables_into,
+    tensorflow_custom_gradients_forgotten,
     warn_changed,
 )
 
@@ -579,6 +580,12 @@ class _Compiled:
             y_pred = forward(x, training=False)
             return model.compute_loss(x=x, y=y_true, y_pred=y_pred, training=False)
 
+        # Traced now, not on the first epoch, so that the gradient function Keras's optimizer
+        # registers for the process's life in each trace (and that holds the whole graph)
+        # can be unregistered: these functions are never differentiated.
+        with tensorflow_custom_gradients_forgotten():
+            train_epoch.get_concrete_function()
+            loss_on.get_concrete_function()
         self.train_epoch = train_epoch
         self.loss_on = loss_on
 

@@ -12,6 +12,7 @@ evaluation costs one unit.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -37,6 +38,7 @@ from .keras_state import (
     seeded_keras,
 )
 from .limits import TrialLimit, current_limit
+from .private_api import tensorflow_custom_gradients_forgotten
 from .pruning import Pruned, TrialPruner, current_pruner, pruned_loss
 from .signature import accepts, check_names, names_parameter
 from .space import Choice, Int, Space, plain
@@ -709,13 +711,20 @@ class KerasObjective:
                     self.model.stop_training = True
 
         task = self.task
-        model.fit(
-            task.X_train,
-            task.y_train,
-            batch_size=batch_size,
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-            validation_data=(task.X_valid, task.y_valid),
-            callbacks=[*callbacks, _Stop()],
-            verbose=self.verbose,
+        # the trial's model is never differentiated: its traced step need not stay registered
+        forgotten = (
+            tensorflow_custom_gradients_forgotten()
+            if keras.backend.backend() == "tensorflow"
+            else contextlib.nullcontext()
         )
+        with forgotten:
+            model.fit(
+                task.X_train,
+                task.y_train,
+                batch_size=batch_size,
+                epochs=epochs,
+                initial_epoch=initial_epoch,
+                validation_data=(task.X_valid, task.y_valid),
+                callbacks=[*callbacks, _Stop()],
+                verbose=self.verbose,
+            )

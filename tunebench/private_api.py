@@ -45,6 +45,7 @@ __all__ = [
     "optuna_tell_without_copy",
     "scikeras_fit_keras_model",
     "sklearn_fit_failure_check",
+    "tensorflow_custom_gradients_forgotten",
 ]
 
 
@@ -236,6 +237,61 @@ def keras_variables_into(storages: list[Any]) -> Iterator[None]:
         yield
     finally:
         _into.storages = previous
+
+
+# ---------------------------------------------------------------------------- tensorflow
+
+
+def _tensorflow_gradient_registry() -> dict[str, Any]:
+    """TensorFlow's process-wide registry of gradient functions
+    (``tensorflow.python.framework.ops._gradient_registry._registry``), name -> entry."""
+    try:
+        from tensorflow.python.framework import ops
+
+        entries = ops._gradient_registry._registry
+    except (ImportError, AttributeError) as exc:
+        raise PrivateAPIChanged(
+            _changed("tensorflow", "ops._gradient_registry._registry", exc)
+        ) from exc
+    if not isinstance(entries, dict):
+        raise PrivateAPIChanged(_changed("tensorflow", "a dict in ops._gradient_registry"))
+    return entries
+
+
+@contextmanager
+def tensorflow_custom_gradients_forgotten() -> Iterator[None]:
+    """Unregister the gradient functions TensorFlow registers while the block runs.
+
+    Tracing a ``tf.custom_gradient`` registers a new gradient function under a new name in a
+    process-wide registry that is never emptied, and the function holds the traced graph.
+    Keras's optimizer calls one in every traced update step (the default strategy's
+    all-reduce of the gradients), so each trace of a training step stays in memory, with
+    thousands of Python objects (about 7,500 for a small MLP) that every full garbage
+    collection then walks. Functions traced in the block must never be differentiated:
+    their custom gradients are gone once it ends. Registrations another thread makes
+    meanwhile are forgotten too (equally harmless for a training step). When TensorFlow no
+    longer has the registry, warns once and forgets nothing.
+
+    >>> import tensorflow as tf
+    >>> step = tf.function(lambda x: tf.custom_gradient(lambda v: (v, lambda d: d))(x))
+    >>> registered = len(_tensorflow_gradient_registry())
+    >>> with tensorflow_custom_gradients_forgotten():
+    ...     _ = step.get_concrete_function(tf.TensorSpec([], tf.float32))
+    >>> len(_tensorflow_gradient_registry()) - registered
+    0
+    """
+    try:
+        entries = _tensorflow_gradient_registry()
+    except PrivateAPIChanged as exc:
+        warn_changed(exc, "each traced training step stays in memory")
+        yield
+        return
+    before = set(entries)
+    try:
+        yield
+    finally:
+        for name in [name for name in entries if name not in before]:
+            entries.pop(name, None)
 
 
 # ---------------------------------------------------------------------------- optuna
@@ -446,6 +502,7 @@ def check_private_apis() -> list[str]:
         "Variable._value and Variable._initialize",
         keras_internals,
     )
+    probe("tensorflow", "ops._gradient_registry", _tensorflow_gradient_registry)
     probe("optuna", "optuna.study._tell._tell_with_warning", optuna_tell)
     probe("keras-tuner", "its oracle internals", keras_tuner_internals)
     probe("scikit-learn", "BaseSearchCV and its parameter validation", sklearn_search)
