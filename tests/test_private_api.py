@@ -92,3 +92,35 @@ def test_deap_operators_that_stop_drawing_from_their_module_random_are_refused(
     assert f"deap {version('deap')} no longer has deap.tools.mutation.random" in problem
     with pytest.raises(PrivateAPIChanged, match=r"deap\.tools\.mutation\.random"):
         tune(lambda x: x, Space(x=Float(0, 1)), "evolution", Budget(trials=3), progress=False)
+
+
+def test_only_the_custom_gradients_traced_in_the_block_are_forgotten(monkeypatch) -> None:
+    import tensorflow as tf
+    from tensorflow.python.framework import ops
+
+    entries = ops._gradient_registry._registry
+    step = tf.function(lambda x: tf.custom_gradient(lambda v: (v, lambda d: 2 * d))(x))
+    spec = tf.TensorSpec([], tf.float32)
+    before = set(entries)
+    kept = step.get_concrete_function(spec)  # traced before the block: stays differentiable
+    earlier = entries.keys() - before
+    assert len(earlier) == 1
+    with private_api.tensorflow_custom_gradients_forgotten():
+        tf.RegisterGradient("TunebenchTestNamed")(lambda op, grad: grad)  # by name: stays
+        other = tf.function(lambda x: tf.custom_gradient(lambda v: (v, lambda d: d))(x))
+        other.get_concrete_function(spec)
+        assert len(entries.keys() - before - earlier - {"TunebenchTestNamed"}) == 1
+    assert entries.keys() - before == earlier | {"TunebenchTestNamed"}
+    entries.pop("TunebenchTestNamed")
+    x = tf.constant(3.0)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = kept(x)
+    assert float(tape.gradient(y, x)) == 2.0
+
+    monkeypatch.delattr(ops._gradient_registry, "_registry")
+    (problem,) = check_private_apis()
+    assert f"tensorflow {tf.__version__} no longer has ops._gradient_registry" in problem
+    forgotten = private_api.tensorflow_custom_gradients_forgotten()
+    with pytest.warns(RuntimeWarning, match="each traced training step stays in memory"), forgotten:
+        pass

@@ -12,7 +12,6 @@ evaluation costs one unit.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -711,13 +710,8 @@ class KerasObjective:
                     self.model.stop_training = True
 
         task = self.task
-        # the trial's model is never differentiated: its traced step need not stay registered
-        forgotten = (
-            tensorflow_custom_gradients_forgotten()
-            if keras.backend.backend() == "tensorflow"
-            else contextlib.nullcontext()
-        )
-        with forgotten:
+        # fit's traced training step is never differentiated: its custom gradient can go
+        with tensorflow_custom_gradients_forgotten():
             model.fit(
                 task.X_train,
                 task.y_train,

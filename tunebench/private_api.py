@@ -53,11 +53,17 @@ class PrivateAPIChanged(RuntimeError):
     """A backend no longer has a private API tunebench needs (an upgrade moved it)."""
 
 
+#: Packages installed under another distribution name too (tunebench installs tensorflow-cpu)
+_DISTRIBUTIONS = {"tensorflow": ("tensorflow", "tensorflow-cpu")}
+
+
 def _version(package: str) -> str:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "(not installed)"
+    for distribution in _DISTRIBUTIONS.get(package, (package,)):
+        try:
+            return version(distribution)
+        except PackageNotFoundError:
+            pass
+    return "(not installed)"
 
 
 def _changed(package: str, what: str, error: BaseException | None = None) -> str:
@@ -267,10 +273,12 @@ def tensorflow_custom_gradients_forgotten() -> Iterator[None]:
     Keras's optimizer calls one in every traced update step (the default strategy's
     all-reduce of the gradients), so each trace of a training step stays in memory, with
     thousands of Python objects (about 7,500 for a small MLP) that every full garbage
-    collection then walks. Functions traced in the block must never be differentiated:
-    their custom gradients are gone once it ends. Registrations another thread makes
-    meanwhile are forgotten too (equally harmless for a training step). When TensorFlow no
-    longer has the registry, warns once and forgets nothing.
+    collection then walks. Only those registrations go (a gradient registered by name, e.g.
+    by a module imported in the block, stays): functions traced in the block must never be
+    differentiated, for their custom gradients are gone once it ends. Not for a block that
+    runs beside another thread's tracing, whose custom gradients it would take too. Does
+    nothing when Keras runs on another backend; when TensorFlow no longer has the registry,
+    warns once and forgets nothing.
 
     >>> import tensorflow as tf
     >>> step = tf.function(lambda x: tf.custom_gradient(lambda v: (v, lambda d: d))(x))
@@ -280,6 +288,11 @@ def tensorflow_custom_gradients_forgotten() -> Iterator[None]:
     >>> len(_tensorflow_gradient_registry()) - registered
     0
     """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":  # nothing traced by TensorFlow to forget
+        yield
+        return
     try:
         entries = _tensorflow_gradient_registry()
     except PrivateAPIChanged as exc:
@@ -290,8 +303,31 @@ def tensorflow_custom_gradients_forgotten() -> Iterator[None]:
     try:
         yield
     finally:
-        for name in [name for name in entries if name not in before]:
-            entries.pop(name, None)
+        for name in entries.keys() - before:
+            if _is_custom_gradient(entries.get(name)):
+                entries.pop(name, None)
+
+
+#: What ``tf.custom_gradient`` registers while tracing (``custom_gradient._graph_mode_decorator``)
+_CUSTOM_GRADIENT_FUNCTION = "_graph_mode_decorator.<locals>.internal_grad_fn"
+
+
+def _is_custom_gradient(entry: Any) -> bool:
+    """Whether a gradient registry entry is one ``tf.custom_gradient`` made while tracing."""
+    function = entry.get("type") if isinstance(entry, dict) else None
+    return getattr(function, "__qualname__", "") == _CUSTOM_GRADIENT_FUNCTION
+
+
+def _tensorflow_custom_gradients_found() -> bool:
+    """Whether tracing a ``tf.custom_gradient`` still registers one entry the block forgets."""
+    import tensorflow as tf
+
+    entries = _tensorflow_gradient_registry()
+    before = set(entries)
+    step = tf.function(lambda x: tf.custom_gradient(lambda v: (v, lambda d: d))(x))
+    step.get_concrete_function(tf.TensorSpec([], tf.float32))
+    registered = [entries.pop(name) for name in entries.keys() - before]
+    return len(registered) == 1 and _is_custom_gradient(registered[0])
 
 
 # ---------------------------------------------------------------------------- optuna
@@ -502,7 +538,11 @@ def check_private_apis() -> list[str]:
         "Variable._value and Variable._initialize",
         keras_internals,
     )
-    probe("tensorflow", "ops._gradient_registry", _tensorflow_gradient_registry)
+    probe(
+        "tensorflow",
+        "ops._gradient_registry and what tf.custom_gradient registers while tracing",
+        _tensorflow_custom_gradients_found,
+    )
     probe("optuna", "optuna.study._tell._tell_with_warning", optuna_tell)
     probe("keras-tuner", "its oracle internals", keras_tuner_internals)
     probe("scikit-learn", "BaseSearchCV and its parameter validation", sklearn_search)

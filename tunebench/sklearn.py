@@ -48,7 +48,7 @@ from .budget import Budget
 from .executors import InlineExecutor
 from .fast_fit import fit_through_fast_path
 from .keras_state import load_state, save_state
-from .private_api import sklearn_fit_failure_check
+from .private_api import sklearn_fit_failure_check, tensorflow_custom_gradients_forgotten
 from .pruning import PrunerSpec, TrialPruner, check_pruner_name, current_pruner
 from .runner import fidelity_options, pruner_for, run_in_memory
 from .signature import parameters
@@ -432,7 +432,9 @@ class _KerasFit:
         return self
 
     def fit(self, X: Any, y: Any = None, **fit_params: Any) -> _KerasFit:
-        with fit_through_fast_path(self.estimator):  # model.fit where it cannot be exact
+        # model.fit where the fast path cannot be exact; a candidate's traced training step is
+        # never differentiated, so the custom gradient each trace registers can go
+        with fit_through_fast_path(self.estimator), tensorflow_custom_gradients_forgotten():
             return self._fit(X, y, **fit_params)
 
     def _fit(self, X: Any, y: Any = None, **fit_params: Any) -> _KerasFit:
