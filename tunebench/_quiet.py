@@ -9,6 +9,11 @@ errors shown) and raises the ``tensorflow`` Python logger to ERROR. A user's own
 stays as TensorFlow configured it (``TF_ENABLE_ONEDNN_OPTS`` is not touched): only its notice
 is hidden, never the numerics changed.
 
+TensorFlow 2.21 logs some of these notices through absl before its own level applies (on
+CPUs with AVX512-VNNI or AMX, where oneDNN is on by default), so ``hide_start_up_notices()``
+also makes the first import of ``tensorflow`` run with the process's stderr caught, and
+writes back every line of it but those notices.
+
 >>> import os
 >>> quiet_tensorflow(environ={"TF_CPP_MIN_LOG_LEVEL": "0"})
 False
@@ -19,11 +24,27 @@ False
 
 from __future__ import annotations
 
+import importlib
+import importlib.abc
+import importlib.util
 import logging
 import os
-from collections.abc import MutableMapping
+import sys
+import tempfile
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from typing import Any
 
-__all__ = ["quiet_tensorflow"]
+__all__ = ["hide_start_up_notices", "quiet_tensorflow"]
+
+#: What TensorFlow's start-up notices hold (each line of a multi-line one)
+NOTICES = (
+    "absl::InitializeLog",
+    "cpu_feature_guard",
+    "oneDNN custom operations are on",
+    "To enable the following instructions",
+    "rebuild TensorFlow with the appropriate compiler flags",
+)
 
 
 def quiet_tensorflow(environ: MutableMapping[str, str] | None = None) -> bool:
@@ -39,4 +60,61 @@ def quiet_tensorflow(environ: MutableMapping[str, str] | None = None) -> bool:
         # The Python side: retracing warnings and the like. TensorFlow leaves a level set
         # before its import as it is.
         logging.getLogger("tensorflow").setLevel(logging.ERROR)
+        hide_start_up_notices()
     return True
+
+
+@contextmanager
+def _stderr_without_notices() -> Iterator[None]:
+    """Inside, whatever the process writes to its stderr (file descriptor 2, C++ included) is
+    caught; on leaving, every line of it but TensorFlow's start-up ``NOTICES`` is written."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            for line in caught.read().decode(errors="replace").splitlines(keepends=True):
+                if not any(notice in line for notice in NOTICES):
+                    sys.stderr.write(line)
+            sys.stderr.flush()
+
+
+class _Imported(importlib.abc.Loader):
+    """The loader of a module imported already: it hands that module over."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+
+    def create_module(self, spec: Any) -> Any:
+        return self.module
+
+    def exec_module(self, module: Any) -> None:
+        """Nothing: the module ran when it was imported."""
+
+
+class _QuietFirstImport(importlib.abc.MetaPathFinder):
+    """Runs the first import of ``tensorflow`` inside ``_stderr_without_notices``."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)  # this import only: the next finders do the work
+        with _stderr_without_notices():
+            module = importlib.import_module(name)
+        return importlib.util.spec_from_loader(name, _Imported(module))
+
+
+def hide_start_up_notices() -> None:
+    """Make the first import of ``tensorflow`` in this process write no start-up notice
+    (nothing when it is imported already, or the hook is in place)."""
+    if "tensorflow" in sys.modules or any(
+        isinstance(finder, _QuietFirstImport) for finder in sys.meta_path
+    ):
+        return
+    sys.meta_path.insert(0, _QuietFirstImport())

@@ -48,6 +48,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_for_any
 from typing import Any, Protocol
 
+from ._quiet import hide_start_up_notices
 from .limits import TrialLimit, running_under
 from .objective import Objective, describe_error
 from .private_api import loky_context
@@ -273,6 +274,8 @@ def _process_worker(
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if tf_log_level:
         logging.getLogger("tensorflow").setLevel(tf_log_level)
+    if os.environ["TF_CPP_MIN_LOG_LEVEL"] >= "1":  # INFO hidden: TensorFlow's notices too
+        hide_start_up_notices()
     pin_threads(threads)
     objective: Any = None
     pinned = False
