@@ -15,21 +15,27 @@ TensorFlow keeps what it traced (about 3 MiB for these MLPs) for the life of the
 memory grows with the number of distinct traces. The fast path traces once for every width of
 a depth; ``--path before`` makes it trace each architecture (``any_widths=False``), as it did
 before, and ``--path both`` (the default) runs each in a fresh process, one after the other,
-and prints them side by side.
+and prints them side by side. TensorFlow also keeps a kernel for each variable shape it
+meets, so trials build their variables in storage of unknown shape;
+``--path own-shapes`` builds them in storage of their own shapes, as before, and
+``--path shapes`` prints it beside ``now``.
 
     python benchmarks/memory.py --space book      # about 3 minutes on 2 cores
     python benchmarks/memory.py --space repeat
+    python benchmarks/memory.py --space layers --trials 2000 --path shapes
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import subprocess
 import sys
 import time
+from unittest import mock
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -96,8 +102,31 @@ class CountingObjective(KerasObjective):
         return result
 
 
-def measure(space_name: str, trials: int, any_widths: bool) -> dict:
+def own_shapes() -> contextlib.ExitStack:
+    """While active, trials build their variables in storage of their own shapes, as before
+    ``keras_variables_of_any_shape`` (TensorFlow keeps a kernel for each shape it meets)."""
+    import tunebench.objective
+    import tunebench.private_api
+
+    stack = contextlib.ExitStack()
+    for module in (tunebench.objective, tunebench.private_api):
+        stack.enter_context(
+            mock.patch.object(
+                module, "keras_variables_of_any_shape", lambda made=None: contextlib.nullcontext()
+            )
+        )
+    return stack
+
+
+#: --path: (any_widths, own_shapes) of each measured path
+PATHS = {"now": (True, False), "before": (False, False), "own-shapes": (True, True)}
+#: --path both / shapes: the paths side by side
+COMPARED = {"both": ("now", "before"), "shapes": ("now", "own-shapes")}
+
+
+def measure(space_name: str, trials: int, path: str) -> dict:
     """RSS after 50, half-way and all ``trials``, in this process; distinct architectures."""
+    any_widths, own = PATHS[path]
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices
     from tunebench import tune
 
@@ -109,14 +138,15 @@ def measure(space_name: str, trials: int, any_widths: bool) -> dict:
     objective._trainer.any_widths = any_widths
     before = rss_mib()
     start = time.perf_counter()
-    tune(
-        objective,
-        SPACES[space_name],
-        strategy="random",
-        budget=Budget(trials=trials),
-        seed=0,
-        progress=None,
-    )
+    with own_shapes() if own else contextlib.nullcontext():
+        tune(
+            objective,
+            SPACES[space_name],
+            strategy="random",
+            budget=Budget(trials=trials),
+            seed=0,
+            progress=None,
+        )
     return {
         "rss_before": before,
         "rss": {str(k): v for k, v in objective.rss.items()},
@@ -130,42 +160,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=500)
     parser.add_argument("--space", choices=sorted(SPACES), default="book")
-    parser.add_argument("--path", choices=["both", "now", "before"], default="both")
+    parser.add_argument("--path", choices=[*COMPARED, *PATHS], default="both")
     parser.add_argument("--json", action="store_true", help="print one JSON line (for --path)")
     args = parser.parse_args()
-    if args.path != "both":
-        figures = measure(args.space, args.trials, any_widths=args.path == "now")
+    if args.path not in COMPARED:
+        figures = measure(args.space, args.trials, args.path)
         if args.json:
             print(json.dumps(figures))
         else:
             print(json.dumps(figures, indent=1))
         return
     runs = {}
-    for path in ("now", "before"):  # each in a fresh process: TensorFlow never gives back
+    for path in COMPARED[args.path]:  # each in a fresh process: TensorFlow never gives back
         command = [sys.executable, __file__, "--space", args.space, "--trials",
                    str(args.trials), "--path", path, "--json"]  # fmt: skip
         out = subprocess.run(command, capture_output=True, text=True, check=True)
         runs[path] = json.loads(out.stdout.strip().splitlines()[-1])
     first, last = "50", str(args.trials)
     print(f"space {args.space!r}, {args.trials} one-epoch trials of random search, RSS in MiB")
-    print(f"{'':<28} {'now':>8} {'before':>8}")
+    names = list(runs)
+    print(f"{'':<28} {names[0]:>10} {names[1]:>10}")
     rows = [("before any trial", "rss_before")] + [
         (f"after {count} trials", count) for count in sorted(runs["now"]["rss"], key=int)
     ]
     for label, field in rows:
         values = [r[field] if field == "rss_before" else r["rss"][field] for r in runs.values()]
-        print(f"{label:<28} {values[0]:>8.0f} {values[1]:>8.0f}")
-    growth = {p: r["rss"][last] - r["rss"][first] for p, r in runs.items()}
-    print(
-        f"{f'growth, trial {first} to {last}':<28} {growth['now']:>+8.0f} {growth['before']:>+8.0f}"
-    )
+        print(f"{label:<28} {values[0]:>10.0f} {values[1]:>10.0f}")
+    growth = [r["rss"][last] - r["rss"][first] for r in runs.values()]
+    print(f"{f'growth, trial {first} to {last}':<28} {growth[0]:>+10.0f} {growth[1]:>+10.0f}")
     for label, field, fmt in (
         ("distinct architectures", "architectures", "d"),
         ("traced epochs", "traces", "d"),
         ("ms a trial", "ms_a_trial", ".0f"),
     ):
         values = [format(r[field], fmt) for r in runs.values()]
-        print(f"{label:<28} {values[0]:>8} {values[1]:>8}")
+        print(f"{label:<28} {values[0]:>10} {values[1]:>10}")
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ full California-housing training split (11,610 rows):
 - the trial start of new architectures drawn from the book's space (build + first epoch - a
   steady epoch, median), for JAX once its padded widths are compiled and for TensorFlow once
   each depth is traced (as after a search's first trials), beside one trace an architecture
-  (TensorFlow's fast path before the width-free trace); and what compiling a new padded
-  width costs JAX;
+  (TensorFlow's fast path before the width-free trace) and beside each engine with the
+  trial's variables in storage of their own shapes (before they were built in storage of
+  unknown shape); and what compiling a new padded width costs JAX;
 - whether JAX's epoch learns as ``fit`` does: validation MSE after 20 epochs over 5 seeds
   (paired by seed: same initial weights), with a Wilcoxon signed-rank test and a Mann-Whitney
   U test.
@@ -27,6 +28,7 @@ full California-housing training split (11,610 rows):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import time
@@ -34,6 +36,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import itertools
+from unittest import mock
 
 import numpy as np
 
@@ -75,19 +78,45 @@ def timed(objective: KerasObjective, arch: tuple[int, int], epochs: int, seed: i
     return result.seconds
 
 
-#: How each measured path trains: (fast, engine, any_widths).
+#: How each measured path trains: (fast, engine, any_widths, own_shapes).
 PATHS = {
-    "fit": (False, "tensorflow", True),
-    "jax": (True, "auto", True),
-    "tensorflow": (True, "tensorflow", True),
-    "per architecture": (True, "tensorflow", False),  # TensorFlow's fast path before
+    "fit": (False, "tensorflow", True, False),
+    "jax": (True, "auto", True, False),
+    "tensorflow": (True, "tensorflow", True, False),
+    "per architecture": (True, "tensorflow", False, False),  # TensorFlow's fast path before
+    # before the trial's variables were built in storage of unknown shape
+    "jax, own shapes": (True, "auto", True, True),
+    "tf, own shapes": (True, "tensorflow", True, True),
 }
+
+
+OWN_SHAPES = ("jax, own shapes", "tf, own shapes")
+
+
+class OwnShapesObjective(KerasObjective):
+    """``KerasObjective`` as before ``keras_variables_of_any_shape``: each trial's variables
+    (JAX's optimizer slots too) in storage of their own shapes, each new shape a new kernel."""
+
+    def evaluate(self, *args, **kwargs):
+        import tunebench.objective
+        import tunebench.private_api
+
+        def own_shapes(made=None):
+            return contextlib.nullcontext()
+
+        with contextlib.ExitStack() as stack:
+            for module in (tunebench.objective, tunebench.private_api):
+                stack.enter_context(
+                    mock.patch.object(module, "keras_variables_of_any_shape", own_shapes)
+                )
+            return super().evaluate(*args, **kwargs)
 
 
 def objective_for(task, path: str, **kwargs) -> KerasObjective:
     """A book-MLP objective training on ``path`` (a key of ``PATHS``)."""
-    fast, engine, any_widths = PATHS[path]
-    objective = KerasObjective(build_mlp, task, fast=fast, **kwargs)
+    fast, engine, any_widths, own_shapes = PATHS[path]
+    kind = OwnShapesObjective if own_shapes else KerasObjective
+    objective = kind(build_mlp, task, fast=fast, **kwargs)
     if fast:
         objective._trainer.engine = engine
         objective._trainer.any_widths = any_widths
@@ -150,19 +179,28 @@ def trial_start(task, archs: list[tuple[int, int]]) -> dict[str, np.ndarray]:
     of each depth trained, JAX's with one of each depth and padded width (``WIDTHS``), the
     per-architecture path as TensorFlow's. The paths take turns. ``known``: JAX's, for the
     architecture's second trial; ``new width``: JAX's on a padded width new to the process
-    (its compile), measured on a fresh objective over the widths 113-128 (one compile)."""
+    (its compile), measured on a fresh objective over the widths 113-128 (one compile);
+    ``jax, own shapes`` / ``tf, own shapes``: each engine with the trial's variables built in
+    storage of their own shapes (``OwnShapesObjective``), as before, on architectures of the
+    same depths whose widths no other trial of the process used."""
     from tunebench.jax_epoch import padded_width
 
-    paths = ("jax", "tensorflow", "per architecture")
+    paths = ("jax", "tensorflow", "per architecture", *OWN_SHAPES)
     objectives = {path: objective_for(task, path, max_epochs=4, patience=4) for path in paths}
     for path, objective in objectives.items():
         for depth in range(4):
-            widths = sorted({padded_width(w) for w in range(1, 100)}) if path == "jax" else [50]
+            jax = PATHS[path][1] == "auto"
+            widths = sorted({padded_width(w) for w in range(1, 100)}) if jax else [50]
             for width in widths if depth else [1]:
                 timed(objective, (depth, width), 1, seed=depth)
+    # TensorFlow keeps a kernel for each variable shape it met, whichever path made it: each
+    # own-shapes trial gets the depth of the others' and a width no other trial used
+    used = {w for _, w in archs} | {WARM_WIDTH} | {padded_width(w) for w in range(1, 100)}
+    free = [w for w in np.random.default_rng(1).permutation(range(1, 100)) if w not in used]
     costs: dict[str, list[np.ndarray]] = {path: [] for path in (*paths, "known", "new width")}
-    for i, arch in enumerate(archs):
+    for i, shared in enumerate(archs):
         for path, objective in objectives.items():
+            arch = (shared[0], int(free.pop())) if path in OWN_SHAPES else shared
             first = timed_both(objective, arch, 1, seed=10 + i)  # a new architecture
             ones, threes = [], []
             for _ in range(2):
@@ -218,8 +256,11 @@ def main() -> None:
     print(f"trial start of {len(archs)} new architectures from the book's space")
     print("(build + first epoch - steady epoch), ms, wall and CPU time, after a search's first")
     print("trials: JAX with every padded width compiled, TensorFlow with each depth traced;")
-    print("known: JAX, the architecture's second trial; new width: JAX, a padded width's compile")
-    columns = ("jax", "tensorflow", "per architecture", "known", "new width")
+    print("known: JAX, the architecture's second trial; new width: JAX, a padded width's compile;")
+    print("own shapes: each engine with the trial's variables in storage of their own shapes")
+    print("(as before: TensorFlow loads a kernel for each new variable shape), on the same depth")
+    print("and a width no other trial used")
+    columns = ("jax", "tensorflow", "per architecture", "known", "new width", *OWN_SHAPES)
     print(f"  {'architecture':<13}" + "".join(f" {c:>17}" for c in columns))
     for i, arch in enumerate(archs):
         cells = "".join(f" {start[c][i][0]:>9.0f} ({start[c][i][1]:>4.0f})" for c in columns)
@@ -229,7 +270,9 @@ def main() -> None:
     print(f"  {'median':<13}{cells}")
     print(
         f"  tensorflow/jax {medians['tensorflow'][0] / medians['jax'][0]:.2f}x wall, "
-        f"per architecture/jax {medians['per architecture'][0] / medians['jax'][0]:.1f}x wall"
+        f"per architecture/jax {medians['per architecture'][0] / medians['jax'][0]:.1f}x wall; "
+        f"own shapes/unknown: jax {medians['jax, own shapes'][0] / medians['jax'][0]:.2f}x, "
+        f"tensorflow {medians['tf, own shapes'][0] / medians['tensorflow'][0]:.2f}x wall"
     )
     print()
     if args.start_only:

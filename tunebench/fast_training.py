@@ -32,6 +32,14 @@ variable (``_DropoutRate``, Keras's own dropout bit for bit), so that a searched
 rate does not cost a trace a trial either. Other models (a functional model, a normalisation
 layer, your own layer) are cached by architecture.
 
+A trial's model is built with its variables in storage of unknown shape
+(``private_api.keras_variables_of_any_shape``, by ``KerasObjective``; JAX's epoch builds its
+optimizer's slots so too): TensorFlow loads a kernel for each variable shape it meets when
+it creates, reads or assigns a variable, about 1.2 ms each, so a new architecture's 4-8 new
+shapes cost its trial 10 ms more than a known one's. A model traced over its own storage
+(not width-free, or ``model.fit``) gets storage of its own shape first
+(``storage_of_own_shape``).
+
 The cache holds up to 512 entries. It is large on purpose: TensorFlow keeps what it traced
 and the kernels it loaded (about 3 MiB a trace for the book's MLPs) for the life of the
 process, even after the Python function is gone, so evicting and retracing costs that memory
@@ -68,6 +76,7 @@ from .jax_epoch import JaxEpoch, jax_available, jax_refusal
 from .private_api import (
     PrivateAPIChanged,
     keras_learning_rate,
+    keras_replace_variable_storage,
     keras_set_variable_storage,
     keras_variable_storage,
     keras_variables_into,
@@ -84,6 +93,7 @@ __all__ = [
     "fast_path_refusal",
     "jax_engine_for",
     "single_inter_op_thread",
+    "storage_of_own_shape",
 ]
 
 #: The fast path's engines: ``auto`` trains a model JAX's epoch takes (``jax_epoch``, when JAX
@@ -418,7 +428,45 @@ def _storage_of_any_shape(variables: list[Any]) -> None:
             trainable=storage.trainable,
             name=storage.name.split(":")[0],
         )
-        keras_set_variable_storage(variable, flexible)
+        keras_replace_variable_storage(variable, flexible)
+
+
+def storage_of_own_shape(variables: list[Any]) -> None:
+    """Give each Keras variable whose storage has unknown dimensions (made by
+    ``keras_variables_of_any_shape``) storage of its own shape, holding the same value: what a
+    function traced over the model (its own epoch, ``model.fit``) needs to see its shapes.
+
+    >>> import keras
+    >>> from tunebench.private_api import keras_variables_of_any_shape
+    >>> with keras_variables_of_any_shape():
+    ...     weight = keras.Variable(keras.initializers.Ones(), shape=(2, 3))
+    >>> storage_of_own_shape([weight])
+    >>> keras_variable_storage(weight).shape.as_list(), float(weight.numpy().sum())
+    ([2, 3], 6.0)
+    """
+    import tensorflow as tf
+
+    for variable in variables:
+        try:
+            storage = keras_variable_storage(variable)
+        except PrivateAPIChanged:  # then no storage of unknown shape was made either
+            return
+        if storage.shape.is_fully_defined():
+            continue
+        own = tf.Variable(
+            storage,
+            shape=tf.TensorShape(tuple(variable.shape)),
+            dtype=storage.dtype,
+            trainable=storage.trainable,
+            name=storage.name.split(":")[0],
+            aggregation=storage.aggregation,
+            synchronization=storage.synchronization,
+        )
+        try:
+            keras_replace_variable_storage(variable, own)
+        except PrivateAPIChanged as exc:  # an optimizer built already would not know it
+            warn_changed(exc, "storage of its own shape under a new key")
+            keras_set_variable_storage(variable, own)
 
 
 def _share_storage(variables: list[Any], cached: list[Any]) -> None:
@@ -433,9 +481,10 @@ def _share_storage(variables: list[Any], cached: list[Any]) -> None:
         own, storage = keras_variable_storage(variable), keras_variable_storage(template)
         if own is storage:
             continue
-        if own.dtype != storage.dtype or not storage.shape.is_compatible_with(own.shape):
+        shape = tuple(variable.shape)  # Keras's: its storage's may be unknown
+        if own.dtype != storage.dtype or not storage.shape.is_compatible_with(shape):
             raise RuntimeError(
-                f"tunebench's fast path matched {variable.path} {own.shape} {own.dtype.name} "
+                f"tunebench's fast path matched {variable.path} {shape} {own.dtype.name} "
                 f"with a cached {storage.shape} {storage.dtype.name}; please report it "
                 "(fast=False avoids it)"
             )
@@ -675,6 +724,8 @@ class FastTrainer:
                 except PrivateAPIChanged as exc:
                     warn_changed(exc, "each fast-path trial traces its own epoch (slower)")
                     key = None
+            if not (width_free and key is not None):  # traced over its own storage
+                storage_of_own_shape([*model.variables, *model.optimizer.variables])
             compiled = _Compiled(model, X, y, batch_size, width_free and key is not None)
             if key is None:  # traced for this trial only
                 return compiled

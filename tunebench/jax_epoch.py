@@ -419,7 +419,11 @@ class JaxEpoch:
     def __init__(self, model: Any, X: Any, y: Any, batch_size: int) -> None:
         import jax.numpy as jnp
 
-        from .private_api import keras_learning_rate, keras_optimizer_slots
+        from .private_api import (
+            keras_learning_rate,
+            keras_optimizer_slots,
+            keras_variables_of_any_shape,
+        )
 
         self.model = model
         self.plan = _plan(model, batch_size, len(X))
@@ -430,7 +434,8 @@ class JaxEpoch:
         for layer in layers:
             self._variables += [layer.kernel, layer.bias if layer.use_bias else None]
         optimizer = model.optimizer
-        optimizer.build(model.trainable_variables)  # nothing when already built
+        with keras_variables_of_any_shape():  # only their values are read and written here
+            optimizer.build(model.trainable_variables)  # nothing when already built
         self._slots = keras_optimizer_slots(optimizer, self._variables)
         self._learning_rate = keras_learning_rate(optimizer)
         self._masks = []

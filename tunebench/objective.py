@@ -12,6 +12,7 @@ evaluation costs one unit.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -26,7 +27,12 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .fast_training import FastTrainer, fast_path_refusal, single_inter_op_thread
+from .fast_training import (
+    FastTrainer,
+    fast_path_refusal,
+    single_inter_op_thread,
+    storage_of_own_shape,
+)
 from .jax_epoch import JaxEpoch
 from .keras_state import (
     clear_keras_session,
@@ -37,7 +43,7 @@ from .keras_state import (
     seeded_keras,
 )
 from .limits import TrialLimit, current_limit
-from .private_api import tensorflow_custom_gradients_forgotten
+from .private_api import keras_variables_of_any_shape, tensorflow_custom_gradients_forgotten
 from .pruning import Pruned, TrialPruner, current_pruner, pruned_loss
 from .signature import accepts, check_names, names_parameter
 from .space import Choice, Int, Space, plain
@@ -620,7 +626,11 @@ class KerasObjective:
             batch_size = check_batch_size(fit_kwargs.get("batch_size", self.batch_size))
             warmup_epochs = check_warmup_epochs(fit_kwargs.get("warmup_epochs", 0))
             with seeded_keras(suggestion.seed):
-                model = self.build_model(**build_kwargs)
+                # On the fast path a new architecture's weights cost no more than a known
+                # one's: TensorFlow meets no new variable shape ...
+                made: list[Any] = []  # ... and fit gets them back in storage of their shape
+                with keras_variables_of_any_shape(made) if self.fast else contextlib.nullcontext():
+                    model = self.build_model(**build_kwargs)
                 if getattr(model, "optimizer", None) is None or not getattr(
                     model, "compiled", True
                 ):
@@ -649,6 +659,7 @@ class KerasObjective:
                     def test_loss() -> float:
                         return FastTrainer.loss(compiled, self.task.X_test, self.task.y_test)
                 else:
+                    storage_of_own_shape(made)  # fit traces its steps over them
                     if state is not None:
                         load_state(model, state, keep_learning_rate=True)
                     # Each fit traces new functions: drop the kernels of earlier trials'. (Not on

@@ -34,6 +34,7 @@ __all__ = [
     "deap_operator_modules",
     "keras_learning_rate",
     "keras_optimizer_slots",
+    "keras_replace_variable_storage",
     "keras_reset_names",
     "keras_seed_without_tensorflow",
     "keras_set_variable_storage",
@@ -41,6 +42,7 @@ __all__ = [
     "keras_tuner_oracle_hooks",
     "keras_variable_storage",
     "keras_variables_into",
+    "keras_variables_of_any_shape",
     "loky_context",
     "optuna_tell_without_copy",
     "scikeras_fit_keras_model",
@@ -184,16 +186,57 @@ def keras_set_variable_storage(variable: Any, storage: Any) -> None:
     variable._value = storage
 
 
-_into = threading.local()  # the storages keras_variables_into hands out, in this thread
+def keras_replace_variable_storage(variable: Any, storage: Any) -> None:
+    """Make ``storage`` (a new ``tf.Variable``) hold the Keras ``variable``'s value in place of
+    its storage, under the same key: Keras's TensorFlow optimizers know a variable by its
+    storage's ``_unique_id`` (their slot indices, weight-decay exclusions), so an optimizer
+    already built for ``variable`` still knows it. (``keras_set_variable_storage`` shares a
+    storage instead, which keeps its own key.)"""
+    old = keras_variable_storage(variable)
+    unique_id = getattr(old, "_unique_id", None)
+    if not isinstance(unique_id, str):
+        raise PrivateAPIChanged(_changed("tensorflow", "ResourceVariable._unique_id"))
+    storage._unique_id = unique_id
+    variable._value = storage
+
+
+_into = threading.local()  # where this thread's new Keras variables go (the scopes below)
+
+
+def _storage_of_any_shape(variable: Any, value: Any) -> Any:
+    """What Keras's ``Variable._initialize`` makes (TensorFlow backend), with every dimension
+    left unknown: ``value`` (an initializer call) in a ``tf.Variable`` of shape
+    ``[None] * rank``. The Keras variable keeps its own shape."""
+    import tensorflow as tf
+
+    return tf.Variable(
+        value,
+        dtype=variable._dtype,
+        trainable=variable.trainable,
+        name=variable.name,
+        shape=tf.TensorShape([None] * len(variable._shape)),
+        aggregation=variable._map_aggregation(variable.aggregation),
+        synchronization=variable._map_synchronization(variable.synchronization),
+    )
 
 
 def _initialize_into(original: Callable[..., None]) -> Callable[..., None]:
     """``Variable._initialize`` that, inside ``keras_variables_into``, puts the initial value
-    into the next given storage instead of a new ``tf.Variable``."""
+    into the next given storage instead of a new ``tf.Variable``, and inside
+    ``keras_variables_of_any_shape`` makes the ``tf.Variable`` of unknown shape."""
 
     def initialize(variable: Any, value: Any) -> None:
         storages = getattr(_into, "storages", None)
         if storages is None:
+            made = getattr(_into, "any_shape", None)
+            if made is not None and callable(value):
+                try:
+                    variable._value = _storage_of_any_shape(variable, value)
+                    made.append(variable)
+                    return
+                except AttributeError as exc:  # Keras moved what it passes to tf.Variable
+                    _warn_once("keras", "Variable's tf.Variable arguments", exc, "its own shape")
+            # a value, not an initializer: Keras reads the variable's shape off the storage
             original(variable, value)
             return
         storage = next(storages, None)
@@ -220,12 +263,9 @@ def _initialize_into(original: Callable[..., None]) -> Callable[..., None]:
     return initialize
 
 
-@contextmanager
-def keras_variables_into(storages: list[Any]) -> Iterator[None]:
-    """While active, each Keras variable this thread creates (TensorFlow backend) lives in the
-    next of ``storages`` (``tf.Variable``s), holding its own initial value, instead of in a
-    new ``tf.Variable``: the fast path builds a trial's optimizer straight into the storage
-    of the cached one it trains through (a new ``tf.Variable`` costs 2-3 ms)."""
+def _install_initialize() -> None:
+    """Install ``_initialize_into`` on Keras's TensorFlow ``Variable`` (once; it is inert
+    outside the scopes), or raise ``PrivateAPIChanged``."""
     try:
         from keras.src.backend.tensorflow.core import Variable
     except ImportError as exc:
@@ -235,14 +275,66 @@ def keras_variables_into(storages: list[Any]) -> Iterator[None]:
     original = Variable.__dict__.get("_initialize")
     if original is None:
         raise PrivateAPIChanged(_changed("keras", "Variable._initialize on TensorFlow"))
-    if not hasattr(original, "tunebench_original"):  # installed once, inert outside the scope
+    if not hasattr(original, "tunebench_original"):
         Variable._initialize = _initialize_into(original)
+
+
+@contextmanager
+def keras_variables_into(storages: list[Any]) -> Iterator[None]:
+    """While active, each Keras variable this thread creates (TensorFlow backend) lives in the
+    next of ``storages`` (``tf.Variable``s), holding its own initial value, instead of in a
+    new ``tf.Variable``: the fast path builds a trial's optimizer straight into the storage
+    of the cached one it trains through (a new ``tf.Variable`` costs 2-3 ms)."""
+    _install_initialize()
     previous = getattr(_into, "storages", None)
     _into.storages = iter(storages)
     try:
         yield
     finally:
         _into.storages = previous
+
+
+@contextmanager
+def keras_variables_of_any_shape(made: list[Any] | None = None) -> Iterator[None]:
+    """While active, each Keras variable this thread creates from an initializer (a layer's
+    weights, an optimizer's slots; TensorFlow backend) lives in a ``tf.Variable`` whose
+    dimensions are all unknown, holding the same value; the Keras variable keeps its shape.
+    ``made``, when given, receives each such variable.
+
+    TensorFlow instantiates a kernel for each variable shape it meets when it creates, reads
+    or assigns a variable (about 1.2 ms a shape, against 0.15 ms to create one of a shape met
+    before), and keeps them for the process; a new architecture meets 4-8 new shapes.
+    Storage of unknown shape meets one shape for all. But a function traced over it sees no
+    static dimensions, and Keras's own code reads them (a loss that squeezes or broadcasts its
+    targets by their shapes computes another value): a model that is traced on its own
+    storage (``model.fit``, its own epoch) gets storage of its own shape first
+    (``fast_training.storage_of_own_shape``). Nothing on other backends; when Keras has moved
+    ``Variable._initialize``, one warning and variables as Keras makes them.
+
+    >>> import keras
+    >>> with keras_variables_of_any_shape():
+    ...     layer = keras.layers.Dense(3)
+    ...     layer.build((None, 2))
+    >>> tuple(layer.kernel.shape), keras_variable_storage(layer.kernel).shape.as_list()
+    ((2, 3), [None, None])
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        yield
+        return
+    try:
+        _install_initialize()
+    except PrivateAPIChanged as exc:
+        warn_changed(exc, "variables of their own shape (each new shape costs about 1 ms)")
+        yield
+        return
+    previous = getattr(_into, "any_shape", None)
+    _into.any_shape = [] if made is None else made
+    try:
+        yield
+    finally:
+        _into.any_shape = previous
 
 
 # ---------------------------------------------------------------------------- tensorflow
@@ -493,6 +585,17 @@ def check_private_apis() -> list[str]:
             with keras_variables_into([storage]):
                 into = keras.Variable(keras.initializers.Zeros(), shape=(2,))
             if keras_variable_storage(into) is not storage or storage.numpy().tolist() != [0, 0]:
+                return False
+            with keras_variables_of_any_shape():
+                anyshape = keras.Variable(keras.initializers.Ones(), shape=(2, 3))
+            if keras_variable_storage(anyshape).shape.as_list() != [None, None] or tuple(
+                anyshape.shape
+            ) != (2, 3):
+                return False
+            sgd = keras.optimizers.SGD()
+            sgd.build([anyshape])
+            keras_replace_variable_storage(anyshape, tf.Variable(np.ones((2, 3), "float32")))
+            if sgd._get_variable_index(anyshape) != 0:
                 return False
         return (
             isinstance(keras_learning_rate(keras.optimizers.SGD(0.1)), keras.Variable)
