@@ -6,6 +6,8 @@ constants, so models differing in them must not share a trace; a plain float lea
 a variable, so they may. Models holding user code are traced for themselves, never shared.
 """
 
+import functools
+
 import pytest
 
 from tunebench import KerasObjective, Suggestion
@@ -245,3 +247,24 @@ def test_a_finished_trial_leaves_no_traced_graph_alive(small_housing, fast):
 
     first = graphs_after_trial(0)
     assert [graphs_after_trial(seed) for seed in (1, 2, 3)] == [first] * 3
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_an_optimizer_built_by_the_builder_shares_the_trace(small_housing, optimizer):
+    """A built optimizer indexes its variables by their storage (new in every trial): that
+    index is state, not a constant of the trace, so it must not keep trials from sharing
+    (each trial traced its own epoch, and the cache kept them all)."""
+    from tunebench.models import build_mlp
+
+    def build(**params):
+        model = build_mlp(n_hidden=2, **params)
+        model.compile(loss="mse", optimizer=optimizer)
+        model.optimizer.build(model.trainable_variables)
+        return model
+
+    objective = KerasObjective(build, small_housing, max_epochs=2)
+    curves = [curve(objective, functools.partial(build, n_neurons=w)) for w in (5, 9, 5)]
+    # traced by architecture (a built optimizer's slots have their shapes): the third trial
+    # is the first's architecture again, and trains as it did
+    assert len(objective._trainer._cache) == 2 and objective._trainer.traces() == 2
+    assert curves[2] == pytest.approx(curves[0], rel=1e-6)

@@ -241,6 +241,11 @@ def _keras_config(obj: Any, *, keep_names: bool = False) -> Any:
     return [type(obj).__module__, type(obj).__qualname__, walk(obj.get_config())]
 
 
+#: Plain-valued attributes that are an object's state, not constants a trace reads (a built
+#: optimizer's index of its variables, by their storage's ids: new in every trial)
+_STATE = ("name", "_name", "built", "_lock", "_trainable_variables_indices")
+
+
 def _constants(obj: Any) -> dict[str, Any]:
     """The plain-valued attributes of a Keras object: the Python constants its code may read.
 
@@ -265,7 +270,7 @@ def _constants(obj: Any) -> dict[str, Any]:
 
     out = {}
     for name, value in vars(obj).items():
-        if name in ("name", "_name", "built", "_lock") or name.startswith("_self_"):
+        if name in _STATE or name.startswith("_self_"):
             continue
         try:
             out[name] = plain(value)
