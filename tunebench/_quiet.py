@@ -69,7 +69,11 @@ def _stderr_without_notices() -> Iterator[None]:
     """Inside, whatever the process writes to its stderr (file descriptor 2, C++ included) is
     caught; on leaving, every line of it but TensorFlow's start-up ``NOTICES`` is written."""
     sys.stderr.flush()
-    saved = os.dup(2)
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to catch
+        yield
+        return
     with tempfile.TemporaryFile() as caught:
         os.dup2(caught.fileno(), 2)
         try:

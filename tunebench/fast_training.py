@@ -426,6 +426,8 @@ def _storage_of_any_shape(variables: list[Any]) -> None:
 
     for variable in variables:
         storage = keras_variable_storage(variable)
+        if all(dimension is None for dimension in storage.shape):  # already (a scalar too)
+            continue
         flexible = tf.Variable(
             storage,
             shape=tf.TensorShape([None] * storage.shape.rank),

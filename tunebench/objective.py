@@ -626,9 +626,10 @@ class KerasObjective:
             batch_size = check_batch_size(fit_kwargs.get("batch_size", self.batch_size))
             warmup_epochs = check_warmup_epochs(fit_kwargs.get("warmup_epochs", 0))
             with seeded_keras(suggestion.seed):
-                # On the fast path a new architecture's weights cost no more than a known
-                # one's: TensorFlow meets no new variable shape ...
-                made: list[Any] = []  # ... and fit gets them back in storage of their shape
+                # On the fast path the variables live in storage of unknown shape, so that a
+                # new architecture meets no new variable shape; fit gets ``made`` back in
+                # storage of their own shapes (below).
+                made: list[Any] = []
                 with keras_variables_of_any_shape(made) if self.fast else contextlib.nullcontext():
                     model = self.build_model(**build_kwargs)
                 if getattr(model, "optimizer", None) is None or not getattr(

@@ -203,7 +203,7 @@ def keras_replace_variable_storage(variable: Any, storage: Any) -> None:
 _into = threading.local()  # where this thread's new Keras variables go (the scopes below)
 
 
-def _storage_of_any_shape(variable: Any, value: Any) -> Any:
+def _tf_variable_of_any_shape(variable: Any, value: Any) -> Any:
     """What Keras's ``Variable._initialize`` makes (TensorFlow backend), with every dimension
     left unknown: ``value`` (an initializer call) in a ``tf.Variable`` of shape
     ``[None] * rank``. The Keras variable keeps its own shape."""
@@ -231,7 +231,7 @@ def _initialize_into(original: Callable[..., None]) -> Callable[..., None]:
             made = getattr(_into, "any_shape", None)
             if made is not None and callable(value):
                 try:
-                    variable._value = _storage_of_any_shape(variable, value)
+                    variable._value = _tf_variable_of_any_shape(variable, value)
                     made.append(variable)
                     return
                 except AttributeError as exc:  # Keras moved what it passes to tf.Variable
