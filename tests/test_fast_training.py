@@ -161,8 +161,9 @@ def custom_train_step(**params):
     "build", [custom_train_step, build_mlp], ids=["model.fit", "its own trace"]
 )
 def test_an_optimizer_built_by_the_builder_trains_as_without_the_fast_path(small_housing, build):
-    # The variables change storage before training (to their own shapes for fit, to unknown
-    # shapes for one trace a depth): an optimizer built before must still know them.
+    # The variables, built in storage of unknown shape, get storage of their own shapes
+    # before fit or their own trace (a built optimizer keeps a model off the trace shared by
+    # a depth): the optimizer, built before that, must still know them.
     kwargs = {"max_epochs": 3, "batch_size": 300}
     fast = run(KerasObjective(optimizer_built_by_the_builder(build), small_housing, **kwargs))
     fit = run(KerasObjective(build, small_housing, fast=False, **kwargs))
@@ -201,7 +202,7 @@ def test_a_model_traced_for_its_architecture_matches_fit_step_for_step(small_hou
     assert len(objective._trainer._cache) == 1
     np.testing.assert_allclose(fast.curve, fit.curve, rtol=1e-4)
     # Keras's code reads static shapes (a loss broadcasts its targets by them): the trace saw
-    # the model's own
+    # the model's own shapes
     traced = next(iter(objective._trainer._cache.values())).model
     assert all(keras_variable_storage(v).shape.is_fully_defined() for v in traced.variables)
 
