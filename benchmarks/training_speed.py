@@ -28,7 +28,6 @@ full California-housing training split (11,610 rows):
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
 import time
@@ -36,9 +35,9 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import itertools
-from unittest import mock
 
 import numpy as np
+from memory import own_shapes  # benchmarks/memory.py, beside this script
 
 from tunebench import KerasObjective, Suggestion
 from tunebench.fast_training import single_inter_op_thread
@@ -98,17 +97,7 @@ class OwnShapesObjective(KerasObjective):
     (JAX's optimizer slots too) in storage of their own shapes, each new shape a new kernel."""
 
     def evaluate(self, *args, **kwargs):
-        import tunebench.objective
-        import tunebench.private_api
-
-        def own_shapes(made=None):
-            return contextlib.nullcontext()
-
-        with contextlib.ExitStack() as stack:
-            for module in (tunebench.objective, tunebench.private_api):
-                stack.enter_context(
-                    mock.patch.object(module, "keras_variables_of_any_shape", own_shapes)
-                )
+        with own_shapes():
             return super().evaluate(*args, **kwargs)
 
 

@@ -422,20 +422,11 @@ def _architecture_key(model: Any, *, any_widths: bool = True) -> tuple[str | Non
 def _storage_of_any_shape(variables: list[Any]) -> None:
     """Give each Keras variable storage whose dimensions are all unknown (same value), so
     that a function traced over it serves variables of any width."""
-    import tensorflow as tf
-
     for variable in variables:
         storage = keras_variable_storage(variable)
         if all(dimension is None for dimension in storage.shape):  # already (a scalar too)
             continue
-        flexible = tf.Variable(
-            storage,
-            shape=tf.TensorShape([None] * storage.shape.rank),
-            dtype=storage.dtype,
-            trainable=storage.trainable,
-            name=storage.name.split(":")[0],
-        )
-        keras_replace_variable_storage(variable, flexible)
+        _move_to_new_storage(variable, storage, [None] * storage.shape.rank)
 
 
 def storage_of_own_shape(variables: list[Any]) -> None:
@@ -451,29 +442,34 @@ def storage_of_own_shape(variables: list[Any]) -> None:
     >>> keras_variable_storage(weight).shape.as_list(), float(weight.numpy().sum())
     ([2, 3], 6.0)
     """
-    import tensorflow as tf
-
     for variable in variables:
         try:
             storage = keras_variable_storage(variable)
         except PrivateAPIChanged:  # then no storage of unknown shape was made either
             return
-        if storage.shape.is_fully_defined():
-            continue
-        own = tf.Variable(
-            storage,
-            shape=tf.TensorShape(tuple(variable.shape)),
-            dtype=storage.dtype,
-            trainable=storage.trainable,
-            name=storage.name.split(":")[0],
-            aggregation=storage.aggregation,
-            synchronization=storage.synchronization,
-        )
-        try:
-            keras_replace_variable_storage(variable, own)
-        except PrivateAPIChanged as exc:  # an optimizer built already would not know it
-            warn_changed(exc, "storage of its own shape under a new key")
-            keras_set_variable_storage(variable, own)
+        if not storage.shape.is_fully_defined():
+            _move_to_new_storage(variable, storage, tuple(variable.shape))
+
+
+def _move_to_new_storage(variable: Any, storage: Any, shape: Any) -> None:
+    """Put the Keras ``variable``'s value (now in ``storage``) into a new ``tf.Variable`` of
+    ``shape`` and ``storage``'s settings, under the key its optimizer knows it by."""
+    import tensorflow as tf
+
+    new = tf.Variable(
+        storage,
+        shape=tf.TensorShape(shape),
+        dtype=storage.dtype,
+        trainable=storage.trainable,
+        name=storage.name.split(":")[0],
+        aggregation=storage.aggregation,
+        synchronization=storage.synchronization,
+    )
+    try:
+        keras_replace_variable_storage(variable, new)
+    except PrivateAPIChanged as exc:  # an optimizer built already would not know it
+        warn_changed(exc, "new variable storage under a new key")
+        keras_set_variable_storage(variable, new)
 
 
 def _share_storage(variables: list[Any], cached: list[Any]) -> None:
